@@ -1,0 +1,250 @@
+//! Feature decoupling, made measurable (SPEC section 2, `docs/theory.md`).
+//!
+//! For a direction `w` and a zero-mean component `c` (the sparse part `M z`
+//! or the dense part `xi`) with covariance `Sigma`, an augmentation gives two
+//! views `c+`, `c++` and the pair correlation
+//! `rho(w) = E[<w,c+><w,c++>] / sqrt(E[<w,c+>^2] E[<w,c++>^2])`.
+//! With `a = w^T Sigma w`, `g = sum_k w_k^2 Sigma_kk` and `n = ||w||^2`
+//! ([`SecondMoments`]), the moments are exact, for any `Sigma`:
+//!
+//! | augmentation | cross moment | `E<w,c+>^2` | `E<w,c++>^2` |
+//! |---|---|---|---|
+//! | `Identity` | `a` | `a` | `a` |
+//! | `ComplementaryMask(q)` | `a - g` | `a + (1/q - 1) g` | `a + (1/(1-q) - 1) g` |
+//! | `IndependentMask(q)` | `a` | `a + (1/q - 1) g` | same |
+//! | `GaussianNoise(s)`, dense part | `a` | `a + s^2 n` | same |
+//! | `GaussianNoise(s)`, sparse part | `a` | `a` | `a` |
+//!
+//! (for an unrescaled independent mask every moment is multiplied by `q^2`,
+//! which leaves `rho` unchanged). The Monte Carlo estimator
+//! `rho_hat = sum a_i b_i / sqrt(sum a_i^2 sum b_i^2)` (means known to be 0)
+//! comes with a delta-method standard error.
+
+use decouple_data::SecondMoments;
+use ndarray::{ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+
+use crate::{Augmentation, PositivePair};
+
+/// Which part of a view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Component {
+    /// The sparse part `M z`.
+    Sparse,
+    /// The dense part `xi` (plus any noise an augmentation adds).
+    Dense,
+}
+
+/// Second moments of `<w, c+>` and `<w, c++>` over samples and augmentation draws.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PairMoments {
+    /// `E[<w,c+><w,c++>]`.
+    pub cross: f64,
+    /// `E[<w,c+>^2]`.
+    pub first: f64,
+    /// `E[<w,c++>^2]`.
+    pub second: f64,
+}
+
+impl PairMoments {
+    /// `cross / sqrt(first * second)`, or `None` if a view has zero variance along `w`.
+    #[must_use]
+    pub fn correlation(&self) -> Option<f64> {
+        let denominator = (self.first * self.second).sqrt();
+        (denominator > 0.0).then(|| self.cross / denominator)
+    }
+}
+
+impl Augmentation {
+    /// The exact pair moments of `component` along `w`, from its [`SecondMoments`].
+    #[must_use]
+    pub fn pair_moments(&self, component: Component, moments: SecondMoments) -> PairMoments {
+        let SecondMoments { quad: a, diag: g, norm2 } = moments;
+        match (*self, component) {
+            (Self::Identity, _) | (Self::GaussianNoise { .. }, Component::Sparse) => {
+                PairMoments { cross: a, first: a, second: a }
+            }
+            (Self::ComplementaryMask { keep: q }, _) => PairMoments {
+                cross: a - g,
+                first: a + (1.0 / q - 1.0) * g,
+                second: a + (1.0 / (1.0 - q) - 1.0) * g,
+            },
+            (Self::IndependentMask { keep: q, rescale }, _) => {
+                let scale = if rescale { 1.0 } else { q * q };
+                let variance = scale * (a + (1.0 / q - 1.0) * g);
+                PairMoments { cross: scale * a, first: variance, second: variance }
+            }
+            (Self::GaussianNoise { sigma_a }, Component::Dense) => {
+                let variance = a + sigma_a * sigma_a * norm2;
+                PairMoments { cross: a, first: variance, second: variance }
+            }
+        }
+    }
+
+    /// The large-`d1` value of `rho_sparse(M_j)` for a delocalized dictionary
+    /// (SPEC section 2), where `sum_k w_k^2 ||M_k.||^2 ~ d / d1 =: r`:
+    /// complementary `(1 - r) / sqrt((1 + (1/q - 1) r)(1 + (1/(1-q) - 1) r))`
+    /// (`(1 - r)/(1 + r)` at `q = 1/2`), independent `1 / (1 + (1/q - 1) r)`,
+    /// identity and noise `1`.
+    #[must_use]
+    pub fn aligned_sparse_correlation_limit(&self, d: usize, d1: usize) -> f64 {
+        let r = d as f64 / d1 as f64;
+        let moments = SecondMoments { quad: 1.0, diag: r, norm2: 1.0 };
+        self.pair_moments(Component::Sparse, moments).correlation().unwrap_or(f64::NAN)
+    }
+}
+
+/// A Monte Carlo estimate of a pair correlation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CorrelationEstimate {
+    /// `rho_hat = sum a b / sqrt(sum a^2 sum b^2)`.
+    pub rho: f64,
+    /// Delta-method standard error of `rho_hat`.
+    pub standard_error: f64,
+    /// Number of pairs.
+    pub n: u64,
+}
+
+/// Streaming sums for [`CorrelationEstimate`] (zero means known).
+///
+/// With `m_ab, m_aa, m_bb` the sample moments and
+/// `psi_i = a_i b_i / sqrt(m_aa m_bb) - rho a_i^2 / (2 m_aa) - rho b_i^2 / (2 m_bb)`
+/// the influence of pair `i`, `se = sd(psi) / sqrt(n)`; `E[psi^2]` expands
+/// into the fourth-order sums kept here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct CorrelationAccumulator {
+    n: u64,
+    ab: f64,
+    aa: f64,
+    bb: f64,
+    aabb: f64,
+    aaaa: f64,
+    bbbb: f64,
+    aaab: f64,
+    abbb: f64,
+}
+
+impl CorrelationAccumulator {
+    /// Adds one pair of projections.
+    pub fn push(&mut self, a: f64, b: f64) {
+        let (a2, b2) = (a * a, b * b);
+        self.n += 1;
+        self.ab += a * b;
+        self.aa += a2;
+        self.bb += b2;
+        self.aabb += a2 * b2;
+        self.aaaa += a2 * a2;
+        self.bbbb += b2 * b2;
+        self.aaab += a2 * a * b;
+        self.abbb += a * b2 * b;
+    }
+
+    /// The estimate, or `None` before any pair with nonzero variance.
+    #[must_use]
+    pub fn estimate(&self) -> Option<CorrelationEstimate> {
+        let n = self.n as f64;
+        if self.n < 2 || self.aa <= 0.0 || self.bb <= 0.0 {
+            return None;
+        }
+        let (m_ab, m_aa, m_bb) = (self.ab / n, self.aa / n, self.bb / n);
+        let rho = m_ab / (m_aa * m_bb).sqrt();
+        let alpha = 1.0 / (m_aa * m_bb).sqrt();
+        let beta = rho / (2.0 * m_aa);
+        let gamma = rho / (2.0 * m_bb);
+        let psi_squared = (alpha * alpha * self.aabb + beta * beta * self.aaaa + gamma * gamma * self.bbbb
+            - 2.0 * alpha * beta * self.aaab
+            - 2.0 * alpha * gamma * self.abbb
+            + 2.0 * beta * gamma * self.aabb)
+            / n;
+        let standard_error = (psi_squared.max(0.0) / n).sqrt();
+        Some(CorrelationEstimate { rho, standard_error, n: self.n })
+    }
+}
+
+/// Accumulates `rho_sparse(w)` and `rho_dense(w)` for many directions `w`
+/// over batches of positive pairs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecouplingAccumulator {
+    sparse: Vec<CorrelationAccumulator>,
+    dense: Vec<CorrelationAccumulator>,
+}
+
+impl DecouplingAccumulator {
+    /// An empty accumulator for `n_directions` directions.
+    #[must_use]
+    pub fn new(n_directions: usize) -> Self {
+        Self { sparse: vec![CorrelationAccumulator::default(); n_directions], dense: vec![CorrelationAccumulator::default(); n_directions] }
+    }
+
+    /// Adds the projections of every pair of `pair` on each row of `directions` (`k x d1`).
+    ///
+    /// # Panics
+    /// If `directions` does not have `k` rows of length `d1`.
+    pub fn push(&mut self, pair: &PositivePair, directions: ArrayView2<'_, f64>) {
+        assert_eq!(directions.nrows(), self.sparse.len(), "one accumulator per direction");
+        let project = |view: ArrayView2<'_, f32>| view.mapv(f64::from).dot(&directions.t());
+        for (component, accumulators) in [(Component::Sparse, &mut self.sparse), (Component::Dense, &mut self.dense)] {
+            let (first, second) = match component {
+                Component::Sparse => (project(pair.first.sparse()), project(pair.second.sparse())),
+                Component::Dense => (project(pair.first.dense()), project(pair.second.dense())),
+            };
+            for (row_first, row_second) in first.axis_iter(Axis(0)).zip(second.axis_iter(Axis(0))) {
+                for ((accumulator, &a), &b) in accumulators.iter_mut().zip(&row_first).zip(&row_second) {
+                    accumulator.push(a, b);
+                }
+            }
+        }
+    }
+
+    /// Estimates for `component`, one per direction.
+    #[must_use]
+    pub fn estimates(&self, component: Component) -> Vec<Option<CorrelationEstimate>> {
+        let accumulators = match component {
+            Component::Sparse => &self.sparse,
+            Component::Dense => &self.dense,
+        };
+        accumulators.iter().map(CorrelationAccumulator::estimate).collect()
+    }
+}
+
+/// Monte Carlo pair correlations of `model`'s samples under `augmentation`
+/// along each row of `directions` (`k x d1`), from `n_samples` fresh samples
+/// (drawn in batches of at most 1024, each with a fresh augmentation draw).
+///
+/// # Errors
+/// Invalid augmentation parameters.
+///
+/// # Panics
+/// If `directions` does not have `d1` columns.
+pub fn monte_carlo<R: rand::Rng + ?Sized>(
+    model: &decouple_data::SparseCodingModel,
+    augmentation: &Augmentation,
+    directions: ArrayView2<'_, f64>,
+    n_samples: usize,
+    rng: &mut R,
+) -> Result<DecouplingAccumulator, crate::AugmentError> {
+    augmentation.check()?;
+    let mut accumulator = DecouplingAccumulator::new(directions.nrows());
+    let mut remaining = n_samples;
+    while remaining > 0 {
+        let size = remaining.min(1024);
+        let batch = model.sample(size, rng);
+        let pair = augmentation.apply(&batch, rng)?;
+        accumulator.push(&pair, directions);
+        remaining -= size;
+    }
+    Ok(accumulator)
+}
+
+/// The exact `rho_sparse(w)` and `rho_dense(w)` of `model` under `augmentation`.
+#[must_use]
+pub fn closed_form(
+    model: &decouple_data::SparseCodingModel,
+    augmentation: &Augmentation,
+    w: ndarray::ArrayView1<'_, f64>,
+) -> (Option<f64>, Option<f64>) {
+    (
+        augmentation.pair_moments(Component::Sparse, model.sparse_moments(w)).correlation(),
+        augmentation.pair_moments(Component::Dense, model.dense_moments(w)).correlation(),
+    )
+}

@@ -1,0 +1,142 @@
+//! The closed forms of SPEC section 2 (derived in docs/theory.md) against
+//! Monte Carlo, over a grid of (d, d1, keep, sigma, dense kind, dictionary).
+//!
+//! Tolerance: `|rho_hat - rho| <= 5 se + 1e-5`, with `se` the delta-method
+//! standard error of `rho_hat` computed from the same samples (so it scales as
+//! `1/sqrt(n)`); the `1e-5` covers f32 rounding of the views. With about 600
+//! checks a false failure at 5 se has probability below 1e-3, and every draw
+//! is seeded, so the outcome is reproducible.
+
+use decouple_augment::{Augmentation, Component, decoupling};
+use decouple_data::{DataConfig, DenseFeatures, DictionaryKind, SparseCodingModel, SparseLatent, rng};
+use ndarray::{Array1, Array2};
+use rand::Rng;
+use rand_distr::StandardNormal;
+
+const Z_SCORE: f64 = 5.0;
+
+fn augmentations(keep: f64) -> [Augmentation; 5] {
+    [
+        Augmentation::Identity,
+        Augmentation::ComplementaryMask { keep },
+        Augmentation::IndependentMask { keep, rescale: true },
+        Augmentation::IndependentMask { keep, rescale: false },
+        Augmentation::GaussianNoise { sigma_a: 0.5 },
+    ]
+}
+
+/// Directions: two features, one random direction, one coordinate axis, and
+/// (for low-rank dense features) one dense direction.
+fn directions(model: &SparseCodingModel, seed: u64) -> Array2<f64> {
+    let d1 = model.config().d1;
+    let mut rows: Vec<Array1<f64>> = vec![model.dictionary().feature(0).to_owned(), model.dictionary().feature(1).to_owned()];
+    let mut direction_rng = rng::stream(seed, "directions");
+    rows.push(Array1::from_shape_simple_fn(d1, || direction_rng.sample(StandardNormal)));
+    let mut axis = Array1::zeros(d1);
+    axis[0] = 1.0;
+    rows.push(axis);
+    if let Some(basis) = model.dense_basis() {
+        rows.push(basis.column(0).to_owned());
+    }
+    let mut out = Array2::zeros((rows.len(), d1));
+    for (i, row) in rows.iter().enumerate() {
+        out.row_mut(i).assign(row);
+    }
+    out
+}
+
+#[test]
+fn closed_forms_match_monte_carlo_over_a_grid() {
+    let grid = [
+        (8, 32, 0.5, 0.25, DictionaryKind::RandomOrthonormal),
+        (8, 64, 0.3, 0.1, DictionaryKind::RandomOrthonormal),
+        (16, 64, 0.7, 0.4, DictionaryKind::RandomOrthonormal),
+        (6, 24, 0.5, 0.3, DictionaryKind::Identity),
+    ];
+    let mut checks = 0;
+    for (case, &(d, d1, keep, sigma, dictionary)) in grid.iter().enumerate() {
+        let denses = [
+            DenseFeatures::IsotropicGaussian { sigma },
+            DenseFeatures::LowRank { rank: 4, sigma },
+            DenseFeatures::OrthogonalComplement { sigma },
+        ];
+        for (kind, dense) in denses.into_iter().enumerate() {
+            let config = DataConfig { d, d1, dictionary, latent: SparseLatent::Bernoulli { p: 2.0 / d as f64 }, dense };
+            let seed = (case * 10 + kind) as u64;
+            let model = SparseCodingModel::from_seed(config, seed).unwrap();
+            let directions = directions(&model, seed);
+            for (index, augmentation) in augmentations(keep).iter().enumerate() {
+                let mut stream = rng::indexed_stream(seed, "monte-carlo", index as u64);
+                let accumulator = decoupling::monte_carlo(&model, augmentation, directions.view(), 20_000, &mut stream).unwrap();
+                for component in [Component::Sparse, Component::Dense] {
+                    for (row, estimate) in accumulator.estimates(component).into_iter().enumerate() {
+                        let w = directions.row(row);
+                        let moments = match component {
+                            Component::Sparse => model.sparse_moments(w),
+                            Component::Dense => model.dense_moments(w),
+                        };
+                        let theory = augmentation.pair_moments(component, moments).correlation();
+                        match (theory, estimate) {
+                            (Some(rho), Some(measured)) => {
+                                let tolerance = Z_SCORE * measured.standard_error + 1e-5;
+                                assert!(
+                                    (measured.rho - rho).abs() <= tolerance,
+                                    "{config:?} {augmentation:?} {component:?} direction {row}: measured {} (se {}), theory {rho}",
+                                    measured.rho,
+                                    measured.standard_error
+                                );
+                                checks += 1;
+                            }
+                            // Zero variance along w: both sides must agree it is undefined,
+                            // up to rounding noise in the views.
+                            (None, _) => assert!(moments.quad.abs() < 1e-12 || matches!(augmentation, Augmentation::Identity)),
+                            (Some(rho), None) => panic!("{augmentation:?} {component:?} {row}: theory {rho} but no variance measured"),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(checks > 400, "only {checks} checks ran");
+}
+
+/// The qualitative statements of SPEC section 2, from the exact closed forms.
+#[test]
+fn decoupling_statements_hold_at_the_default_setting() {
+    let model = SparseCodingModel::from_seed(DataConfig::default(), 0).unwrap();
+    let (d, d1) = (32, 512);
+    let feature = model.dictionary().feature(3);
+    let half = Augmentation::ComplementaryMask { keep: 0.5 };
+    let (sparse, dense) = decoupling::closed_form(&model, &half, feature);
+    // g = sum_k M_kj^2 ||M_k.||^2 = r + O(1/d1), so rho = (1-r)/(1+r) + O(1/d1).
+    let limit = half.aligned_sparse_correlation_limit(d, d1);
+    assert!((limit - (1.0 - 1.0 / 16.0) / (1.0 + 1.0 / 16.0)).abs() < 1e-12);
+    assert!((sparse.unwrap() - limit).abs() < 8.0 / d1 as f64, "{sparse:?} vs {limit}");
+    assert_eq!(dense, Some(0.0));
+    let random: Array1<f64> = Array1::from_shape_simple_fn(d1, {
+        let mut stream = rng::stream(0, "random-w");
+        move || stream.sample(StandardNormal)
+    });
+    let (sparse_random, _) = decoupling::closed_form(&model, &half, random.view());
+    assert!(sparse_random.unwrap().abs() < 0.3, "random w keeps {sparse_random:?}");
+    let independent = Augmentation::IndependentMask { keep: 0.5, rescale: true };
+    let (sparse_independent, dense_independent) = decoupling::closed_form(&model, &independent, random.view());
+    assert!((dense_independent.unwrap() - 0.5).abs() < 1e-12);
+    assert!(sparse_independent.unwrap() < sparse_random.unwrap().abs() + 0.6);
+    let noise = Augmentation::GaussianNoise { sigma_a: 0.5 };
+    let (sparse_noise, dense_noise) = decoupling::closed_form(&model, &noise, random.view());
+    assert_eq!(sparse_noise, Some(1.0));
+    assert!((dense_noise.unwrap() - 0.0625 / (0.0625 + 0.25)).abs() < 1e-12);
+    // A localized dictionary loses every sparse correlation under complementary masks.
+    let localized = DataConfig { dictionary: DictionaryKind::Identity, ..DataConfig::default() };
+    let localized = SparseCodingModel::from_seed(localized, 0).unwrap();
+    let (sparse_localized, _) = decoupling::closed_form(&localized, &half, localized.dictionary().feature(0));
+    assert_eq!(sparse_localized, Some(0.0));
+    // Low-rank dense features keep their correlation along their own directions:
+    // there g / a = rank / d1 < d / d1, so they are kept even better than features.
+    let low_rank = DataConfig { dense: DenseFeatures::LowRank { rank: 8, sigma: 0.25 }, ..DataConfig::default() };
+    let low_rank = SparseCodingModel::from_seed(low_rank, 0).unwrap();
+    let h = low_rank.dense_basis().unwrap().column(0).to_owned();
+    let (_, dense_low_rank) = decoupling::closed_form(&low_rank, &half, h.view());
+    assert!(dense_low_rank.unwrap() >= limit, "{dense_low_rank:?} < {limit}");
+}
