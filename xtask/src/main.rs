@@ -1,2 +1,50 @@
 //! `cargo xtask`: project automation for decouple.
-fn main() {}
+//!
+//! xtask itself is a small dev build with no dependencies; the heavy work runs
+//! in a release build of the `decouple` binary (crate `decouple-experiments`):
+//! `cargo xtask reproduce [ARGS]` is `cargo run --release -p decouple-experiments
+//! --bin decouple -- reproduce [ARGS]`, run from the workspace root.
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+const TASKS: &str = "tasks:
+  reproduce [--quick] [--only ID,..] [--seeds N] [--out DIR] [--jobs N] [--list]
+            run the experiments of SPEC section 8, write results/ and REPORT.md";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(task) = args.first() else {
+        eprintln!("usage: cargo xtask <task> [args]\n{TASKS}");
+        return ExitCode::from(2);
+    };
+    match task.as_str() {
+        "reproduce" => run_release("decouple", &args),
+        "help" | "--help" | "-h" => {
+            println!("usage: cargo xtask <task> [args]\n{TASKS}");
+            ExitCode::SUCCESS
+        }
+        other => {
+            eprintln!("unknown task `{other}`\n{TASKS}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs `cargo run --release --bin BIN -- ARGS` from the workspace root.
+fn run_release(binary: &str, args: &[String]) -> ExitCode {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let status = Command::new(cargo)
+        .current_dir(&root)
+        .args(["run", "--quiet", "--release", "--package", "decouple-experiments", "--bin", binary, "--"])
+        .args(args)
+        .status();
+    match status {
+        Ok(status) => ExitCode::from(u8::try_from(status.code().unwrap_or(1)).unwrap_or(1)),
+        Err(error) => {
+            eprintln!("failed to start cargo: {error}");
+            ExitCode::from(2)
+        }
+    }
+}

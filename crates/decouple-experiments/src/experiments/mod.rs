@@ -1,0 +1,72 @@
+//! The registry of experiments (SPEC section 8): id, claim, and runner.
+
+use crate::RunContext;
+use crate::report::Summary;
+
+pub mod decoupling;
+
+/// One experiment: its id, the paper's claim, and its runner (if implemented).
+pub struct Experiment {
+    /// Stable id, also the output folder name.
+    pub id: &'static str,
+    /// The claim it checks, in words.
+    pub claim: &'static str,
+    /// What it measures.
+    pub measures: &'static str,
+    /// Runs it, writing `config.json`, `metrics.jsonl`, `summary.json` and plots.
+    pub run: Option<fn(&RunContext) -> anyhow::Result<Summary>>,
+}
+
+/// Every experiment of SPEC section 8, in report order.
+pub const EXPERIMENTS: &[Experiment] = &[
+    Experiment {
+        id: "decoupling",
+        claim: "augmentations decorrelate the dense features of positive pairs and keep the sparse ones",
+        measures: "rho_sparse, rho_dense per augmentation, Monte Carlo vs closed form",
+        run: Some(decoupling::run),
+    },
+    Experiment {
+        id: "sparse-with-aug",
+        claim: "with masking, contrastive learning learns the sparse features",
+        measures: "recovery, purity, sparse energy, probe accuracy",
+        run: None,
+    },
+    Experiment {
+        id: "dense-without-aug",
+        claim: "without augmentation, contrastive learning learns dense features",
+        measures: "the same metrics, side by side with sparse-with-aug",
+        run: None,
+    },
+    Experiment {
+        id: "weak-aug",
+        claim: "not every augmentation decouples",
+        measures: "Gaussian-noise and independent-mask augmentations beside the two above",
+        run: None,
+    },
+    Experiment {
+        id: "strength",
+        claim: "stronger dense features need stronger augmentation",
+        measures: "phase diagram over sigma x augmentation strength",
+        run: None,
+    },
+    Experiment { id: "dynamics", claim: "the feature learning process", measures: "metrics over training steps", run: None },
+    Experiment { id: "bias-rules", claim: "thresholds must rise gradually", measures: "Fixed vs Learned vs NormRamp bias", run: None },
+    Experiment {
+        id: "supervised",
+        claim: "supervised learning needs no strong augmentation",
+        measures: "the same network trained on labels, no augmentation",
+        run: None,
+    },
+    Experiment {
+        id: "controls",
+        claim: "\"proper\" augmentation matters",
+        measures: "low-rank dense features, localized dictionary, finite pool, off-span noise",
+        run: None,
+    },
+];
+
+/// Looks up an experiment by id.
+#[must_use]
+pub fn find(id: &str) -> Option<&'static Experiment> {
+    EXPERIMENTS.iter().find(|experiment| experiment.id == id)
+}
