@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 /// Options shared by all experiments of one `reproduce` invocation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct RunContext {
     /// Output root; each experiment writes to `out/<id>/`.
     pub out: PathBuf,
@@ -22,6 +22,9 @@ pub struct RunContext {
     pub git_commit: String,
     /// `rustc --version` of the toolchain that built this binary's runner.
     pub toolchain: String,
+    /// Runs finished in this invocation, shared between experiments.
+    #[serde(skip)]
+    pub cache: crate::training::RunCache,
 }
 
 impl RunContext {
@@ -31,7 +34,7 @@ impl RunContext {
     /// If the output folder cannot be created.
     pub fn new(out: PathBuf, quick: bool, seeds: u64, jobs: usize) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-        Ok(Self { out, quick, seeds, jobs, git_commit: git_commit(), toolchain: toolchain() })
+        Ok(Self { out, quick, seeds, jobs, git_commit: git_commit(), toolchain: toolchain(), cache: crate::training::RunCache::default() })
     }
 
     /// The folder of experiment `id`, created.

@@ -6,9 +6,11 @@
 //! The `decouple` binary (run by `cargo xtask reproduce`) is a thin CLI over it.
 
 mod context;
+pub mod evaluate;
 pub mod experiments;
 pub mod report;
 pub mod svg;
+pub mod training;
 
 pub use context::{RunContext, write_atomic, write_json};
 

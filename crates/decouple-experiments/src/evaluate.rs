@@ -1,0 +1,229 @@
+//! The full metric set of SPEC section 6 for one trained network: every
+//! number an experiment reports about what a network learned.
+//!
+//! Fresh evaluation samples come from named streams of the run's seed
+//! (`"analysis"`, `"probe-task"`, `"probe-train"`, `"probe-test"`,
+//! `"decoupling-eval"`), never from the training streams.
+
+use decouple_analysis as analysis;
+use decouple_augment::{Augmentation, Component, decoupling};
+use decouple_data::{SignTask, SparseCodingModel, draw_labelled, rng};
+use decouple_net::{BiasRule, SymReluNet};
+use decouple_train::TrainConfig;
+use ndarray::{Array1, Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+/// Sample sizes of the evaluation.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct EvaluationConfig {
+    /// Clean samples for activity and support statistics.
+    pub n_activity: usize,
+    /// Probe training samples (SPEC: 1000).
+    pub n_probe_train: usize,
+    /// Probe test samples (SPEC: 2000).
+    pub n_probe_test: usize,
+    /// Samples for the learned neurons' decoupling statistics (0 = skip).
+    pub n_decoupling: usize,
+}
+
+impl Default for EvaluationConfig {
+    fn default() -> Self {
+        Self { n_activity: 2000, n_probe_train: 1000, n_probe_test: 2000, n_decoupling: 20_000 }
+    }
+}
+
+/// Probe accuracies on `sign(<a, z>)` (test set) and `R^2` of recovering `z`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProbeScores {
+    /// Learned features `f(x)`.
+    pub learned: f64,
+    /// Raw input `x`.
+    pub raw: f64,
+    /// The network at initialisation (same seed, bias 0).
+    pub init: f64,
+    /// The ideal network `w_j = M_j` with the trained threshold ratio.
+    pub ideal: f64,
+    /// Test `R^2` of ridge regression of `z` on the learned features.
+    pub learned_r2: f64,
+    /// Test `R^2` of ridge regression of `z` on raw `x`.
+    pub raw_r2: f64,
+}
+
+/// Everything measured about one trained network.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NetworkReport {
+    /// Median over features of `best_j = max_i |cos(w_i, M_j)|`.
+    pub median_best: f64,
+    /// Min over features of `best_j`.
+    pub min_best: f64,
+    /// Max over features of `best_j`.
+    pub max_best: f64,
+    /// Features with `best_j >= 0.9`.
+    pub n_recovered: usize,
+    /// Number of features `d`.
+    pub n_features: usize,
+    /// `best_j` per feature.
+    pub best_per_feature: Vec<f64>,
+    /// Mean purity `max_j A_ij` over alive neurons.
+    pub mean_purity: f64,
+    /// Mean number of features per alive neuron with `A_ij >= 0.3`.
+    pub mean_features_per_neuron: f64,
+    /// Mean of `||M^T w_i||^2 / ||w_i||^2`.
+    pub sparse_energy_mean: f64,
+    /// `sum_i ||M^T w_i||^2 / sum_i ||w_i||^2`.
+    pub sparse_energy_weighted: f64,
+    /// `d / d1`, the value for random directions.
+    pub sparse_energy_random: f64,
+    /// Per-neuron sparse energy (for histograms).
+    pub sparse_energy_per_neuron: Vec<f64>,
+    /// Norm-weighted energy in the low-rank dense span `H`, if any.
+    pub dense_span_energy_weighted: Option<f64>,
+    /// Neurons never active on the clean evaluation samples.
+    pub n_dead: usize,
+    /// Number of neurons.
+    pub n_neurons: usize,
+    /// Fraction of zero activations on clean samples.
+    pub zero_fraction: f64,
+    /// Sign-support recovery: matched fraction of active features.
+    pub support_match_rate: f64,
+    /// Sign-support recovery: fraction of inactive features reported active.
+    pub support_false_rate: f64,
+    /// Linear probes.
+    pub probe: ProbeScores,
+    /// Mean Monte Carlo `rho_sparse(w_i)` over alive neurons under the run's augmentation.
+    pub rho_sparse_learned: Option<f64>,
+    /// Mean closed-form `rho_sparse(w_i)`.
+    pub rho_sparse_learned_theory: Option<f64>,
+    /// Mean Monte Carlo `rho_dense(w_i)` over alive neurons.
+    pub rho_dense_learned: Option<f64>,
+    /// Mean closed-form `rho_dense(w_i)`.
+    pub rho_dense_learned_theory: Option<f64>,
+}
+
+fn features(net: &SymReluNet<f32>, x: ArrayView2<'_, f32>) -> anyhow::Result<Array2<f32>> {
+    Ok(net.forward(x)?)
+}
+
+fn mean(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// The ideal network: `w_j = M_j`, thresholds `b_j = beta` with `beta` the
+/// trained network's median `b_i / ||w_i||` (exactly `beta` for `NormRamp`).
+fn ideal_network(model: &SparseCodingModel, net: &SymReluNet<f32>, rule: BiasRule) -> anyhow::Result<SymReluNet<f32>> {
+    let ratio = match rule {
+        BiasRule::NormRamp { beta, .. } => beta,
+        BiasRule::Fixed { b } => b,
+        BiasRule::Learned => {
+            let mut ratios: Vec<f64> = net
+                .weights()
+                .rows()
+                .into_iter()
+                .zip(net.bias())
+                .map(|(w, b)| f64::from(*b) / f64::from(w.dot(&w)).sqrt().max(1e-12))
+                .collect();
+            ratios.sort_by(f64::total_cmp);
+            ratios.get(ratios.len() / 2).copied().unwrap_or(0.0)
+        }
+    };
+    let weights = model.dictionary().matrix().t().to_owned();
+    let bias = Array1::from_elem(weights.nrows(), ratio as f32);
+    Ok(SymReluNet::new(weights, bias)?)
+}
+
+/// Measures `net`, trained with `config`, on `model`.
+///
+/// # Errors
+/// Failures of the analysis functions (shape errors, degenerate probes).
+pub fn evaluate(config: &TrainConfig, model: &SparseCodingModel, net: &SymReluNet<f32>, evaluation: &EvaluationConfig) -> anyhow::Result<NetworkReport> {
+    let seed = config.seed;
+    let dictionary = model.dictionary().matrix();
+    let cosines = analysis::cosine_matrix(net.weights(), dictionary)?;
+    let alignment = cosines.mapv(f64::abs);
+    let recovery = analysis::feature_recovery(alignment.view(), &analysis::RecoveryConfig::default())?;
+    let energy = analysis::sparse_energy(net.weights(), dictionary)?;
+    let dense_span_energy_weighted = match model.dense_basis() {
+        Some(basis) => Some(analysis::subspace_energy(net.weights(), basis.mapv(|v| v as f32).view())?.weighted_mean),
+        None => None,
+    };
+
+    let clean = model.sample(evaluation.n_activity, &mut rng::stream(seed, "analysis"));
+    let clean_features = features(net, clean.x())?;
+    let activity = analysis::activity_stats(clean_features.view())?;
+    let purity = analysis::neuron_purity(alignment.view(), Some(&activity.alive), &analysis::PurityConfig::default())?;
+    let support = analysis::support_recovery(clean_features.view(), clean.z(), cosines.view(), &analysis::SupportConfig::default())?;
+
+    let task = SignTask::new(config.data.d, &mut rng::stream(seed, "probe-task"));
+    let train = draw_labelled(model, &task, evaluation.n_probe_train, &mut rng::stream(seed, "probe-train"))?;
+    let test = draw_labelled(model, &task, evaluation.n_probe_test, &mut rng::stream(seed, "probe-test"))?;
+    let probe_config = analysis::ProbeConfig::default();
+    let probe = |train_features: ArrayView2<'_, f32>, test_features: ArrayView2<'_, f32>| -> anyhow::Result<f64> {
+        Ok(analysis::fit_logistic_probe(train_features, train.labels.view(), test_features, test.labels.view(), &probe_config)?.test_accuracy)
+    };
+    let init = SymReluNet::<f32>::init(config.network.width, config.data.d1, config.network.sigma0, &mut rng::stream(seed, "init"))?;
+    let ideal = ideal_network(model, net, config.network.bias)?;
+    let (learned_train, learned_test) = (features(net, train.samples.x())?, features(net, test.samples.x())?);
+    let ridge = |train_features: ArrayView2<'_, f32>, test_features: ArrayView2<'_, f32>| -> anyhow::Result<f64> {
+        Ok(analysis::fit_ridge_regression(train_features, train.samples.z(), test_features, test.samples.z(), &analysis::RidgeConfig::default())?.mean_test_r2)
+    };
+    let probe_scores = ProbeScores {
+        learned: probe(learned_train.view(), learned_test.view())?,
+        raw: probe(train.samples.x(), test.samples.x())?,
+        init: probe(features(&init, train.samples.x())?.view(), features(&init, test.samples.x())?.view())?,
+        ideal: probe(features(&ideal, train.samples.x())?.view(), features(&ideal, test.samples.x())?.view())?,
+        learned_r2: ridge(learned_train.view(), learned_test.view())?,
+        raw_r2: ridge(train.samples.x(), test.samples.x())?,
+    };
+
+    let mut rho = [None, None, None, None];
+    let alive_rows: Vec<usize> = (0..net.n_neurons()).filter(|&i| activity.alive[i]).collect();
+    if evaluation.n_decoupling > 0 && !alive_rows.is_empty() && !matches!(config.augmentation, Augmentation::Identity) {
+        let mut directions = Array2::<f64>::zeros((alive_rows.len(), config.data.d1));
+        for (row, &neuron) in alive_rows.iter().enumerate() {
+            directions.row_mut(row).assign(&net.weights().row(neuron).mapv(f64::from));
+        }
+        let accumulator = decoupling::monte_carlo(model, &config.augmentation, directions.view(), evaluation.n_decoupling, &mut rng::stream(seed, "decoupling-eval"))?;
+        for (slot, component) in [(0, Component::Sparse), (2, Component::Dense)] {
+            let measured: Vec<f64> = accumulator.estimates(component).iter().flatten().map(|estimate| estimate.rho).collect();
+            let theory: Vec<f64> = directions
+                .rows()
+                .into_iter()
+                .filter_map(|w| {
+                    let moments = match component {
+                        Component::Sparse => model.sparse_moments(w),
+                        Component::Dense => model.dense_moments(w),
+                    };
+                    config.augmentation.pair_moments(component, moments).correlation()
+                })
+                .collect();
+            rho[slot] = mean(&measured);
+            rho[slot + 1] = mean(&theory);
+        }
+    }
+
+    Ok(NetworkReport {
+        median_best: recovery.median,
+        min_best: recovery.min,
+        max_best: recovery.max,
+        n_recovered: recovery.n_recovered,
+        n_features: recovery.n_features,
+        best_per_feature: recovery.best_per_feature,
+        mean_purity: purity.mean_purity,
+        mean_features_per_neuron: purity.mean_features_per_neuron,
+        sparse_energy_mean: energy.mean,
+        sparse_energy_weighted: energy.weighted_mean,
+        sparse_energy_random: energy.random_baseline,
+        sparse_energy_per_neuron: energy.energy_per_neuron,
+        dense_span_energy_weighted,
+        n_dead: activity.n_dead,
+        n_neurons: activity.n_neurons,
+        zero_fraction: activity.zero_fraction,
+        support_match_rate: support.match_rate,
+        support_false_rate: support.false_support_rate,
+        probe: probe_scores,
+        rho_sparse_learned: rho[0],
+        rho_sparse_learned_theory: rho[1],
+        rho_dense_learned: rho[2],
+        rho_dense_learned_theory: rho[3],
+    })
+}

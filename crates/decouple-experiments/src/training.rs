@@ -1,0 +1,205 @@
+//! Training runs for experiments: run a list of configs (in parallel with
+//! `--jobs`, results in list order and identical for any job count), evaluate
+//! each trained network, record its history, and cache finished runs so that
+//! experiments sharing a configuration train it once per invocation.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use decouple_analysis as analysis;
+use decouple_train::{TrainConfig, train};
+use serde::{Deserialize, Serialize};
+
+use crate::evaluate::{EvaluationConfig, NetworkReport, evaluate};
+
+/// One run to do: a label for tables and a full training config.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// Row label, e.g. `ComplementaryMask(0.5)`.
+    pub label: String,
+    /// The training configuration (its seed included).
+    pub config: TrainConfig,
+}
+
+/// The state of a network at one logged step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    /// Updates done.
+    pub step: usize,
+    /// Training loss (mean since the last log).
+    pub loss: f64,
+    /// Median over features of `best_j`.
+    pub median_best: f64,
+    /// Min over features of `best_j`.
+    pub min_best: f64,
+    /// Norm-weighted sparse energy.
+    pub sparse_energy_weighted: f64,
+    /// Mean `||w_i||`.
+    pub weight_norm_mean: f64,
+    /// Mean threshold.
+    pub bias_mean: f64,
+    /// Fraction of nonzero activations on the training batch.
+    pub active_fraction: f64,
+}
+
+/// A finished run: its report, history and the alignment matrix (for heatmaps).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Row label.
+    pub label: String,
+    /// Seed of the run.
+    pub seed: u64,
+    /// The configuration.
+    pub config: TrainConfig,
+    /// Wall time of training and evaluation.
+    pub wall_s: f64,
+    /// Why the run failed (divergence), if it did.
+    pub error: Option<String>,
+    /// The metrics of the trained network.
+    pub report: Option<NetworkReport>,
+    /// Metrics over training.
+    pub history: Vec<HistoryPoint>,
+    /// `|cos(w_i, M_j)|`, `m x d`, rows sorted by their best feature.
+    #[serde(skip)]
+    pub alignment: Vec<Vec<f64>>,
+}
+
+/// Finished runs of this invocation, by config JSON.
+#[derive(Debug, Default)]
+pub struct RunCache {
+    runs: Mutex<HashMap<String, RunRecord>>,
+}
+
+fn key(config: &TrainConfig) -> String {
+    serde_json::to_string(config).expect("configs serialise")
+}
+
+fn run_one(spec: &RunSpec, evaluation: &EvaluationConfig) -> RunRecord {
+    let start = Instant::now();
+    let config = spec.config;
+    let mut history = Vec::new();
+    let model = decouple_data::SparseCodingModel::from_seed(config.data, config.seed);
+    let outcome = model.map_err(anyhow::Error::from).and_then(|model| {
+        let dictionary = model.dictionary().matrix().to_owned();
+        let trained = train(config, |metrics, net| {
+            let alignment = analysis::alignment_matrix(net.weights(), dictionary.view());
+            let energy = analysis::sparse_energy(net.weights(), dictionary.view());
+            if let (Ok(alignment), Ok(energy)) = (alignment, energy) {
+                if let Ok(recovery) = analysis::feature_recovery(alignment.view(), &analysis::RecoveryConfig::default()) {
+                    history.push(HistoryPoint {
+                        step: metrics.step,
+                        loss: metrics.loss,
+                        median_best: recovery.median,
+                        min_best: recovery.min,
+                        sparse_energy_weighted: energy.weighted_mean,
+                        weight_norm_mean: metrics.weight_norm_mean,
+                        bias_mean: metrics.bias_mean,
+                        active_fraction: metrics.active_fraction,
+                    });
+                }
+            }
+        })?;
+        let report = evaluate(&config, &model, &trained.net, evaluation)?;
+        let mut alignment: Vec<Vec<f64>> = analysis::alignment_matrix(trained.net.weights(), dictionary.view())?
+            .rows()
+            .into_iter()
+            .map(|row| row.to_vec())
+            .collect();
+        let best = |row: &Vec<f64>| row.iter().enumerate().fold((0usize, 0.0f64), |acc, (j, &v)| if v > acc.1 { (j, v) } else { acc });
+        alignment.sort_by(|a, b| best(a).0.cmp(&best(b).0).then(best(b).1.total_cmp(&best(a).1)));
+        Ok((report, alignment))
+    });
+    let (report, alignment, error) = match outcome {
+        Ok((report, alignment)) => (Some(report), alignment, None),
+        Err(error) => (None, Vec::new(), Some(format!("{error:#}"))),
+    };
+    RunRecord { label: spec.label.clone(), seed: config.seed, config, wall_s: start.elapsed().as_secs_f64(), error, report, history, alignment }
+}
+
+/// Runs every spec (reusing cached runs), `jobs` at a time, printing progress
+/// for `experiment`; returns the records in the order of `specs`.
+#[must_use]
+pub fn execute(experiment: &str, specs: &[RunSpec], jobs: usize, cache: &RunCache) -> Vec<RunRecord> {
+    let evaluation = EvaluationConfig::default();
+    let total = specs.len();
+    let results: Vec<Mutex<Option<RunRecord>>> = specs
+        .iter()
+        .map(|spec| {
+            let cached = cache.runs.lock().expect("cache lock").get(&key(&spec.config)).cloned();
+            Mutex::new(cached.map(|record| RunRecord { label: spec.label.clone(), ..record }))
+        })
+        .collect();
+    let done = AtomicUsize::new(results.iter().filter(|slot| slot.lock().expect("lock").is_some()).count());
+    let next = AtomicUsize::new(0);
+    let start = Instant::now();
+    let terminal = std::io::stdout().is_terminal();
+    let report_progress = |record: &RunRecord| {
+        let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
+        let elapsed = start.elapsed().as_secs_f64();
+        let eta = elapsed / finished as f64 * (total - finished) as f64;
+        let status = match (&record.report, &record.error) {
+            (Some(report), _) => format!("median best_j {:.3}", report.median_best),
+            (None, Some(error)) => format!("failed: {error}"),
+            (None, None) => String::new(),
+        };
+        let line = format!(
+            "    [{experiment}] {finished}/{total} runs, {elapsed:.0} s elapsed, ETA {eta:.0} s | {} seed {}: {status}",
+            record.label, record.seed
+        );
+        let mut out = std::io::stdout().lock();
+        if terminal {
+            let _ = write!(out, "\r\x1b[2K{line}");
+            if finished == total {
+                let _ = writeln!(out);
+            }
+        } else {
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = out.flush();
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1).min(total.max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    if index >= total {
+                        break;
+                    }
+                    if results[index].lock().expect("lock").is_some() {
+                        continue;
+                    }
+                    let record = run_one(&specs[index], &evaluation);
+                    report_progress(&record);
+                    cache.runs.lock().expect("cache lock").insert(key(&specs[index].config), record.clone());
+                    *results[index].lock().expect("lock") = Some(record);
+                }
+            });
+        }
+    });
+    results.into_iter().map(|slot| slot.into_inner().expect("lock").expect("every run finished")).collect()
+}
+
+/// Writes one JSON line per (run, logged step) to `metrics.jsonl`.
+///
+/// # Errors
+/// I/O failure.
+pub fn write_metrics(path: &std::path::Path, records: &[RunRecord]) -> anyhow::Result<()> {
+    #[derive(Serialize)]
+    struct Line<'a> {
+        label: &'a str,
+        seed: u64,
+        #[serde(flatten)]
+        point: &'a HistoryPoint,
+    }
+    let mut text = String::new();
+    for record in records {
+        for point in &record.history {
+            text.push_str(&serde_json::to_string(&Line { label: &record.label, seed: record.seed, point })?);
+            text.push('\n');
+        }
+    }
+    crate::write_atomic(path, &text)
+}

@@ -1,0 +1,228 @@
+//! `TrainConfig`: everything one training run depends on, as plain serde data.
+
+use decouple_augment::Augmentation;
+use decouple_data::DataConfig;
+use decouple_loss::{Contrastive, ContrastiveLoss, InfoNce, Similarity};
+use decouple_net::BiasRule;
+use serde::{Deserialize, Serialize};
+
+use crate::TrainError;
+
+/// The network: width, initialisation scale and bias rule.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Number of neurons `m >= 1`.
+    pub width: usize,
+    /// Initial weights `w_i ~ N(0, sigma0^2 I)`, `sigma0 > 0`.
+    pub sigma0: f64,
+    /// How thresholds `b_i` are set.
+    pub bias: BiasRule,
+}
+
+/// What is minimised.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
+pub enum Objective {
+    /// A contrastive loss on the two views of each sample.
+    Contrastive {
+        /// The loss.
+        loss: Contrastive,
+    },
+    /// Logistic loss of a linear head on `f(x)` for labels `sign(<a, z>)`
+    /// (`a` from the seed's `"task"` stream); no augmentation is used.
+    Supervised,
+}
+
+/// Learning-rate schedule `eta(t)` as a multiple of the base rate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
+pub enum Schedule {
+    /// `eta(t) = eta`.
+    Constant,
+    /// Linear warm-up from 0 over `warmup_steps`, then constant.
+    Warmup {
+        /// Steps of warm-up.
+        warmup_steps: usize,
+    },
+    /// Linear warm-up, then cosine decay to 0 at the last step.
+    Cosine {
+        /// Steps of warm-up.
+        warmup_steps: usize,
+    },
+}
+
+impl Schedule {
+    /// The multiplier of the base rate at `step` of `total_steps`.
+    #[must_use]
+    pub fn factor(&self, step: usize, total_steps: usize) -> f64 {
+        let warmup = |warmup_steps: usize| if step < warmup_steps { (step + 1) as f64 / warmup_steps as f64 } else { 1.0 };
+        match *self {
+            Self::Constant => 1.0,
+            Self::Warmup { warmup_steps } => warmup(warmup_steps),
+            Self::Cosine { warmup_steps } => {
+                if step < warmup_steps {
+                    warmup(warmup_steps)
+                } else {
+                    let span = total_steps.saturating_sub(warmup_steps).max(1) as f64;
+                    let progress = (step - warmup_steps) as f64 / span;
+                    0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+                }
+            }
+        }
+    }
+}
+
+/// Mini-batch SGD with optional momentum, weight decay and gradient clipping.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerConfig {
+    /// Base learning rate `eta > 0`.
+    pub learning_rate: f64,
+    /// Heavy-ball momentum `mu in [0, 1)`: `v = mu v + g; w -= eta v`.
+    #[serde(default)]
+    pub momentum: f64,
+    /// L2 weight decay `lambda >= 0` on `W` (added to the gradient as `lambda W`).
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// Rescale the gradient to this global L2 norm when larger (`None`: no clipping).
+    #[serde(default)]
+    pub clip_norm: Option<f64>,
+    /// Learning-rate schedule.
+    #[serde(default = "constant")]
+    pub schedule: Schedule,
+}
+
+fn constant() -> Schedule {
+    Schedule::Constant
+}
+
+/// Where training samples come from.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
+pub enum DataRegime {
+    /// A fresh batch from the model at every step (population training).
+    Fresh,
+    /// A fixed pool of `n_samples` drawn once, visited in shuffled epochs.
+    Pool {
+        /// Pool size `>= 1`.
+        n_samples: usize,
+    },
+}
+
+/// Everything that determines a training run; with the seed, bit for bit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// The data model.
+    pub data: DataConfig,
+    /// The augmentation producing positive pairs (unused by `Supervised`).
+    pub augmentation: Augmentation,
+    /// The network.
+    pub network: NetworkConfig,
+    /// The loss.
+    pub objective: Objective,
+    /// The optimiser.
+    pub optimizer: OptimizerConfig,
+    /// Fresh samples or a fixed pool.
+    pub regime: DataRegime,
+    /// Number of SGD updates `>= 1`.
+    pub steps: usize,
+    /// Batch size `>= 2` (pairs per step).
+    pub batch_size: usize,
+    /// Seed of every random stream of the run.
+    pub seed: u64,
+    /// Metrics are reported every `log_every >= 1` steps (and at the end).
+    pub log_every: usize,
+}
+
+impl Default for TrainConfig {
+    /// SPEC section 7: d = 32, d1 = 512, p = 2/d, sigma = 0.25, fresh samples,
+    /// m = 128, sigma0 = 0.01, NormRamp(0.5, 0.5), InfoNCE cosine tau = 0.2,
+    /// SGD lr 0.5, batch 128, 3000 steps, complementary masks with keep 0.5.
+    fn default() -> Self {
+        Self {
+            data: DataConfig::default(),
+            augmentation: Augmentation::ComplementaryMask { keep: 0.5 },
+            network: NetworkConfig { width: 128, sigma0: 0.01, bias: BiasRule::NormRamp { beta: 0.5, ramp: 0.5 } },
+            objective: Objective::Contrastive {
+                loss: Contrastive::InfoNce(InfoNce { similarity: Similarity::Cosine, temperature: 0.2 }),
+            },
+            optimizer: OptimizerConfig { learning_rate: 0.5, momentum: 0.0, weight_decay: 0.0, clip_norm: None, schedule: Schedule::Constant },
+            regime: DataRegime::Fresh,
+            steps: 3000,
+            batch_size: 128,
+            seed: 0,
+            log_every: 100,
+        }
+    }
+}
+
+fn out_of_range(field: &'static str, value: f64, allowed: &'static str) -> TrainError {
+    TrainError::OutOfRange { field, value, allowed }
+}
+
+impl TrainConfig {
+    /// Validates every field.
+    ///
+    /// # Errors
+    /// The first invalid field, named with its allowed range.
+    pub fn check(&self) -> Result<(), TrainError> {
+        self.data.check()?;
+        self.augmentation.check()?;
+        self.network.bias.check()?;
+        if let Objective::Contrastive { loss } = &self.objective {
+            loss.check()?;
+        }
+        let network = &self.network;
+        if network.width == 0 {
+            return Err(out_of_range("network.width", 0.0, ">= 1"));
+        }
+        if !(network.sigma0.is_finite() && network.sigma0 > 0.0) {
+            return Err(out_of_range("network.sigma0", network.sigma0, "finite and > 0"));
+        }
+        let optimizer = &self.optimizer;
+        if !(optimizer.learning_rate.is_finite() && optimizer.learning_rate > 0.0) {
+            return Err(out_of_range("optimizer.learning_rate", optimizer.learning_rate, "finite and > 0"));
+        }
+        if !(0.0..1.0).contains(&optimizer.momentum) {
+            return Err(out_of_range("optimizer.momentum", optimizer.momentum, "in [0, 1)"));
+        }
+        if !(optimizer.weight_decay.is_finite() && optimizer.weight_decay >= 0.0) {
+            return Err(out_of_range("optimizer.weight_decay", optimizer.weight_decay, "finite and >= 0"));
+        }
+        if let Some(clip) = optimizer.clip_norm {
+            if !(clip.is_finite() && clip > 0.0) {
+                return Err(out_of_range("optimizer.clip_norm", clip, "finite and > 0"));
+            }
+        }
+        if let DataRegime::Pool { n_samples } = self.regime {
+            if n_samples == 0 {
+                return Err(out_of_range("regime.n_samples", 0.0, ">= 1"));
+            }
+        }
+        if self.steps == 0 {
+            return Err(out_of_range("steps", 0.0, ">= 1"));
+        }
+        if self.batch_size < 2 {
+            return Err(out_of_range("batch_size", self.batch_size as f64, ">= 2"));
+        }
+        if self.log_every == 0 {
+            return Err(out_of_range("log_every", 0.0, ">= 1"));
+        }
+        Ok(())
+    }
+
+    /// The likely cause of a divergence, naming the suspect hyperparameters.
+    #[must_use]
+    pub fn divergence_hint(&self) -> String {
+        let mut hint = format!("learning rate {} too large", self.optimizer.learning_rate);
+        if let Objective::Contrastive { loss } = &self.objective {
+            hint.push_str(&format!(" or temperature {} too small", loss.temperature()));
+            if loss.similarity() == Similarity::Dot {
+                hint.push_str(" (dot-product similarity is unbounded; try Cosine)");
+            }
+        }
+        hint
+    }
+}

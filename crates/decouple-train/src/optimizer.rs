@@ -1,0 +1,58 @@
+//! Mini-batch SGD over a list of parameter tensors (as flat slices):
+//! `g <- g + lambda w` (weight decay), `g <- g min(1, c / ||g||)` (global-norm
+//! clipping), `v <- mu v + g`, `w <- w - eta(t) v`.
+
+use crate::OptimizerConfig;
+
+/// One parameter tensor and its gradient, flattened, and whether weight decay applies.
+pub struct ParameterSlot<'a> {
+    /// The parameters, updated in place.
+    pub value: &'a mut [f32],
+    /// Their gradient (same length).
+    pub grad: &'a [f32],
+    /// Apply weight decay to this tensor.
+    pub decay: bool,
+}
+
+/// The momentum buffers of one run (one per parameter tensor).
+#[derive(Debug, Clone, Default)]
+pub struct Sgd {
+    velocity: Vec<Vec<f32>>,
+}
+
+impl Sgd {
+    /// Applies one update with learning rate `learning_rate` to every slot
+    /// and returns the global gradient norm before clipping.
+    pub fn step(&mut self, config: &OptimizerConfig, learning_rate: f64, slots: &mut [ParameterSlot<'_>]) -> f64 {
+        let (lambda, mu, eta) = (config.weight_decay as f32, config.momentum as f32, learning_rate as f32);
+        let norm = slots
+            .iter()
+            .map(|slot| {
+                let decay = if slot.decay { lambda } else { 0.0 };
+                slot.value.iter().zip(slot.grad).map(|(&w, &g)| f64::from(g + decay * w).powi(2)).sum::<f64>()
+            })
+            .sum::<f64>()
+            .sqrt();
+        let clip_scale = match config.clip_norm {
+            Some(clip) if norm > clip => (clip / norm) as f32,
+            _ => 1.0,
+        };
+        if self.velocity.len() != slots.len() {
+            self.velocity = slots.iter().map(|slot| vec![0.0; if mu > 0.0 { slot.value.len() } else { 0 }]).collect();
+        }
+        for (slot, velocity) in slots.iter_mut().zip(&mut self.velocity) {
+            let decay = if slot.decay { lambda } else { 0.0 };
+            if mu > 0.0 {
+                for ((w, &g), v) in slot.value.iter_mut().zip(slot.grad).zip(velocity.iter_mut()) {
+                    *v = mu * *v + clip_scale * (g + decay * *w);
+                    *w -= eta * *v;
+                }
+            } else {
+                for (w, &g) in slot.value.iter_mut().zip(slot.grad) {
+                    *w -= eta * clip_scale * (g + decay * *w);
+                }
+            }
+        }
+        norm
+    }
+}

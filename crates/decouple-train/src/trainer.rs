@@ -1,0 +1,354 @@
+//! The training loop: one SGD step is fresh batch (or pool batch) ->
+//! augmentation -> forward on both views -> loss and its gradient ->
+//! backward -> update -> bias rule, with a divergence check every step.
+//!
+//! Random streams (all from the config's seed, see `decouple_data::rng`):
+//! `"dictionary"` (the data model), `"init"` (weights), `"data"` (samples),
+//! `"pool"` (the fixed pool), `"shuffle"` (epoch order), `"augment"` (masks
+//! and noise), `"task"` (the supervised label direction), `"eval"` (the
+//! step-0 loss). The loop is single-threaded and uses no global state, so a
+//! config reproduces its run bit for bit on any number of threads.
+
+use decouple_data::rng::{self, ChaCha8Rng};
+use decouple_data::{Batch, LabelledSet, Pool, SignTask, SparseCodingModel, draw_labelled};
+use decouple_loss::{ContrastiveLoss, LogisticGradients, LogisticLoss, LossWorkspace};
+use decouple_net::{NetGradients, NetWorkspace, SymReluNet};
+use ndarray::{Array1, Array2};
+use serde::{Deserialize, Serialize};
+
+use crate::optimizer::{ParameterSlot, Sgd};
+use crate::{DataRegime, Objective, TrainConfig, TrainError};
+
+/// A linear head `y_hat = <a, f(x)> + c` (the supervised objective).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinearHead {
+    /// `a`, one weight per neuron.
+    pub weights: Array1<f32>,
+    /// `c`.
+    pub bias: f32,
+}
+
+/// What is reported every `log_every` steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepMetrics {
+    /// Updates done so far (0 = at initialisation).
+    pub step: usize,
+    /// Mean training loss over the steps since the previous report (at step 0:
+    /// the loss of one evaluation batch).
+    pub loss: f64,
+    /// Learning rate of the last update.
+    pub learning_rate: f64,
+    /// Global gradient norm of the last update (before clipping).
+    pub gradient_norm: f64,
+    /// Mean of `||w_i||`.
+    pub weight_norm_mean: f64,
+    /// Max of `||w_i||`.
+    pub weight_norm_max: f64,
+    /// Mean threshold `b_i`.
+    pub bias_mean: f64,
+    /// Max threshold `b_i`.
+    pub bias_max: f64,
+    /// `beta(t)` of a `NormRamp` rule.
+    pub beta: Option<f64>,
+    /// Fraction of nonzero activations on the last training batch (first view).
+    pub active_fraction: f64,
+}
+
+/// A finished run: the trained network and its history.
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    /// The configuration that produced it.
+    pub config: TrainConfig,
+    /// The data model (dictionary, dense basis) it was trained on.
+    pub model: SparseCodingModel,
+    /// The trained network.
+    pub net: SymReluNet<f32>,
+    /// The linear head of a supervised run.
+    pub head: Option<LinearHead>,
+    /// Metrics at steps 0, k, 2k, ... and at the end.
+    pub history: Vec<StepMetrics>,
+}
+
+/// A training run in progress; owns every buffer, so steps do not allocate
+/// (except the labelled batches of the supervised objective).
+pub struct Trainer {
+    config: TrainConfig,
+    model: SparseCodingModel,
+    net: SymReluNet<f32>,
+    head: Option<LinearHead>,
+    task: Option<SignTask>,
+    step: usize,
+    data_rng: ChaCha8Rng,
+    shuffle_rng: ChaCha8Rng,
+    augment_rng: ChaCha8Rng,
+    pool: Option<Pool>,
+    batch: Batch,
+    views: [Array2<f32>; 2],
+    workspaces: [NetWorkspace<f32>; 2],
+    loss_workspace: LossWorkspace<f32>,
+    grad_outputs: [Array2<f32>; 2],
+    grads: NetGradients<f32>,
+    logistic_grads: LogisticGradients<f32>,
+    sgd: Sgd,
+    last_gradient_norm: f64,
+    last_learning_rate: f64,
+}
+
+impl Trainer {
+    /// Validates `config` and sets up the model, network and buffers.
+    ///
+    /// # Errors
+    /// Any invalid field; `Supervised` with a `Pool` regime (not supported).
+    pub fn new(config: TrainConfig) -> Result<Self, TrainError> {
+        config.check()?;
+        if matches!(config.objective, Objective::Supervised) && !matches!(config.regime, DataRegime::Fresh) {
+            return Err(TrainError::Unsupported {
+                field: "regime",
+                reason: "a fixed Pool is not supported with the Supervised objective (labels are drawn with fresh samples); use Fresh",
+            });
+        }
+        let seed = config.seed;
+        let model = SparseCodingModel::from_seed(config.data, seed)?;
+        let net = SymReluNet::init(config.network.width, config.data.d1, config.network.sigma0, &mut rng::stream(seed, "init"))?;
+        let (head, task) = match config.objective {
+            Objective::Supervised => (
+                Some(LinearHead { weights: Array1::zeros(config.network.width), bias: 0.0 }),
+                Some(supervised_task(&config)),
+            ),
+            Objective::Contrastive { .. } => (None, None),
+        };
+        let pool = match config.regime {
+            DataRegime::Fresh => None,
+            DataRegime::Pool { n_samples } => Some(Pool::new(model.sample(n_samples, &mut rng::stream(seed, "pool")))),
+        };
+        let (batch_size, width) = (config.batch_size, config.network.width);
+        Ok(Self {
+            batch: Batch::zeros(batch_size, config.data.d, config.data.d1),
+            views: [Array2::zeros((batch_size, config.data.d1)), Array2::zeros((batch_size, config.data.d1))],
+            workspaces: [NetWorkspace::with_shape(batch_size, width), NetWorkspace::with_shape(batch_size, width)],
+            loss_workspace: LossWorkspace::new(),
+            grad_outputs: [Array2::zeros((batch_size, width)), Array2::zeros((batch_size, width))],
+            grads: NetGradients::for_net(&net),
+            logistic_grads: LogisticGradients::zeros(batch_size, width),
+            sgd: Sgd::default(),
+            data_rng: rng::stream(seed, "data"),
+            shuffle_rng: rng::stream(seed, "shuffle"),
+            augment_rng: rng::stream(seed, "augment"),
+            config,
+            model,
+            net,
+            head,
+            task,
+            step: 0,
+            pool,
+            last_gradient_norm: 0.0,
+            last_learning_rate: 0.0,
+        })
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// The data model.
+    #[must_use]
+    pub fn model(&self) -> &SparseCodingModel {
+        &self.model
+    }
+
+    /// The network in its current state.
+    #[must_use]
+    pub fn net(&self) -> &SymReluNet<f32> {
+        &self.net
+    }
+
+    /// Updates done so far.
+    #[must_use]
+    pub fn step(&self) -> usize {
+        self.step
+    }
+
+    /// Runs all remaining steps, calling `observer` at step 0, every
+    /// `log_every` steps and at the end, with the metrics and the network.
+    ///
+    /// # Errors
+    /// [`TrainError::Diverged`] with the step, if the loss or a parameter
+    /// becomes non-finite.
+    pub fn run(mut self, mut observer: impl FnMut(&StepMetrics, &SymReluNet<f32>)) -> Result<TrainOutcome, TrainError> {
+        let mut history = Vec::new();
+        if self.step == 0 {
+            let loss = self.initial_loss()?;
+            let metrics = self.metrics(loss);
+            observer(&metrics, &self.net);
+            history.push(metrics);
+        }
+        let (mut loss_sum, mut loss_count) = (0.0, 0usize);
+        while self.step < self.config.steps {
+            loss_sum += self.train_step()?;
+            loss_count += 1;
+            if self.step % self.config.log_every == 0 || self.step == self.config.steps {
+                let metrics = self.metrics(loss_sum / loss_count as f64);
+                observer(&metrics, &self.net);
+                history.push(metrics);
+                (loss_sum, loss_count) = (0.0, 0);
+            }
+        }
+        Ok(TrainOutcome { config: self.config, model: self.model, net: self.net, head: self.head, history })
+    }
+
+    /// One SGD update; returns the loss of its batch (before the update).
+    ///
+    /// # Errors
+    /// [`TrainError::Diverged`] if the loss or a parameter becomes non-finite.
+    pub fn train_step(&mut self) -> Result<f64, TrainError> {
+        let (step, steps) = (self.step, self.config.steps);
+        self.config.network.bias.apply_before_step(&mut self.net, step, steps)?;
+        let loss = match self.config.objective {
+            Objective::Contrastive { loss } => {
+                self.next_batch();
+                self.contrastive_forward_backward(&loss)?
+            }
+            Objective::Supervised => self.supervised_forward_backward()?,
+        };
+        if !loss.is_finite() {
+            return Err(self.diverged("loss"));
+        }
+        self.update();
+        self.config.network.bias.clamp_after_step(&mut self.net);
+        self.step += 1;
+        if !self.net.weights().iter().all(|w| w.is_finite()) {
+            return Err(self.diverged("weights"));
+        }
+        if !self.net.bias().iter().all(|b| b.is_finite()) {
+            return Err(self.diverged("bias"));
+        }
+        Ok(loss)
+    }
+
+    fn diverged(&self, quantity: &'static str) -> TrainError {
+        TrainError::Diverged { step: self.step, quantity, likely_cause: self.config.divergence_hint() }
+    }
+
+    fn next_batch(&mut self) {
+        match &mut self.pool {
+            None => self.model.sample_into(&mut self.batch, &mut self.data_rng),
+            Some(pool) => pool.next_batch_into(self.config.batch_size, &mut self.batch, &mut self.shuffle_rng),
+        }
+    }
+
+    /// Forward both views, loss, and backward into `self.grads`.
+    fn contrastive_forward_backward<L: ContrastiveLoss>(&mut self, loss: &L) -> Result<f64, TrainError> {
+        let [first, second] = &mut self.views;
+        self.config.augmentation.apply_x_into(self.batch.x(), first, second, &mut self.augment_rng)?;
+        for (view, workspace) in self.views.iter().zip(&mut self.workspaces) {
+            self.net.forward_into(view.view(), workspace)?;
+        }
+        let [grad_u, grad_v] = &mut self.grad_outputs;
+        let value = loss.loss_and_grad_with(
+            self.workspaces[0].output(),
+            self.workspaces[1].output(),
+            &mut self.loss_workspace,
+            grad_u,
+            grad_v,
+        )?;
+        let [workspace_u, workspace_v] = &mut self.workspaces;
+        self.net.backward(self.views[0].view(), self.grad_outputs[0].view(), workspace_u, &mut self.grads)?;
+        self.net.backward_accumulate(self.views[1].view(), self.grad_outputs[1].view(), workspace_v, &mut self.grads)?;
+        Ok(f64::from(value))
+    }
+
+    fn supervised_forward_backward(&mut self) -> Result<f64, TrainError> {
+        let task = self.task.as_ref().expect("supervised runs have a task");
+        let LabelledSet { samples, labels } = draw_labelled(&self.model, task, self.config.batch_size, &mut self.data_rng)?;
+        let head = self.head.as_ref().expect("supervised runs have a head");
+        let workspace = &mut self.workspaces[0];
+        self.net.forward_into(samples.x(), workspace)?;
+        let value = LogisticLoss.loss_and_grad(workspace.output(), head.weights.view(), head.bias, labels.view(), &mut self.logistic_grads)?;
+        self.net.backward(samples.x(), self.logistic_grads.features.view(), workspace, &mut self.grads)?;
+        Ok(f64::from(value))
+    }
+
+    fn update(&mut self) {
+        let optimizer = self.config.optimizer;
+        let learning_rate = optimizer.learning_rate * optimizer.schedule.factor(self.step, self.config.steps);
+        let learns_bias = self.config.network.bias.learns_bias();
+        let (weights, bias) = self.net.parameters_mut();
+        let mut slots = vec![ParameterSlot {
+            value: weights.into_slice().expect("weights are contiguous"),
+            grad: self.grads.weights.as_slice().expect("gradients are contiguous"),
+            decay: true,
+        }];
+        if learns_bias {
+            slots.push(ParameterSlot { value: bias.into_slice().expect("bias is contiguous"), grad: self.grads.bias.as_slice().expect("contiguous"), decay: false });
+        }
+        let head_bias_grad = [self.logistic_grads.bias];
+        if let Some(head) = &mut self.head {
+            slots.push(ParameterSlot {
+                value: head.weights.as_slice_mut().expect("contiguous"),
+                grad: self.logistic_grads.weights.as_slice().expect("contiguous"),
+                decay: false,
+            });
+            slots.push(ParameterSlot { value: std::slice::from_mut(&mut head.bias), grad: &head_bias_grad, decay: false });
+        }
+        self.last_gradient_norm = self.sgd.step(&optimizer, learning_rate, &mut slots);
+        self.last_learning_rate = learning_rate;
+    }
+
+    /// The loss at initialisation on one batch of the `"eval"` stream (no update).
+    fn initial_loss(&mut self) -> Result<f64, TrainError> {
+        let mut eval = rng::stream(self.config.seed, "eval");
+        self.config.network.bias.apply_before_step(&mut self.net, 0, self.config.steps)?;
+        match self.config.objective {
+            Objective::Contrastive { loss } => {
+                let batch = self.model.sample(self.config.batch_size, &mut eval);
+                let [first, second] = &mut self.views;
+                self.config.augmentation.apply_x_into(batch.x(), first, second, &mut eval)?;
+                let u = self.net.forward(self.views[0].view())?;
+                let v = self.net.forward(self.views[1].view())?;
+                Ok(f64::from(loss.value(u.view(), v.view())?))
+            }
+            Objective::Supervised => {
+                let task = self.task.as_ref().expect("supervised runs have a task");
+                let set = draw_labelled(&self.model, task, self.config.batch_size, &mut eval)?;
+                let head = self.head.as_ref().expect("supervised runs have a head");
+                let features = self.net.forward(set.samples.x())?;
+                Ok(f64::from(LogisticLoss.value(features.view(), head.weights.view(), head.bias, set.labels.view())?))
+            }
+        }
+    }
+
+    fn metrics(&self, loss: f64) -> StepMetrics {
+        let norms: Vec<f64> = self.net.weights().rows().into_iter().map(|row| f64::from(row.dot(&row)).sqrt()).collect();
+        let bias = self.net.bias();
+        let output = self.workspaces[0].output();
+        let active = output.iter().filter(|h| **h != 0.0).count();
+        StepMetrics {
+            step: self.step,
+            loss,
+            learning_rate: self.last_learning_rate,
+            gradient_norm: self.last_gradient_norm,
+            weight_norm_mean: norms.iter().sum::<f64>() / norms.len() as f64,
+            weight_norm_max: norms.iter().copied().fold(0.0, f64::max),
+            bias_mean: bias.iter().map(|b| f64::from(*b)).sum::<f64>() / bias.len() as f64,
+            bias_max: bias.iter().map(|b| f64::from(*b)).fold(0.0, f64::max),
+            beta: self.config.network.bias.ramp_beta(self.step, self.config.steps),
+            active_fraction: if output.is_empty() { 0.0 } else { active as f64 / output.len() as f64 },
+        }
+    }
+}
+
+/// The label direction `a` of the supervised objective (`"task"` stream of the seed).
+#[must_use]
+pub fn supervised_task(config: &TrainConfig) -> SignTask {
+    SignTask::new(config.data.d, &mut rng::stream(config.seed, "task"))
+}
+
+/// Trains `config` to the end, calling `observer` at every report.
+///
+/// # Errors
+/// Invalid config, or divergence (with the step).
+pub fn train(config: TrainConfig, observer: impl FnMut(&StepMetrics, &SymReluNet<f32>)) -> Result<TrainOutcome, TrainError> {
+    Trainer::new(config)?.run(observer)
+}

@@ -1,0 +1,186 @@
+//! Training: the loss goes down on the default setting, runs are bit-identical
+//! for one seed (also on two threads at once), divergence is caught with its
+//! step, configs are validated, checkpoints round-trip.
+
+use decouple_augment::Augmentation;
+use decouple_loss::{Contrastive, InfoNce, NtXent, Similarity};
+use decouple_net::BiasRule;
+use decouple_train::optimizer::{ParameterSlot, Sgd};
+use decouple_train::{Checkpoint, DataRegime, Objective, OptimizerConfig, Schedule, TrainConfig, TrainError, TrainOutcome, train};
+
+/// The SPEC section 7 default with fewer steps.
+fn short_default(steps: usize) -> TrainConfig {
+    TrainConfig { steps, log_every: 50, ..TrainConfig::default() }
+}
+
+/// A small, fast setting for structural tests.
+fn small() -> TrainConfig {
+    let mut config = TrainConfig::default();
+    config.data.d = 8;
+    config.data.d1 = 64;
+    config.data.latent = decouple_data::SparseLatent::Bernoulli { p: 0.25 };
+    config.network.width = 16;
+    config.batch_size = 32;
+    config.steps = 60;
+    config.log_every = 20;
+    config
+}
+
+fn loss_history(outcome: &TrainOutcome) -> Vec<f64> {
+    outcome.history.iter().map(|metrics| metrics.loss).collect()
+}
+
+#[test]
+fn short_training_on_the_default_setting_lowers_the_loss() {
+    let outcome = train(short_default(400), |_, _| {}).unwrap();
+    let losses = loss_history(&outcome);
+    let (first, last) = (losses[0], *losses.last().unwrap());
+    // ln(128) = 4.85 at initialisation (all representations ~ equal); the
+    // masked default reaches ~3.3 by 3000 steps and is well below 4.5 by 400.
+    assert!(first > 4.7, "initial loss {first}");
+    assert!(last < first - 0.3, "loss went from {first} to {last}: {losses:?}");
+}
+
+#[test]
+fn supervised_and_pool_runs_lower_their_loss() {
+    let supervised = TrainConfig { objective: Objective::Supervised, steps: 200, ..small() };
+    let losses = loss_history(&train(supervised, |_, _| {}).unwrap());
+    assert!((losses[0] - std::f64::consts::LN_2).abs() < 1e-6, "zero head gives ln 2: {}", losses[0]);
+    assert!(*losses.last().unwrap() < 0.6, "{losses:?}");
+    let pool = TrainConfig {
+        regime: DataRegime::Pool { n_samples: 100 },
+        objective: Objective::Contrastive { loss: Contrastive::NtXent(NtXent { similarity: Similarity::Cosine, temperature: 0.5 }) },
+        steps: 200,
+        ..small()
+    };
+    let losses = loss_history(&train(pool, |_, _| {}).unwrap());
+    assert!(*losses.last().unwrap() < losses[0], "{losses:?}");
+}
+
+#[test]
+fn one_seed_gives_bit_identical_runs_on_one_or_two_threads() {
+    let mut config = small();
+    config.optimizer.momentum = 0.9;
+    config.optimizer.clip_norm = Some(1.0);
+    config.network.bias = BiasRule::Learned;
+    let reference = train(config, |_, _| {}).unwrap();
+    let again = train(config, |_, _| {}).unwrap();
+    assert_eq!(reference.net, again.net);
+    assert_eq!(reference.history, again.history);
+    // Two runs at once on two threads: each identical to the sequential one.
+    let handles: Vec<_> = (0..2).map(|_| std::thread::spawn(move || train(config, |_, _| {}).unwrap())).collect();
+    for handle in handles {
+        let parallel = handle.join().unwrap();
+        assert_eq!(parallel.net, reference.net);
+        assert_eq!(parallel.history, reference.history);
+    }
+    let other_seed = train(TrainConfig { seed: 1, ..config }, |_, _| {}).unwrap();
+    assert_ne!(other_seed.net, reference.net);
+}
+
+#[test]
+fn divergence_stops_with_the_step_and_the_likely_cause() {
+    let mut config = small();
+    config.objective = Objective::Contrastive { loss: Contrastive::InfoNce(InfoNce { similarity: Similarity::Dot, temperature: 0.01 }) };
+    config.optimizer.learning_rate = 1e8;
+    config.network.bias = BiasRule::Fixed { b: 0.0 };
+    match train(config, |_, _| {}) {
+        Err(TrainError::Diverged { step, quantity, likely_cause }) => {
+            assert!(step < config.steps, "step {step}");
+            assert!(["loss", "weights"].contains(&quantity));
+            assert!(likely_cause.contains("learning rate 100000000") && likely_cause.contains("temperature 0.01"), "{likely_cause}");
+        }
+        other => panic!("expected divergence, got {other:?}"),
+    }
+}
+
+#[test]
+fn invalid_configs_name_the_field_and_range() {
+    let cases: Vec<(TrainConfig, &str)> = vec![
+        (TrainConfig { steps: 0, ..small() }, "steps = 0 is out of range: must be >= 1"),
+        (TrainConfig { batch_size: 1, ..small() }, "batch_size = 1 is out of range: must be >= 2"),
+        (TrainConfig { log_every: 0, ..small() }, "log_every = 0"),
+        (TrainConfig { optimizer: OptimizerConfig { learning_rate: -1.0, ..small().optimizer }, ..small() }, "optimizer.learning_rate = -1"),
+        (TrainConfig { optimizer: OptimizerConfig { momentum: 1.0, ..small().optimizer }, ..small() }, "optimizer.momentum = 1"),
+        (TrainConfig { optimizer: OptimizerConfig { clip_norm: Some(0.0), ..small().optimizer }, ..small() }, "optimizer.clip_norm = 0"),
+        (TrainConfig { augmentation: Augmentation::ComplementaryMask { keep: 1.0 }, ..small() }, "augmentation.keep = 1"),
+        (TrainConfig { regime: DataRegime::Pool { n_samples: 0 }, ..small() }, "regime.n_samples = 0"),
+        (TrainConfig { regime: DataRegime::Pool { n_samples: 10 }, objective: Objective::Supervised, ..small() }, "regime: a fixed Pool is not supported"),
+    ];
+    for (config, expected) in cases {
+        let message = train(config, |_, _| {}).unwrap_err().to_string();
+        assert!(message.starts_with(expected), "{message:?} should start with {expected:?}");
+    }
+    let mut bad_width = small();
+    bad_width.network.width = 0;
+    assert!(train(bad_width, |_, _| {}).unwrap_err().to_string().starts_with("network.width = 0"));
+    let mut bad_data = small();
+    bad_data.data.d1 = 4;
+    assert!(train(bad_data, |_, _| {}).unwrap_err().to_string().starts_with("d1 = 4"));
+}
+
+#[test]
+fn configs_and_checkpoints_round_trip() {
+    let config = TrainConfig::default();
+    let json = serde_json::to_string_pretty(&config).unwrap();
+    assert_eq!(serde_json::from_str::<TrainConfig>(&json).unwrap(), config);
+    let unknown = json.replacen("\"steps\"", "\"stepz\"", 1);
+    assert!(serde_json::from_str::<TrainConfig>(&unknown).unwrap_err().to_string().contains("unknown field `stepz`"));
+
+    let outcome = train(TrainConfig { steps: 10, ..small() }, |_, _| {}).unwrap();
+    let path = std::env::temp_dir().join(format!("decouple-checkpoint-{}.json", std::process::id()));
+    let checkpoint = Checkpoint::of(&outcome);
+    checkpoint.save(&path).unwrap();
+    let loaded = Checkpoint::load(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(loaded, checkpoint);
+    let missing = Checkpoint::load(&path).unwrap_err().to_string();
+    assert!(missing.starts_with("checkpoint "), "{missing}");
+}
+
+#[test]
+fn observer_sees_steps_zero_every_k_and_the_end() {
+    let mut seen = Vec::new();
+    let config = TrainConfig { steps: 45, log_every: 20, ..small() };
+    let outcome = train(config, |metrics, net| {
+        assert_eq!(net.n_neurons(), 16);
+        seen.push(metrics.step);
+    })
+    .unwrap();
+    assert_eq!(seen, vec![0, 20, 40, 45]);
+    let beta = outcome.history.last().unwrap().beta.unwrap();
+    assert!((beta - 0.5).abs() < 1e-12, "NormRamp reaches beta: {beta}");
+    let last = &outcome.history[3];
+    let expected_bias = 0.5 * last.weight_norm_mean;
+    assert!(last.bias_mean > 0.0 && (last.bias_mean - expected_bias).abs() < 0.5 * expected_bias);
+}
+
+#[test]
+fn schedules_and_sgd_follow_their_formulas() {
+    assert_eq!(Schedule::Constant.factor(5, 10), 1.0);
+    assert_eq!(Schedule::Warmup { warmup_steps: 4 }.factor(1, 10), 0.5);
+    assert_eq!(Schedule::Warmup { warmup_steps: 4 }.factor(7, 10), 1.0);
+    assert!((Schedule::Cosine { warmup_steps: 0 }.factor(5, 10) - 0.5).abs() < 1e-12);
+    assert!(Schedule::Cosine { warmup_steps: 2 }.factor(9, 10) < 0.05);
+
+    let config = OptimizerConfig { learning_rate: 0.1, momentum: 0.5, weight_decay: 0.2, clip_norm: Some(1.0), schedule: Schedule::Constant };
+    let mut sgd = Sgd::default();
+    let mut w = [1.0f32, -2.0];
+    let g = [3.0f32, 4.0];
+    // g + 0.2 w = [3.2, 3.6], norm 4.8166 > 1: clipped to unit norm; v = that; w -= 0.1 v.
+    let norm = sgd.step(&config, 0.1, &mut [ParameterSlot { value: &mut w, grad: &g, decay: true }]);
+    let expected_norm = (3.2f64 * 3.2 + 3.6 * 3.6).sqrt();
+    assert!((norm - expected_norm).abs() < 1e-5);
+    let v1 = [3.2 / expected_norm, 3.6 / expected_norm];
+    assert!((f64::from(w[0]) - (1.0 - 0.1 * v1[0])).abs() < 1e-6);
+    assert!((f64::from(w[1]) - (-2.0 - 0.1 * v1[1])).abs() < 1e-6);
+    // Second step: v = 0.5 v1 + clipped(g + 0.2 w).
+    let w_before = [f64::from(w[0]), f64::from(w[1])];
+    sgd.step(&config, 0.1, &mut [ParameterSlot { value: &mut w, grad: &g, decay: true }]);
+    let total = [3.0 + 0.2 * w_before[0], 4.0 + 0.2 * w_before[1]];
+    let total_norm = (total[0] * total[0] + total[1] * total[1]).sqrt();
+    for k in 0..2 {
+        let v2 = 0.5 * v1[k] + total[k] / total_norm;
+        assert!((f64::from(w[k]) - (w_before[k] - 0.1 * v2)).abs() < 1e-5);
+    }
+}
