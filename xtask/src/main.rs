@@ -10,7 +10,9 @@ use std::process::{Command, ExitCode};
 
 const TASKS: &str = "tasks:
   reproduce [--quick] [--only ID,..] [--seeds N] [--out DIR] [--jobs N] [--list]
-            run the experiments of SPEC section 8, write results/ and REPORT.md";
+            run the experiments of SPEC section 8, write results/ and REPORT.md
+  publish-docs [--from results] [--to docs]
+            copy a finished default run into docs/experiments.md and docs/figures/";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,7 +21,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     match task.as_str() {
-        "reproduce" => run_release("decouple", &args),
+        "reproduce" | "publish-docs" => run_release("decouple", &args),
         "help" | "--help" | "-h" => {
             println!("usage: cargo xtask <task> [args]\n{TASKS}");
             ExitCode::SUCCESS

@@ -71,7 +71,7 @@ impl Dictionary {
         let (d1, d) = matrix.dim();
         check_dimensions(d, d1)?;
         let deviation = linalg::orthonormality_error(matrix.view());
-        if !(deviation <= ORTHONORMAL_TOLERANCE) {
+        if deviation.is_nan() || deviation > ORTHONORMAL_TOLERANCE {
             return Err(DataError::NotOrthonormal { what: "dictionary", deviation, tolerance: ORTHONORMAL_TOLERANCE });
         }
         let is_identity = matrix.indexed_iter().all(|((i, j), &v)| v == f64::from(u8::from(i == j)));

@@ -28,7 +28,7 @@ pub fn orthonormalize_columns(a: &mut Array2<f64>, against: ArrayView2<'_, f64>)
             }
         }
         let norm = a.column(j).dot(&a.column(j)).sqrt();
-        if !(norm > 1e-10 * original_norm.max(f64::MIN_POSITIVE)) {
+        if norm.is_nan() || norm <= 1e-10 * original_norm.max(f64::MIN_POSITIVE) {
             return false;
         }
         a.column_mut(j).mapv_inplace(|value| value / norm);

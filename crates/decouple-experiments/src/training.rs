@@ -132,14 +132,15 @@ pub fn execute(experiment: &str, specs: &[RunSpec], jobs: usize, cache: &RunCach
             Mutex::new(cached.map(|record| RunRecord { label: spec.label.clone(), ..record }))
         })
         .collect();
-    let done = AtomicUsize::new(results.iter().filter(|slot| slot.lock().expect("lock").is_some()).count());
+    let cached = results.iter().filter(|slot| slot.lock().expect("lock").is_some()).count();
+    let done = AtomicUsize::new(cached);
     let next = AtomicUsize::new(0);
     let start = Instant::now();
     let terminal = std::io::stdout().is_terminal();
     let report_progress = |record: &RunRecord| {
         let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
         let elapsed = start.elapsed().as_secs_f64();
-        let eta = elapsed / finished as f64 * (total - finished) as f64;
+        let eta = elapsed / (finished - cached) as f64 * (total - finished) as f64;
         let status = match (&record.report, &record.error) {
             (Some(report), _) => format!("median best_j {:.3}", report.median_best),
             (None, Some(error)) => format!("failed: {error}"),

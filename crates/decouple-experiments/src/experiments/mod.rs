@@ -3,7 +3,10 @@
 use crate::RunContext;
 use crate::report::Summary;
 
+mod common;
+pub mod comparison;
 pub mod decoupling;
+pub mod variations;
 
 /// One experiment: its id, the paper's claim, and its runner (if implemented).
 pub struct Experiment {
@@ -29,39 +32,39 @@ pub const EXPERIMENTS: &[Experiment] = &[
         id: "sparse-with-aug",
         claim: "with masking, contrastive learning learns the sparse features",
         measures: "recovery, purity, sparse energy, probe accuracy",
-        run: None,
+        run: Some(comparison::sparse_with_aug),
     },
     Experiment {
         id: "dense-without-aug",
         claim: "without augmentation, contrastive learning learns dense features",
         measures: "the same metrics, side by side with sparse-with-aug",
-        run: None,
+        run: Some(comparison::dense_without_aug),
     },
     Experiment {
         id: "weak-aug",
         claim: "not every augmentation decouples",
         measures: "Gaussian-noise and independent-mask augmentations beside the two above",
-        run: None,
+        run: Some(comparison::weak_aug),
     },
     Experiment {
         id: "strength",
         claim: "stronger dense features need stronger augmentation",
         measures: "phase diagram over sigma x augmentation strength",
-        run: None,
+        run: Some(variations::strength),
     },
-    Experiment { id: "dynamics", claim: "the feature learning process", measures: "metrics over training steps", run: None },
-    Experiment { id: "bias-rules", claim: "thresholds must rise gradually", measures: "Fixed vs Learned vs NormRamp bias", run: None },
+    Experiment { id: "dynamics", claim: "the feature learning process", measures: "metrics over training steps", run: Some(comparison::dynamics) },
+    Experiment { id: "bias-rules", claim: "thresholds must rise gradually", measures: "Fixed vs Learned vs NormRamp bias", run: Some(variations::bias_rules) },
     Experiment {
         id: "supervised",
         claim: "supervised learning needs no strong augmentation",
         measures: "the same network trained on labels, no augmentation",
-        run: None,
+        run: Some(variations::supervised),
     },
     Experiment {
         id: "controls",
         claim: "\"proper\" augmentation matters",
         measures: "low-rank dense features, localized dictionary, finite pool, off-span noise",
-        run: None,
+        run: Some(variations::controls),
     },
 ];
 

@@ -1,0 +1,169 @@
+//! Shared pieces of the training experiments: the default run, grouping
+//! records by label, statistics over seeds, the standard metrics table and
+//! the writing of an experiment's files.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use decouple_train::TrainConfig;
+use serde::Serialize;
+
+use crate::evaluate::NetworkReport;
+use crate::report::{Claim, Summary};
+use crate::training::{RunRecord, RunSpec, execute, write_metrics};
+use crate::{RunContext, write_json};
+
+/// The SPEC section 7 default with `seed`, logging every 100 steps.
+#[must_use]
+pub fn default_config(seed: u64) -> TrainConfig {
+    TrainConfig { seed, log_every: 100, ..TrainConfig::default() }
+}
+
+/// The seeds of this invocation.
+#[must_use]
+pub fn seeds(context: &RunContext) -> Vec<u64> {
+    (0..context.seeds).collect()
+}
+
+/// One spec per seed for `config` (its seed replaced).
+#[must_use]
+pub fn over_seeds(context: &RunContext, label: &str, config: TrainConfig) -> Vec<RunSpec> {
+    seeds(context).into_iter().map(|seed| RunSpec { label: label.into(), config: TrainConfig { seed, ..config } }).collect()
+}
+
+/// Runs `specs`, writes `config.json` and `metrics.jsonl` into `dir`.
+///
+/// # Errors
+/// I/O failure.
+pub fn run_and_record(context: &RunContext, id: &str, dir: &Path, specs: &[RunSpec]) -> anyhow::Result<Vec<RunRecord>> {
+    #[derive(Serialize)]
+    struct Config<'a> {
+        experiment: &'a str,
+        runs: Vec<(&'a str, &'a TrainConfig)>,
+        context: &'a RunContext,
+    }
+    write_json(&dir.join("config.json"), &Config { experiment: id, runs: specs.iter().map(|s| (s.label.as_str(), &s.config)).collect(), context })?;
+    let records = execute(id, specs, context.jobs, &context.cache);
+    write_metrics(&dir.join("metrics.jsonl"), &records)?;
+    write_json(&dir.join("runs.json"), &records)?;
+    Ok(records)
+}
+
+/// The records with `label`, in seed order.
+#[must_use]
+pub fn with_label<'a>(records: &'a [RunRecord], label: &str) -> Vec<&'a RunRecord> {
+    records.iter().filter(|record| record.label == label).collect()
+}
+
+/// Mean and sample standard deviation.
+#[must_use]
+pub fn mean_sd(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    if values.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = values.iter().sum::<f64>() / n;
+    let sd = if values.len() > 1 { (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
+    (mean, sd)
+}
+
+/// `metric` of every successful run in `runs`.
+pub fn values(runs: &[&RunRecord], metric: impl Fn(&NetworkReport) -> f64) -> Vec<f64> {
+    runs.iter().filter_map(|run| run.report.as_ref()).map(metric).collect()
+}
+
+/// Worst case over seeds: the minimum (for `>=` claims) or maximum (for `<=`).
+pub fn worst(runs: &[&RunRecord], metric: impl Fn(&NetworkReport) -> f64, lower_is_worse: bool) -> f64 {
+    let values = values(runs, metric);
+    if values.len() < runs.len() {
+        return f64::NAN; // a failed run fails every claim on it
+    }
+    if lower_is_worse { values.iter().copied().fold(f64::INFINITY, f64::min) } else { values.iter().copied().fold(f64::NEG_INFINITY, f64::max) }
+}
+
+fn cell(runs: &[&RunRecord], metric: impl Fn(&NetworkReport) -> f64, digits: usize) -> String {
+    let (mean, sd) = mean_sd(&values(runs, metric));
+    if runs.len() > 1 { format!("{mean:.digits$} ± {sd:.digits$}") } else { format!("{mean:.digits$}") }
+}
+
+/// The standard table: one row per label, mean ± sd over seeds.
+#[must_use]
+pub fn metrics_table(records: &[RunRecord], labels: &[String]) -> String {
+    let mut table = String::from(
+        "| run | seeds | median best_j | min best_j | features >= 0.9 | purity | features/neuron | sparse energy (weighted) | dead neurons | probe f(x) | probe raw x | probe init | probe ideal | R^2 z f(x) | R^2 z raw | rho_sparse(w_i) | rho_dense(w_i) |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for label in labels {
+        let runs = with_label(records, label);
+        let failures: Vec<&str> = runs.iter().filter_map(|run| run.error.as_deref()).collect();
+        let rho = |pick: fn(&NetworkReport) -> Option<f64>, theory: fn(&NetworkReport) -> Option<f64>| {
+            let measured: Vec<f64> = runs.iter().filter_map(|run| run.report.as_ref().and_then(pick)).collect();
+            let closed: Vec<f64> = runs.iter().filter_map(|run| run.report.as_ref().and_then(theory)).collect();
+            if measured.is_empty() { "–".to_string() } else { format!("{:.2} / {:.2}", mean_sd(&measured).0, mean_sd(&closed).0) }
+        };
+        let _ = writeln!(
+            table,
+            "| {label} | {} | {} | {} | {} | {} | {} | {} (random {:.3}) | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            runs.len(),
+            cell(&runs, |r| r.median_best, 3),
+            cell(&runs, |r| r.min_best, 3),
+            cell(&runs, |r| r.n_recovered as f64, 1),
+            cell(&runs, |r| r.mean_purity, 2),
+            cell(&runs, |r| r.mean_features_per_neuron, 2),
+            cell(&runs, |r| r.sparse_energy_weighted, 3),
+            runs.first().and_then(|run| run.report.as_ref()).map_or(f64::NAN, |r| r.sparse_energy_random),
+            cell(&runs, |r| r.n_dead as f64, 1),
+            cell(&runs, |r| r.probe.learned, 3),
+            cell(&runs, |r| r.probe.raw, 3),
+            cell(&runs, |r| r.probe.init, 3),
+            cell(&runs, |r| r.probe.ideal, 3),
+            cell(&runs, |r| r.probe.learned_r2, 2),
+            cell(&runs, |r| r.probe.raw_r2, 2),
+            rho(|r| r.rho_sparse_learned, |r| r.rho_sparse_learned_theory),
+            rho(|r| r.rho_dense_learned, |r| r.rho_dense_learned_theory),
+        );
+        for failure in failures {
+            let _ = writeln!(table, "\n(run failed: {failure})\n");
+        }
+    }
+    table.push_str(
+        "\nbest_j = max_i |cos(w_i, M_j)|; purity = mean over alive neurons of max_j |cos(w_i, M_j)|; features/neuron counts |cos| >= 0.3; \
+         probes: logistic regression on sign(<a,z>), 1000 training and 2000 test samples, test accuracy; rho: mean pair correlation of \
+         alive learned directions under the run's augmentation, Monte Carlo (20000 samples) / closed form; – for Identity, where both are 1.\n",
+    );
+    table
+}
+
+/// Assembles, writes and returns the summary.
+///
+/// # Errors
+/// I/O failure.
+#[allow(clippy::too_many_arguments)]
+pub fn finish(
+    dir: &Path,
+    id: &str,
+    claims: Vec<Claim>,
+    finding: bool,
+    wall_s: f64,
+    claim: &str,
+    setting: String,
+    tables: String,
+    plots: Vec<String>,
+    notes: String,
+) -> anyhow::Result<Summary> {
+    let verdict = if finding && claims.is_empty() { crate::report::Verdict::Finding } else { Summary::verdict_of(&claims) };
+    let summary = Summary { experiment: id.into(), verdict, claims, wall_s, claim: claim.into(), setting, tables, plots, notes };
+    write_json(&dir.join("summary.json"), &summary)?;
+    Ok(summary)
+}
+
+/// The default setting in words.
+#[must_use]
+pub fn default_setting(context: &RunContext) -> String {
+    format!(
+        "SPEC section 7 default: d = 32, d1 = 512, p = 2/d, isotropic sigma = 0.25, fresh samples, m = 128, sigma0 = 0.01, \
+         NormRamp(beta 0.5, ramp 0.5), InfoNCE cosine tau = 0.2, SGD lr 0.5, batch 128, 3000 steps, f32; seeds {:?}{}.",
+        seeds(context),
+        if context.quick { " (quick: fewer seeds and configurations, thresholds as stated)" } else { "" }
+    )
+}

@@ -1,0 +1,255 @@
+//! Experiments `sparse-with-aug`, `dense-without-aug`, `weak-aug` and
+//! `dynamics`: the default setting trained under four augmentations, side by
+//! side (the runs are shared through the run cache).
+
+use std::time::Instant;
+
+use decouple_augment::Augmentation;
+
+use super::common::{default_config, default_setting, finish, metrics_table, over_seeds, run_and_record, with_label, worst};
+use crate::report::{Claim, Comparison, Summary};
+use crate::training::{RunRecord, RunSpec};
+use crate::{RunContext, svg, write_atomic};
+
+/// The four augmentations of SPEC section 7's table.
+#[must_use]
+pub fn augmentations() -> [Augmentation; 4] {
+    [
+        Augmentation::ComplementaryMask { keep: 0.5 },
+        Augmentation::Identity,
+        Augmentation::IndependentMask { keep: 0.5, rescale: true },
+        Augmentation::GaussianNoise { sigma_a: 0.5 },
+    ]
+}
+
+fn specs(context: &RunContext, which: &[Augmentation]) -> Vec<RunSpec> {
+    which
+        .iter()
+        .flat_map(|augmentation| over_seeds(context, &augmentation.label(), decouple_train::TrainConfig { augmentation: *augmentation, ..default_config(0) }))
+        .collect()
+}
+
+fn labels(which: &[Augmentation]) -> Vec<String> {
+    which.iter().map(Augmentation::label).collect()
+}
+
+fn side_by_side_plots(dir: &std::path::Path, records: &[RunRecord]) -> anyhow::Result<Vec<String>> {
+    let mask = with_label(records, &Augmentation::ComplementaryMask { keep: 0.5 }.label());
+    let identity = with_label(records, &Augmentation::Identity.label());
+    let mut plots = Vec::new();
+    for (name, runs) in [("ComplementaryMask(0.5)", &mask), ("Identity", &identity)] {
+        if let Some(run) = runs.first() {
+            if !run.alignment.is_empty() {
+                let file = format!("alignment-{}.svg", if name == "Identity" { "identity" } else { "mask" });
+                let rows: Vec<String> = (0..run.alignment.len()).map(|_| String::new()).collect();
+                let columns: Vec<String> = (0..run.alignment[0].len()).map(|j| if j % 4 == 0 { format!("M{j}") } else { String::new() }).collect();
+                let title = format!("|cos(w_i, M_j)| under {name}, seed {} (rows: neurons sorted by best feature)", run.seed);
+                write_atomic(&dir.join(&file), &svg::heatmap(&title, &rows, &columns, &run.alignment, false))?;
+                plots.push(file);
+            }
+        }
+    }
+    let histogram_samples: Vec<(String, Vec<f64>)> = [("ComplementaryMask(0.5)", &mask), ("Identity", &identity)]
+        .iter()
+        .map(|(name, runs)| {
+            (name.to_string(), runs.iter().filter_map(|run| run.report.as_ref()).flat_map(|report| report.sparse_energy_per_neuron.clone()).collect())
+        })
+        .collect();
+    write_atomic(
+        &dir.join("sparse-energy.svg"),
+        &svg::histograms("Sparse-energy fraction ||M^T w_i||^2 / ||w_i||^2 of the neurons (all seeds)", "sparse energy", &histogram_samples, (0.0, 1.0), 20),
+    )?;
+    plots.push("sparse-energy.svg".into());
+    Ok(plots)
+}
+
+/// `sparse-with-aug`: complementary masking learns the sparse features.
+///
+/// # Errors
+/// I/O failure.
+pub fn sparse_with_aug(context: &RunContext) -> anyhow::Result<Summary> {
+    let start = Instant::now();
+    let id = "sparse-with-aug";
+    let dir = context.experiment_dir(id)?;
+    let which = [Augmentation::ComplementaryMask { keep: 0.5 }, Augmentation::Identity];
+    let records = run_and_record(context, id, &dir, &specs(context, &which))?;
+    let runs = with_label(&records, &which[0].label());
+    let (median_threshold, energy_threshold, margin) = if context.quick { (0.9, 0.8, 0.08) } else { (0.95, 0.85, 0.10) };
+    let claims = vec![
+        Claim::new("median best_j (worst seed)", worst(&runs, |r| r.median_best, true), Comparison::AtLeast, median_threshold),
+        Claim::new("features with best_j >= 0.9 (worst seed), of d = 32", worst(&runs, |r| r.n_recovered as f64, true), Comparison::AtLeast, 32.0),
+        Claim::new("norm-weighted sparse energy (worst seed)", worst(&runs, |r| r.sparse_energy_weighted, true), Comparison::AtLeast, energy_threshold),
+        Claim::new(
+            "probe accuracy f(x) minus raw-x probe (worst seed)",
+            worst(&runs, |r| r.probe.learned - r.probe.raw, true),
+            Comparison::AtLeast,
+            margin,
+        ),
+    ];
+    let plots = side_by_side_plots(&dir, &records)?;
+    finish(
+        &dir,
+        id,
+        claims,
+        false,
+        start.elapsed().as_secs_f64(),
+        "Theorem (Wen & Li): with proper augmentation (masking), contrastive learning of the symmetric-ReLU network learns the sparse features.",
+        format!("{} Augmentation ComplementaryMask(0.5), shown beside Identity.", default_setting(context)),
+        metrics_table(&records, &labels(&which)),
+        plots,
+        if context.quick { "Quick-mode thresholds: median >= 0.9, sparse energy >= 0.8, probe margin >= 0.08.".into() } else { String::new() },
+    )
+}
+
+/// `dense-without-aug`: without augmentation the network learns dense features.
+///
+/// # Errors
+/// I/O failure.
+pub fn dense_without_aug(context: &RunContext) -> anyhow::Result<Summary> {
+    let start = Instant::now();
+    let id = "dense-without-aug";
+    let dir = context.experiment_dir(id)?;
+    let which = [Augmentation::Identity, Augmentation::ComplementaryMask { keep: 0.5 }];
+    let records = run_and_record(context, id, &dir, &specs(context, &which))?;
+    let runs = with_label(&records, &which[0].label());
+    let median_threshold = if context.quick { 0.4 } else { 0.30 };
+    let claims = vec![
+        Claim::new("median best_j (worst seed)", worst(&runs, |r| r.median_best, false), Comparison::AtMost, median_threshold),
+        Claim::new("features with best_j >= 0.9 (worst seed)", worst(&runs, |r| r.n_recovered as f64, false), Comparison::AtMost, 0.0),
+        Claim::new("probe accuracy f(x) minus raw-x probe (worst seed)", worst(&runs, |r| r.probe.learned - r.probe.raw, false), Comparison::Below, 0.0),
+    ];
+    let plots = side_by_side_plots(&dir, &records)?;
+    finish(
+        &dir,
+        id,
+        claims,
+        false,
+        start.elapsed().as_secs_f64(),
+        "Theorem (Wen & Li): without augmentation, contrastive learning learns the dense features instead of the sparse ones.",
+        format!("{} Augmentation Identity, shown beside ComplementaryMask(0.5).", default_setting(context)),
+        metrics_table(&records, &labels(&which)),
+        plots,
+        if context.quick { "Quick-mode threshold: median <= 0.4.".into() } else { String::new() },
+    )
+}
+
+/// `weak-aug`: Gaussian noise does not decouple; independent masks mostly do.
+///
+/// # Errors
+/// I/O failure.
+pub fn weak_aug(context: &RunContext) -> anyhow::Result<Summary> {
+    let start = Instant::now();
+    let id = "weak-aug";
+    let dir = context.experiment_dir(id)?;
+    let which = augmentations();
+    let records = run_and_record(context, id, &dir, &specs(context, &which))?;
+    let noise = with_label(&records, &Augmentation::GaussianNoise { sigma_a: 0.5 }.label());
+    let claims = vec![Claim::new("GaussianNoise(0.5): median best_j (worst seed)", worst(&noise, |r| r.median_best, false), Comparison::Below, 0.6)];
+    let categories = labels(&which);
+    let median: Vec<f64> = categories.iter().map(|label| super::common::mean_sd(&super::common::values(&with_label(&records, label), |r| r.median_best)).0).collect();
+    let energy: Vec<f64> = categories.iter().map(|label| super::common::mean_sd(&super::common::values(&with_label(&records, label), |r| r.sparse_energy_weighted)).0).collect();
+    let probe: Vec<f64> = categories.iter().map(|label| super::common::mean_sd(&super::common::values(&with_label(&records, label), |r| r.probe.learned)).0).collect();
+    write_atomic(
+        &dir.join("augmentations.svg"),
+        &svg::grouped_bars(
+            "What each augmentation lets the network learn (mean over seeds)",
+            "value",
+            &categories,
+            &[
+                svg::Series { name: "median best_j".into(), values: median },
+                svg::Series { name: "sparse energy".into(), values: energy },
+                svg::Series { name: "probe accuracy".into(), values: probe },
+            ],
+            (0.0, 1.0),
+        ),
+    )?;
+    finish(
+        &dir,
+        id,
+        claims,
+        false,
+        start.elapsed().as_secs_f64(),
+        "Not every augmentation decouples: additive Gaussian noise keeps the dense features correlated between views (rho_dense = \
+         sigma^2/(sigma^2+sigma_a^2) = 0.2) and the network does not learn individual features; independent masks keep rho_dense = keep.",
+        default_setting(context),
+        metrics_table(&records, &categories),
+        vec!["augmentations.svg".into()],
+        "Only the GaussianNoise claim is checked; IndependentMask(0.5) is reported as measured (SPEC section 7 saw ~30 of 32 features).".into(),
+    )
+}
+
+/// `dynamics`: the feature learning process over training steps.
+///
+/// # Errors
+/// I/O failure.
+pub fn dynamics(context: &RunContext) -> anyhow::Result<Summary> {
+    let start = Instant::now();
+    let id = "dynamics";
+    let dir = context.experiment_dir(id)?;
+    let which = [Augmentation::ComplementaryMask { keep: 0.5 }, Augmentation::Identity];
+    let records = run_and_record(context, id, &dir, &specs(context, &which))?;
+    let mask = with_label(&records, &which[0].label());
+    let identity = with_label(&records, &which[1].label());
+    let gain = |run: &&RunRecord| match (run.history.first(), run.history.last()) {
+        (Some(first), Some(last)) => last.median_best - first.median_best,
+        _ => f64::NAN,
+    };
+    let final_median = |run: &&RunRecord| run.history.last().map_or(f64::NAN, |last| last.median_best);
+    let claims = vec![
+        Claim::new("ComplementaryMask: final minus initial median best_j (worst seed)", mask.iter().map(gain).fold(f64::INFINITY, f64::min), Comparison::AtLeast, 0.5),
+        Claim::new("Identity: final median best_j (worst seed)", identity.iter().map(final_median).fold(f64::NEG_INFINITY, f64::max), Comparison::Below, 0.35),
+    ];
+    let mut plots = Vec::new();
+    let pick = |runs: &[&RunRecord], metric: fn(&crate::training::HistoryPoint) -> f64| -> (Vec<f64>, Vec<f64>) {
+        let first = runs.first().map(|run| run.history.iter().map(|p| p.step as f64).collect()).unwrap_or_default();
+        let n = runs.len().max(1) as f64;
+        let mean = (0..runs.first().map_or(0, |run| run.history.len()))
+            .map(|index| runs.iter().map(|run| run.history.get(index).map_or(f64::NAN, metric)).sum::<f64>() / n)
+            .collect();
+        (first, mean)
+    };
+    type Metric = fn(&crate::training::HistoryPoint) -> f64;
+    type Panel = (&'static str, &'static str, [(&'static str, Metric); 2], (f64, f64));
+    let panels: [Panel; 3] = [
+        ("best-j.svg", "Feature recovery over training (mean over seeds)", [("median best_j", |p| p.median_best), ("min best_j", |p| p.min_best)], (0.0, 1.0)),
+        ("sparse-energy.svg", "Norm-weighted sparse energy over training", [("sparse energy", |p| p.sparse_energy_weighted), ("active fraction", |p| p.active_fraction)], (0.0, 1.0)),
+        ("loss.svg", "Contrastive loss over training", [("loss", |p| p.loss), ("mean threshold b", |p| p.bias_mean)], (0.0, 5.0)),
+    ];
+    for (file, title, metrics, range) in panels {
+        let mut series = Vec::new();
+        let mut x = Vec::new();
+        for (metric_name, metric) in metrics {
+            for (name, runs) in [("mask", &mask), ("identity", &identity)] {
+                let (steps, mean) = pick(runs, metric);
+                x = steps;
+                series.push(svg::Series { name: format!("{metric_name}, {name}"), values: mean });
+            }
+        }
+        // Solid: first metric; dashed: second metric.
+        write_atomic(&dir.join(file), &svg::lines(title, "step", "value", &x, &series, range, 2))?;
+        plots.push(file.to_string());
+    }
+    let mut table = String::from("| step | median best_j (mask) | median best_j (identity) | sparse energy (mask) | sparse energy (identity) | loss (mask) | loss (identity) |\n|---|---|---|---|---|---|---|\n");
+    if let (Some(m), Some(i)) = (mask.first(), identity.first()) {
+        for (a, b) in m.history.iter().zip(&i.history).filter(|(a, _)| a.step % 500 == 0 || a.step == m.history.last().map_or(0, |l| l.step)) {
+            table.push_str(&format!(
+                "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
+                a.step, a.median_best, b.median_best, a.sparse_energy_weighted, b.sparse_energy_weighted, a.loss, b.loss
+            ));
+        }
+        table.push_str(&format!("\n(seed {} shown; plots average all seeds)\n", m.seed));
+    }
+    finish(
+        &dir,
+        id,
+        claims,
+        false,
+        start.elapsed().as_secs_f64(),
+        "The feature learning process: under masking, neurons move from random directions (best_j ~ 0.12) to individual sparse \
+         features as the thresholds rise; without augmentation they grow along dense directions instead.",
+        default_setting(context),
+        table,
+        plots,
+        String::new(),
+    )
+}

@@ -1,0 +1,262 @@
+//! Experiments `strength`, `bias-rules`, `supervised` and `controls`: the
+//! default setting with one thing changed.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use decouple_augment::Augmentation;
+use decouple_data::{DenseFeatures, DictionaryKind};
+use decouple_net::BiasRule;
+use decouple_train::{DataRegime, Objective, TrainConfig};
+
+use super::common::{default_config, default_setting, finish, mean_sd, metrics_table, over_seeds, run_and_record, values, with_label, worst};
+use crate::report::{Claim, Comparison, Summary};
+use crate::training::RunSpec;
+use crate::{RunContext, svg, write_atomic};
+
+fn strength_augmentations() -> Vec<Augmentation> {
+    let mut all = vec![Augmentation::Identity];
+    all.extend([0.3, 0.5, 0.7].map(|keep| Augmentation::ComplementaryMask { keep }));
+    all.extend([0.3, 0.5, 0.7].map(|keep| Augmentation::IndependentMask { keep, rescale: true }));
+    all
+}
+
+/// `strength`: phase diagram over dense noise sigma and augmentation strength (one seed per cell).
+///
+/// # Errors
+/// I/O failure.
+pub fn strength(context: &RunContext) -> anyhow::Result<Summary> {
+    let start = Instant::now();
+    let id = "strength";
+    let dir = context.experiment_dir(id)?;
+    let sigmas: Vec<f64> = if context.quick { vec![0.25] } else { vec![0.1, 0.25, 0.4] };
+    let augmentations = strength_augmentations();
+    let label = |sigma: f64, augmentation: &Augmentation| format!("sigma {sigma}, {}", augmentation.label());
+    let mut specs = Vec::new();
+    for &sigma in &sigmas {
+        for augmentation in &augmentations {
+            let mut config = TrainConfig { augmentation: *augmentation, ..default_config(0) };
+            config.data.dense = DenseFeatures::IsotropicGaussian { sigma };
+            specs.push(RunSpec { label: label(sigma, augmentation), config });
+        }
+    }
+    let records = run_and_record(context, id, &dir, &specs)?;
+    let median = |sigma: f64, augmentation: &Augmentation| worst(&with_label(&records, &label(sigma, augmentation)), |r| r.median_best, true);
+    let identity_threshold = if context.quick { 0.4 } else { 0.3 };
+    let mask_threshold = if context.quick { 0.8 } else { 0.9 };
+    let mut claims = vec![Claim::new("sigma 0.25, Identity: median best_j", median(0.25, &Augmentation::Identity), Comparison::AtMost, identity_threshold)];
+    for keep in [0.3, 0.5, 0.7] {
+        let augmentation = Augmentation::ComplementaryMask { keep };
+        claims.push(Claim::new(format!("sigma 0.25, {}: median best_j", augmentation.label()), median(0.25, &augmentation), Comparison::AtLeast, mask_threshold));
+    }
+    let grid: Vec<Vec<f64>> = sigmas.iter().map(|&sigma| augmentations.iter().map(|augmentation| median(sigma, augmentation)).collect()).collect();
+    let row_labels: Vec<String> = sigmas.iter().map(|sigma| format!("sigma = {sigma} (ratio {:.0})", sigma * sigma * 512.0 / 2.0)).collect();
+    let column_labels: Vec<String> = augmentations
+        .iter()
+        .map(|augmentation| match augmentation {
+            Augmentation::Identity => "Id".to_string(),
+            Augmentation::ComplementaryMask { keep } => format!("CM {keep}"),
+            Augmentation::IndependentMask { keep, .. } => format!("IM {keep}"),
+            Augmentation::GaussianNoise { sigma_a } => format!("GN {sigma_a}"),
+        })
+        .collect();
+    write_atomic(&dir.join("phase-diagram.svg"), &svg::heatmap("Median best_j over dense noise sigma x augmentation", &row_labels, &column_labels, &grid, true))?;
+    let mut table = String::from("Median best_j (seed 0); the dense-to-sparse energy ratio is sigma^2 d1 / (p d).\n\n| sigma |");
+    for column in &column_labels {
+        let _ = write!(table, " {column} |");
+    }
+    table.push_str("\n|---|");
+    table.push_str(&"---|".repeat(column_labels.len()));
+    table.push('\n');
+    for (row, line) in row_labels.iter().zip(&grid) {
+        let _ = write!(table, "| {row} |");
+        for value in line {
+            let _ = write!(table, " {value:.3} |");
+        }
+        table.push('\n');
+    }
+    let mut notes = String::from("Finding (beyond the claims): ");
+    for (sigma, line) in sigmas.iter().zip(&grid) {
+        let recovered: Vec<&str> = column_labels.iter().zip(line).filter(|(_, v)| **v >= 0.9).map(|(c, _)| c.as_str()).collect();
+        let _ = write!(notes, "at sigma = {sigma}, median best_j >= 0.9 for [{}]; ", recovered.join(", "));
+    }
+    notes.push_str("stronger dense features leave fewer augmentations that work, as the paper predicts.");
+    if context.quick {
+        notes.push_str(" Quick mode: only sigma = 0.25, thresholds Identity <= 0.4 and masks >= 0.8.");
+    }
+    finish(
+        &dir,
+        id,
+        claims,
+        false,
+        start.elapsed().as_secs_f64(),
+        "Stronger dense features need stronger augmentation: the more energy the dense features carry, the more the views must be decorrelated.",
+        default_setting(context),
+        table,
+        vec!["phase-diagram.svg".into()],
+        notes,
+    )
+}
+
+/// `bias-rules`: Fixed vs Learned vs NormRamp thresholds under masking (a finding).
+///
+/// # Errors
+/// I/O failure.
+pub fn bias_rules(context: &RunContext) -> anyhow::Result<Summary> {
+    let start = Instant::now();
+    let id = "bias-rules";
+    let dir = context.experiment_dir(id)?;
+    let rules = [
+        ("NormRamp(0.5, 0.5)", BiasRule::NormRamp { beta: 0.5, ramp: 0.5 }),
+        ("Fixed(0)", BiasRule::Fixed { b: 0.0 }),
+        ("Fixed(0.1)", BiasRule::Fixed { b: 0.1 }),
+        ("Learned", BiasRule::Learned),
+    ];
+    let mut specs = Vec::new();
+    for (name, rule) in rules {
+        let mut config = default_config(0);
+        config.network.bias = rule;
+        specs.extend(over_seeds(context, name, config));
+    }
+    let records = run_and_record(context, id, &dir, &specs)?;
+    let labels: Vec<String> = rules.iter().map(|(name, _)| (*name).to_string()).collect();
+    let mut notes = String::from(
+        "Finding. SPEC section 3 expected a fixed threshold to kill the small initial neurons and a learned one to stay near 0. \
+         Mechanisms to read the table with: at initialisation the pre-activations <w_i, x> have standard deviation sigma0 ||x|| ~ 0.06, \
+         so Fixed(0.1) starts most (not all) activations below threshold; Fixed(0) makes the network linear, so nothing favours a \
+         single feature per neuron; a constant threshold becomes small relative to weights that grow to norm ~2; NormRamp keeps \
+         b_i / ||w_i|| at beta once ramped. Measured (mean over seeds): ",
+    );
+    for label in &labels {
+        let runs = with_label(&records, label);
+        let (median, _) = mean_sd(&values(&runs, |r| r.median_best));
+        let (recovered, _) = mean_sd(&values(&runs, |r| r.n_recovered as f64));
+        let (per_neuron, _) = mean_sd(&values(&runs, |r| r.mean_features_per_neuron));
+        let (dead, _) = mean_sd(&values(&runs, |r| r.n_dead as f64));
+        let ratio: Vec<f64> = runs.iter().filter_map(|run| run.history.last()).map(|point| point.bias_mean / point.weight_norm_mean.max(1e-12)).collect();
+        let _ = write!(
+            notes,
+            "{label}: median best_j {median:.3}, {recovered:.1} of 32 features >= 0.9, {per_neuron:.2} features per neuron, {dead:.1} dead neurons, \
+             final mean b / mean ||w|| {:.2}; ",
+            mean_sd(&ratio).0
+        );
+    }
+    let clean: Vec<&String> = labels
+        .iter()
+        .filter(|label| with_label(&records, label).iter().all(|run| run.report.as_ref().is_some_and(|r| r.n_recovered == r.n_features)))
+        .collect();
+    let _ = write!(notes, "rules that recovered all 32 features in every seed: {clean:?}.");
+    finish(
+        &dir,
+        id,
+        Vec::new(),
+        true,
+        start.elapsed().as_secs_f64(),
+        "Thresholds must rise gradually (the theory raises the bias over training).",
+        format!("{} Augmentation ComplementaryMask(0.5); only the bias rule changes.", default_setting(context)),
+        metrics_table(&records, &labels),
+        Vec::new(),
+        notes,
+    )
+}
+
+/// `supervised`: logistic loss on sign(<a,z>), no augmentation.
+///
+/// # Errors
+/// I/O failure.
+pub fn supervised(context: &RunContext) -> anyhow::Result<Summary> {
+    let start = Instant::now();
+    let id = "supervised";
+    let dir = context.experiment_dir(id)?;
+    let supervised = TrainConfig { objective: Objective::Supervised, augmentation: Augmentation::Identity, ..default_config(0) };
+    let contrastive = TrainConfig { augmentation: Augmentation::Identity, ..default_config(0) };
+    let mut specs = over_seeds(context, "supervised (logistic, no augmentation)", supervised);
+    specs.extend(over_seeds(context, "contrastive, Identity", contrastive));
+    let records = run_and_record(context, id, &dir, &specs)?;
+    let runs = with_label(&records, "supervised (logistic, no augmentation)");
+    let claims = vec![Claim::new("supervised: norm-weighted sparse energy (worst seed)", worst(&runs, |r| r.sparse_energy_weighted, true), Comparison::AtLeast, 0.6)];
+    let labels = vec!["supervised (logistic, no augmentation)".to_string(), "contrastive, Identity".to_string()];
+    finish(
+        &dir,
+        id,
+        claims,
+        false,
+        start.elapsed().as_secs_f64(),
+        "Supervised learning needs no strong augmentation: the labels depend only on z, so the gradient carries no dense direction consistently.",
+        format!("{} Supervised: the same network with a linear head trained by logistic loss on sign(<a,z>) (a from the seed's task stream), no augmentation; beside contrastive learning without augmentation.", default_setting(context)),
+        metrics_table(&records, &labels),
+        Vec::new(),
+        "The probe task of the evaluation uses its own random direction, so probe accuracies measure transfer, not the training task.".into(),
+    )
+}
+
+/// `controls`: low-rank dense features, localized dictionary, finite pool, off-span noise.
+///
+/// # Errors
+/// I/O failure.
+pub fn controls(context: &RunContext) -> anyhow::Result<Summary> {
+    let start = Instant::now();
+    let id = "controls";
+    let dir = context.experiment_dir(id)?;
+    let base = default_config(0);
+    let mut low_rank = base;
+    low_rank.data.dense = DenseFeatures::LowRank { rank: 8, sigma: 0.25 };
+    let mut localized = base;
+    localized.data.dictionary = DictionaryKind::Identity;
+    let mut pool = base;
+    pool.regime = DataRegime::Pool { n_samples: 4 * base.data.d1 };
+    let mut off_span = base;
+    off_span.data.dense = DenseFeatures::OrthogonalComplement { sigma: 0.25 };
+    let cases = [
+        ("(a) LowRank(rank 8) dense features", low_rank),
+        ("(b) localized Identity dictionary", localized),
+        ("(c) finite pool n = 4 d1", pool),
+        ("(d) OrthogonalComplement noise", off_span),
+    ];
+    let mut specs = Vec::new();
+    for (name, config) in cases {
+        specs.extend(over_seeds(context, name, config));
+    }
+    let records = run_and_record(context, id, &dir, &specs)?;
+    let a = with_label(&records, cases[0].0);
+    let b = with_label(&records, cases[1].0);
+    let claims = vec![
+        Claim::new("(a) norm-weighted sparse energy (worst seed)", worst(&a, |r| r.sparse_energy_weighted, false), Comparison::AtMost, 0.2),
+        Claim::new("(a) norm-weighted energy in span(H) (worst seed)", worst(&a, |r| r.dense_span_energy_weighted.unwrap_or(f64::NAN), true), Comparison::AtLeast, 0.4),
+        Claim::new("(b) median best_j (worst seed)", worst(&b, |r| r.median_best, false), Comparison::AtMost, 0.3),
+    ];
+    let labels: Vec<String> = cases.iter().map(|(name, _)| (*name).to_string()).collect();
+    let mut notes = String::from("Findings: ");
+    for label in &labels[2..] {
+        let runs = with_label(&records, label);
+        let _ = write!(
+            notes,
+            "{label}: median best_j {:.3}, sparse energy {:.3}, probe {:.3} vs raw {:.3}; ",
+            mean_sd(&values(&runs, |r| r.median_best)).0,
+            mean_sd(&values(&runs, |r| r.sparse_energy_weighted)).0,
+            mean_sd(&values(&runs, |r| r.probe.learned)).0,
+            mean_sd(&values(&runs, |r| r.probe.raw)).0
+        );
+    }
+    notes.push_str(
+        "Interpretation (SPEC section 7): with a finite pool the same dense vectors recur every epoch, so directions fitted to the \
+         pool's noise can separate its samples, and the sparse energy falls far below the fresh-sample run; off-span noise is \
+         coordinate-correlated, so complementary masks make its component along each feature perfectly anti-correlated between views \
+         (rho_dense(M_j) = -1, docs/theory.md) instead of removing it.",
+    );
+    let mut table = metrics_table(&records, &labels);
+    let low_rank_span: Vec<f64> = a.iter().filter_map(|run| run.report.as_ref()?.dense_span_energy_weighted).collect();
+    let _ = writeln!(table, "\n(a) energy in span(H): {:.3} (random directions: 8/512 = 0.016).", mean_sd(&low_rank_span).0);
+    finish(
+        &dir,
+        id,
+        claims,
+        false,
+        start.elapsed().as_secs_f64(),
+        "\"Proper\" augmentation matters: masking decouples only coordinate-independent dense features from delocalized sparse features.",
+        format!("{} ComplementaryMask(0.5) with one change per row.", default_setting(context)),
+        table,
+        Vec::new(),
+        notes,
+    )
+}
