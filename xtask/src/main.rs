@@ -12,7 +12,15 @@ const TASKS: &str = "tasks:
   reproduce [--quick] [--only ID,..] [--seeds N] [--out DIR] [--jobs N] [--list]
             run the experiments of SPEC section 8, write results/ and REPORT.md
   publish-docs [--from results] [--to docs]
-            copy a finished default run into docs/experiments.md and docs/figures/";
+            copy a finished default run into docs/experiments.md and docs/figures/
+  run --config FILE [--set path=value ...] [--out DIR]
+            one training run with the full analysis
+  sweep --config SWEEP [--jobs N] [--shard I/N] [--out DIR]
+            a grid of runs x seeds, resumable and shardable
+  merge DIR...
+            combine the results of sweep shards
+  bench [--out DIR]
+            throughput of the training step and the reproduction (bench.json)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -21,7 +29,8 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     match task.as_str() {
-        "reproduce" | "publish-docs" => run_release("decouple", &args),
+        "reproduce" | "publish-docs" | "run" | "sweep" | "merge" => run_release("decouple", &args),
+        "bench" => run_release("decouple-bench", &args[1..]),
         "help" | "--help" | "-h" => {
             println!("usage: cargo xtask <task> [args]\n{TASKS}");
             ExitCode::SUCCESS
