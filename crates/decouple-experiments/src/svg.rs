@@ -4,11 +4,11 @@
 use std::fmt::Write as _;
 
 const WIDTH: f64 = 720.0;
-const HEIGHT: f64 = 420.0;
-const MARGIN_LEFT: f64 = 70.0;
+const HEIGHT: f64 = 460.0;
+const MARGIN_LEFT: f64 = 120.0;
 const MARGIN_RIGHT: f64 = 170.0;
 const MARGIN_TOP: f64 = 40.0;
-const MARGIN_BOTTOM: f64 = 70.0;
+const MARGIN_BOTTOM: f64 = 110.0;
 /// Colour cycle for series (colour-blind friendly, Okabe-Ito).
 pub const PALETTE: [&str; 8] = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"];
 
@@ -19,6 +19,14 @@ pub struct Series {
     pub name: String,
     /// One value per category (bars) or per x (lines); NaN is skipped.
     pub values: Vec<f64>,
+}
+
+/// The nearest "nice" tick step (1, 2, 2.5 or 5 times a power of ten) to `raw`.
+fn nice_step(raw: f64) -> f64 {
+    let magnitude = 10f64.powf(raw.abs().max(1e-12).log10().floor());
+    let fraction = raw / magnitude;
+    let nice = if fraction <= 1.0 { 1.0 } else if fraction <= 2.0 { 2.0 } else if fraction <= 2.5 { 2.5 } else if fraction <= 5.0 { 5.0 } else { 10.0 };
+    nice * magnitude
 }
 
 fn escape(text: &str) -> String {
@@ -61,8 +69,11 @@ impl Frame {
     }
 
     fn y_axis(&mut self) {
-        for tick in 0..=5 {
-            let value = self.y_min + (self.y_max - self.y_min) * f64::from(tick) / 5.0;
+        let step = nice_step((self.y_max - self.y_min) / 5.0);
+        let first = (self.y_min / step).ceil() as i64;
+        let last = (self.y_max / step + 1e-9).floor() as i64;
+        for tick in first..=last {
+            let value = tick as f64 * step;
             let y = self.y(value);
             let _ = writeln!(
                 self.svg,
@@ -134,11 +145,10 @@ pub fn grouped_bars(title: &str, y_label: &str, categories: &[String], series: &
                 escape(&one.name)
             );
         }
+        let (x, y) = (left + group_width * 0.4, HEIGHT - MARGIN_BOTTOM + 12.0);
         let _ = writeln!(
             frame.svg,
-            r#"<text x="{:.1}" y="{}" text-anchor="middle" font-size="10">{}</text>"#,
-            left + group_width * 0.4,
-            HEIGHT - MARGIN_BOTTOM + 16.0 + 12.0 * (group % 2) as f64,
+            r#"<text x="{x:.1}" y="{y:.1}" text-anchor="end" font-size="10" transform="rotate(-30 {x:.1} {y:.1})">{}</text>"#,
             escape(category)
         );
     }
@@ -185,10 +195,11 @@ pub fn heatmap(title: &str, row_labels: &[String], column_labels: &[String], val
     let (left, top) = (150.0, 40.0);
     let cell_width = ((WIDTH - left - 20.0) / columns as f64).min(80.0);
     let cell_height = ((HEIGHT - top - 60.0) / rows as f64).min(40.0);
+    let height = top + cell_height * rows as f64 + 30.0;
     let mut svg = String::new();
     let _ = writeln!(
         svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="11"><rect width="100%" height="100%" fill="white"/>"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0}" viewBox="0 0 {WIDTH} {height:.0}" font-family="sans-serif" font-size="11"><rect width="100%" height="100%" fill="white"/>"#
     );
     let _ = writeln!(svg, r#"<text x="{}" y="22" text-anchor="middle" font-size="15">{}</text>"#, WIDTH / 2.0, escape(title));
     for (row, line) in values.iter().enumerate() {

@@ -167,3 +167,19 @@ pub fn default_setting(context: &RunContext) -> String {
         if context.quick { " (quick: fewer seeds and configurations, thresholds as stated)" } else { "" }
     )
 }
+
+/// Writes `file`: grouped bars of median best_j, sparse energy and probe
+/// accuracy (means over seeds) for each label; returns the file name.
+///
+/// # Errors
+/// I/O failure.
+pub fn summary_bars(dir: &Path, file: &str, title: &str, records: &[RunRecord], labels: &[String]) -> anyhow::Result<String> {
+    let mean_of = |metric: fn(&NetworkReport) -> f64| -> Vec<f64> { labels.iter().map(|label| mean_sd(&values(&with_label(records, label), metric)).0).collect() };
+    let series = [
+        crate::svg::Series { name: "median best_j".into(), values: mean_of(|r| r.median_best) },
+        crate::svg::Series { name: "sparse energy".into(), values: mean_of(|r| r.sparse_energy_weighted) },
+        crate::svg::Series { name: "probe accuracy".into(), values: mean_of(|r| r.probe.learned) },
+    ];
+    crate::write_atomic(&dir.join(file), &crate::svg::grouped_bars(title, "value (mean over seeds)", labels, &series, (0.0, 1.0)))?;
+    Ok(file.to_string())
+}

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use decouple_augment::Augmentation;
 
-use super::common::{default_config, default_setting, finish, metrics_table, over_seeds, run_and_record, with_label, worst};
+use super::common::{summary_bars, default_config, default_setting, finish, metrics_table, over_seeds, run_and_record, with_label, worst};
 use crate::report::{Claim, Comparison, Summary};
 use crate::training::{RunRecord, RunSpec};
 use crate::{RunContext, svg, write_atomic};
@@ -63,41 +63,45 @@ fn side_by_side_plots(dir: &std::path::Path, records: &[RunRecord]) -> anyhow::R
     Ok(plots)
 }
 
+/// Trains `which[0]` beside `which[1]` over seeds and checks `claims` on the runs of `which[0]`.
+fn side_by_side(
+    context: &RunContext,
+    id: &str,
+    which: [Augmentation; 2],
+    claims: impl Fn(&[&RunRecord]) -> Vec<Claim>,
+    claim: &str,
+    quick_note: &str,
+) -> anyhow::Result<Summary> {
+    let start = Instant::now();
+    let dir = context.experiment_dir(id)?;
+    let records = run_and_record(context, id, &dir, &specs(context, &which))?;
+    let claims = claims(&with_label(&records, &which[0].label()));
+    let plots = side_by_side_plots(&dir, &records)?;
+    let setting = format!("{} Augmentation {}, shown beside {}.", default_setting(context), which[0].label(), which[1].label());
+    let notes = if context.quick { quick_note.to_string() } else { String::new() };
+    finish(&dir, id, claims, false, start.elapsed().as_secs_f64(), claim, setting, metrics_table(&records, &labels(&which)), plots, notes)
+}
+
 /// `sparse-with-aug`: complementary masking learns the sparse features.
 ///
 /// # Errors
 /// I/O failure.
 pub fn sparse_with_aug(context: &RunContext) -> anyhow::Result<Summary> {
-    let start = Instant::now();
-    let id = "sparse-with-aug";
-    let dir = context.experiment_dir(id)?;
-    let which = [Augmentation::ComplementaryMask { keep: 0.5 }, Augmentation::Identity];
-    let records = run_and_record(context, id, &dir, &specs(context, &which))?;
-    let runs = with_label(&records, &which[0].label());
     let (median_threshold, energy_threshold, margin) = if context.quick { (0.9, 0.8, 0.08) } else { (0.95, 0.85, 0.10) };
-    let claims = vec![
-        Claim::new("median best_j (worst seed)", worst(&runs, |r| r.median_best, true), Comparison::AtLeast, median_threshold),
-        Claim::new("features with best_j >= 0.9 (worst seed), of d = 32", worst(&runs, |r| r.n_recovered as f64, true), Comparison::AtLeast, 32.0),
-        Claim::new("norm-weighted sparse energy (worst seed)", worst(&runs, |r| r.sparse_energy_weighted, true), Comparison::AtLeast, energy_threshold),
-        Claim::new(
-            "probe accuracy f(x) minus raw-x probe (worst seed)",
-            worst(&runs, |r| r.probe.learned - r.probe.raw, true),
-            Comparison::AtLeast,
-            margin,
-        ),
-    ];
-    let plots = side_by_side_plots(&dir, &records)?;
-    finish(
-        &dir,
-        id,
-        claims,
-        false,
-        start.elapsed().as_secs_f64(),
+    side_by_side(
+        context,
+        "sparse-with-aug",
+        [Augmentation::ComplementaryMask { keep: 0.5 }, Augmentation::Identity],
+        |runs| {
+            vec![
+                Claim::new("median best_j (worst seed)", worst(runs, |r| r.median_best, true), Comparison::AtLeast, median_threshold),
+                Claim::new("features with best_j >= 0.9 (worst seed), of d = 32", worst(runs, |r| r.n_recovered as f64, true), Comparison::AtLeast, 32.0),
+                Claim::new("norm-weighted sparse energy (worst seed)", worst(runs, |r| r.sparse_energy_weighted, true), Comparison::AtLeast, energy_threshold),
+                Claim::new("probe accuracy f(x) minus raw-x probe (worst seed)", worst(runs, |r| r.probe.learned - r.probe.raw, true), Comparison::AtLeast, margin),
+            ]
+        },
         "Theorem (Wen & Li): with proper augmentation (masking), contrastive learning of the symmetric-ReLU network learns the sparse features.",
-        format!("{} Augmentation ComplementaryMask(0.5), shown beside Identity.", default_setting(context)),
-        metrics_table(&records, &labels(&which)),
-        plots,
-        if context.quick { "Quick-mode thresholds: median >= 0.9, sparse energy >= 0.8, probe margin >= 0.08.".into() } else { String::new() },
+        "Quick-mode thresholds: median >= 0.9, sparse energy >= 0.8, probe margin >= 0.08.",
     )
 }
 
@@ -106,30 +110,20 @@ pub fn sparse_with_aug(context: &RunContext) -> anyhow::Result<Summary> {
 /// # Errors
 /// I/O failure.
 pub fn dense_without_aug(context: &RunContext) -> anyhow::Result<Summary> {
-    let start = Instant::now();
-    let id = "dense-without-aug";
-    let dir = context.experiment_dir(id)?;
-    let which = [Augmentation::Identity, Augmentation::ComplementaryMask { keep: 0.5 }];
-    let records = run_and_record(context, id, &dir, &specs(context, &which))?;
-    let runs = with_label(&records, &which[0].label());
     let median_threshold = if context.quick { 0.4 } else { 0.30 };
-    let claims = vec![
-        Claim::new("median best_j (worst seed)", worst(&runs, |r| r.median_best, false), Comparison::AtMost, median_threshold),
-        Claim::new("features with best_j >= 0.9 (worst seed)", worst(&runs, |r| r.n_recovered as f64, false), Comparison::AtMost, 0.0),
-        Claim::new("probe accuracy f(x) minus raw-x probe (worst seed)", worst(&runs, |r| r.probe.learned - r.probe.raw, false), Comparison::Below, 0.0),
-    ];
-    let plots = side_by_side_plots(&dir, &records)?;
-    finish(
-        &dir,
-        id,
-        claims,
-        false,
-        start.elapsed().as_secs_f64(),
+    side_by_side(
+        context,
+        "dense-without-aug",
+        [Augmentation::Identity, Augmentation::ComplementaryMask { keep: 0.5 }],
+        |runs| {
+            vec![
+                Claim::new("median best_j (worst seed)", worst(runs, |r| r.median_best, false), Comparison::AtMost, median_threshold),
+                Claim::new("features with best_j >= 0.9 (worst seed)", worst(runs, |r| r.n_recovered as f64, false), Comparison::AtMost, 0.0),
+                Claim::new("probe accuracy f(x) minus raw-x probe (worst seed)", worst(runs, |r| r.probe.learned - r.probe.raw, false), Comparison::Below, 0.0),
+            ]
+        },
         "Theorem (Wen & Li): without augmentation, contrastive learning learns the dense features instead of the sparse ones.",
-        format!("{} Augmentation Identity, shown beside ComplementaryMask(0.5).", default_setting(context)),
-        metrics_table(&records, &labels(&which)),
-        plots,
-        if context.quick { "Quick-mode threshold: median <= 0.4.".into() } else { String::new() },
+        "Quick-mode threshold: median <= 0.4.",
     )
 }
 
@@ -146,23 +140,7 @@ pub fn weak_aug(context: &RunContext) -> anyhow::Result<Summary> {
     let noise = with_label(&records, &Augmentation::GaussianNoise { sigma_a: 0.5 }.label());
     let claims = vec![Claim::new("GaussianNoise(0.5): median best_j (worst seed)", worst(&noise, |r| r.median_best, false), Comparison::Below, 0.6)];
     let categories = labels(&which);
-    let median: Vec<f64> = categories.iter().map(|label| super::common::mean_sd(&super::common::values(&with_label(&records, label), |r| r.median_best)).0).collect();
-    let energy: Vec<f64> = categories.iter().map(|label| super::common::mean_sd(&super::common::values(&with_label(&records, label), |r| r.sparse_energy_weighted)).0).collect();
-    let probe: Vec<f64> = categories.iter().map(|label| super::common::mean_sd(&super::common::values(&with_label(&records, label), |r| r.probe.learned)).0).collect();
-    write_atomic(
-        &dir.join("augmentations.svg"),
-        &svg::grouped_bars(
-            "What each augmentation lets the network learn (mean over seeds)",
-            "value",
-            &categories,
-            &[
-                svg::Series { name: "median best_j".into(), values: median },
-                svg::Series { name: "sparse energy".into(), values: energy },
-                svg::Series { name: "probe accuracy".into(), values: probe },
-            ],
-            (0.0, 1.0),
-        ),
-    )?;
+    let plot = summary_bars(&dir, "augmentations.svg", "What each augmentation lets the network learn", &records, &categories)?;
     finish(
         &dir,
         id,
@@ -173,7 +151,7 @@ pub fn weak_aug(context: &RunContext) -> anyhow::Result<Summary> {
          sigma^2/(sigma^2+sigma_a^2) = 0.2) and the network does not learn individual features; independent masks keep rho_dense = keep.",
         default_setting(context),
         metrics_table(&records, &categories),
-        vec!["augmentations.svg".into()],
+        vec![plot],
         "Only the GaussianNoise claim is checked; IndependentMask(0.5) is reported as measured (SPEC section 7 saw ~30 of 32 features).".into(),
     )
 }

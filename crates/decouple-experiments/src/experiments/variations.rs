@@ -9,7 +9,7 @@ use decouple_data::{DenseFeatures, DictionaryKind};
 use decouple_net::BiasRule;
 use decouple_train::{DataRegime, Objective, TrainConfig};
 
-use super::common::{default_config, default_setting, finish, mean_sd, metrics_table, over_seeds, run_and_record, values, with_label, worst};
+use super::common::{summary_bars, default_config, default_setting, finish, mean_sd, metrics_table, over_seeds, run_and_record, values, with_label, worst};
 use crate::report::{Claim, Comparison, Summary};
 use crate::training::RunSpec;
 use crate::{RunContext, svg, write_atomic};
@@ -155,7 +155,7 @@ pub fn bias_rules(context: &RunContext) -> anyhow::Result<Summary> {
         "Thresholds must rise gradually (the theory raises the bias over training).",
         format!("{} Augmentation ComplementaryMask(0.5); only the bias rule changes.", default_setting(context)),
         metrics_table(&records, &labels),
-        Vec::new(),
+        vec![summary_bars(&dir, "bias-rules.svg", "Bias rules under ComplementaryMask(0.5)", &records, &labels)?],
         notes,
     )
 }
@@ -185,7 +185,7 @@ pub fn supervised(context: &RunContext) -> anyhow::Result<Summary> {
         "Supervised learning needs no strong augmentation: the labels depend only on z, so the gradient carries no dense direction consistently.",
         format!("{} Supervised: the same network with a linear head trained by logistic loss on sign(<a,z>) (a from the seed's task stream), no augmentation; beside contrastive learning without augmentation.", default_setting(context)),
         metrics_table(&records, &labels),
-        Vec::new(),
+        vec![summary_bars(&dir, "supervised.svg", "Supervised vs contrastive learning, no augmentation", &records, &labels)?],
         "The probe task of the evaluation uses its own random direction, so probe accuracies measure transfer, not the training task.".into(),
     )
 }
@@ -244,6 +244,7 @@ pub fn controls(context: &RunContext) -> anyhow::Result<Summary> {
          coordinate-correlated, so complementary masks make its component along each feature perfectly anti-correlated between views \
          (rho_dense(M_j) = -1, docs/theory.md) instead of removing it.",
     );
+    let plot = summary_bars(&dir, "controls.svg", "Controls under ComplementaryMask(0.5)", &records, &labels)?;
     let mut table = metrics_table(&records, &labels);
     let low_rank_span: Vec<f64> = a.iter().filter_map(|run| run.report.as_ref()?.dense_span_energy_weighted).collect();
     let _ = writeln!(table, "\n(a) energy in span(H): {:.3} (random directions: 8/512 = 0.016).", mean_sd(&low_rank_span).0);
@@ -256,7 +257,7 @@ pub fn controls(context: &RunContext) -> anyhow::Result<Summary> {
         "\"Proper\" augmentation matters: masking decouples only coordinate-independent dense features from delocalized sparse features.",
         format!("{} ComplementaryMask(0.5) with one change per row.", default_setting(context)),
         table,
-        Vec::new(),
+        vec![plot],
         notes,
     )
 }
