@@ -9,6 +9,7 @@
 //! | `GaussianNoise { sigma_a }` | `x + n1` | `x + n2` |
 //!
 //! `D = diag(Bernoulli(q))`, drawn afresh for every sample; `n ~ N(0, sigma_a^2 I)`.
+//! A Bernoulli(`q`) draw is one `u32` compared with `q 2^32`.
 //! Masks are linear, so the view of `x` is the view of its sparse part plus
 //! the view of its dense part (same mask on every summand); added noise is
 //! counted in the dense part.
@@ -57,13 +58,6 @@ impl Default for Augmentation {
     }
 }
 
-/// Per-coordinate action on one sample: `view = scale * value + noise`.
-#[derive(Debug, Clone, Copy)]
-struct CoordinateDraw {
-    scale: [f32; 2],
-    noise: [f32; 2],
-}
-
 impl Augmentation {
     /// Validates the parameters.
     ///
@@ -98,37 +92,15 @@ impl Augmentation {
         }
     }
 
-    /// Applies the augmentation to each row of every array in `inputs`
-    /// (all `n x d1`), writing views into `first[c]` and `second[c]`. The
-    /// same random draw acts on every array; additive noise is added only to
-    /// the arrays with `receives_noise[c]`. Random numbers are drawn per
-    /// coordinate in row-major order, independently of how many arrays are
-    /// transformed, so the x-only and the part-by-part paths agree.
-    pub(crate) fn apply_components<R: Rng + ?Sized>(
-        &self,
-        inputs: &[ArrayView2<'_, f32>],
-        receives_noise: &[bool],
-        first: &mut [ArrayViewMut2<'_, f32>],
-        second: &mut [ArrayViewMut2<'_, f32>],
-        rng: &mut R,
-    ) {
-        let (n, d1) = inputs[0].dim();
-        let sampler = CoordinateSampler::new(*self);
-        for row in 0..n {
-            for column in 0..d1 {
-                let draw = sampler.draw(rng);
-                for (component, input) in inputs.iter().enumerate() {
-                    let value = input[[row, column]];
-                    let noisy = receives_noise[component];
-                    first[component][[row, column]] = draw.scale[0] * value + if noisy { draw.noise[0] } else { 0.0 };
-                    second[component][[row, column]] = draw.scale[1] * value + if noisy { draw.noise[1] } else { 0.0 };
-                }
-            }
-        }
-    }
-
     /// The two views of `x` only (the training path), written into `first`
     /// and `second` (resized if needed, so no allocation once sized).
+    ///
+    /// Draws, coordinate by coordinate in row-major order (the same stream as
+    /// [`Augmentation::apply_parts`], so both give the same views of `x`):
+    /// one `u32` per mask (compared with `q 2^32`), or two
+    /// `rand_distr::StandardNormal` draws for `GaussianNoise`. Random words are
+    /// taken from the generator in blocks, which gives the same words as one
+    /// call per coordinate.
     ///
     /// # Errors
     /// Invalid parameters (see [`Augmentation::check`]).
@@ -141,62 +113,132 @@ impl Augmentation {
     ) -> Result<(), AugmentError> {
         self.check()?;
         for buffer in [&mut *first, &mut *second] {
-            if buffer.dim() != x.dim() {
+            if buffer.dim() != x.dim() || !buffer.is_standard_layout() {
                 *buffer = Array2::zeros(x.dim());
             }
         }
-        self.apply_components(&[x], &[true], &mut [first.view_mut()], &mut [second.view_mut()], rng);
+        let x = x.as_standard_layout();
+        let x = x.as_slice().expect("standard layout");
+        let first = first.as_slice_mut().expect("standard layout");
+        let second = second.as_slice_mut().expect("standard layout");
+        let plan = RowPlan::new(*self);
+        let mut factors = ChunkFactors::new();
+        for start in (0..x.len()).step_by(CHUNK) {
+            let end = (start + CHUNK).min(x.len());
+            plan.draw(end - start, &mut factors, rng);
+            let views = first[start..end].iter_mut().zip(&mut second[start..end]).zip(&x[start..end]);
+            for (c, ((first, second), &x)) in views.enumerate() {
+                *first = factors.scale[0][c] * x + factors.noise[0][c];
+                *second = factors.scale[1][c] * x + factors.noise[1][c];
+            }
+        }
         Ok(())
     }
+
+    /// Views of several `n x d1` arrays under one draw (the part-by-part path):
+    /// `view = scale * value + noise`, the noise only for `receives_noise`.
+    pub(crate) fn apply_components<R: Rng + ?Sized>(
+        &self,
+        inputs: &[ArrayView2<'_, f32>],
+        receives_noise: &[bool],
+        first: &mut [ArrayViewMut2<'_, f32>],
+        second: &mut [ArrayViewMut2<'_, f32>],
+        rng: &mut R,
+    ) {
+        let plan = RowPlan::new(*self);
+        let mut factors = ChunkFactors::new();
+        let total = inputs[0].len();
+        let mut coordinates = inputs[0].indexed_iter().map(|(index, _)| index);
+        for start in (0..total).step_by(CHUNK) {
+            let len = CHUNK.min(total - start);
+            plan.draw(len, &mut factors, rng);
+            for c in 0..len {
+                let index = coordinates.next().expect("one index per coordinate");
+                for (component, input) in inputs.iter().enumerate() {
+                    let value = input[index];
+                    let noisy = receives_noise[component];
+                    first[component][index] = factors.scale[0][c] * value + if noisy { factors.noise[0][c] } else { 0.0 };
+                    second[component][index] = factors.scale[1][c] * value + if noisy { factors.noise[1][c] } else { 0.0 };
+                }
+            }
+        }
+    }
 }
 
-/// Draws the per-coordinate action of an augmentation.
-struct CoordinateSampler {
-    augmentation: Augmentation,
-    /// `keep` as a threshold on a uniform `u32`.
-    threshold: u64,
-    scale_kept: [f32; 2],
+/// Coordinates drawn per block.
+const CHUNK: usize = 256;
+
+/// The action on a block of coordinates: `view = scale * value + noise`.
+struct ChunkFactors {
+    scale: [[f32; CHUNK]; 2],
+    noise: [[f32; CHUNK]; 2],
+    words: [u32; 2 * CHUNK],
 }
 
-impl CoordinateSampler {
+impl ChunkFactors {
+    fn new() -> Self {
+        Self { scale: [[1.0; CHUNK]; 2], noise: [[0.0; CHUNK]; 2], words: [0; 2 * CHUNK] }
+    }
+}
+
+/// How an augmentation acts on a coordinate, with its constants precomputed.
+#[derive(Debug, Clone, Copy)]
+enum RowPlan {
+    Identity,
+    /// Kept (one `u32 < threshold`): `x+ = x * scale[0]`, `x++ = 0`; else `x+ = 0`, `x++ = x * scale[1]`.
+    Complementary { threshold: u64, scale: [f32; 2] },
+    /// Two draws per coordinate, first view then second view.
+    Independent { threshold: u64, scale: f32 },
+    /// `x+ = x + n1`, `x++ = x + n2`, `n ~ N(0, sigma^2)`, drawn `n1` then `n2`.
+    Noise { sigma: f32 },
+}
+
+impl RowPlan {
     fn new(augmentation: Augmentation) -> Self {
-        let (keep, scale_kept) = match augmentation {
-            Augmentation::ComplementaryMask { keep } => (keep, [(1.0 / keep) as f32, (1.0 / (1.0 - keep)) as f32]),
+        let threshold = |keep: f64| (keep * 4_294_967_296.0).round() as u64;
+        match augmentation {
+            Augmentation::Identity => Self::Identity,
+            Augmentation::ComplementaryMask { keep } => {
+                Self::Complementary { threshold: threshold(keep), scale: [(1.0 / keep) as f32, (1.0 / (1.0 - keep)) as f32] }
+            }
             Augmentation::IndependentMask { keep, rescale } => {
-                let scale = if rescale { (1.0 / keep) as f32 } else { 1.0 };
-                (keep, [scale, scale])
+                Self::Independent { threshold: threshold(keep), scale: if rescale { (1.0 / keep) as f32 } else { 1.0 } }
             }
-            Augmentation::Identity | Augmentation::GaussianNoise { .. } => (1.0, [1.0, 1.0]),
-        };
-        let threshold = (keep * 4_294_967_296.0).round() as u64;
-        Self { augmentation, threshold, scale_kept }
+            Augmentation::GaussianNoise { sigma_a } => Self::Noise { sigma: sigma_a as f32 },
+        }
     }
 
-    /// `P(bit) = keep`, from one `u32`.
-    fn bernoulli<R: Rng + ?Sized>(&self, rng: &mut R) -> bool {
-        u64::from(rng.next_u32()) < self.threshold
-    }
-
-    fn draw<R: Rng + ?Sized>(&self, rng: &mut R) -> CoordinateDraw {
-        let none = CoordinateDraw { scale: [1.0, 1.0], noise: [0.0, 0.0] };
-        match self.augmentation {
-            Augmentation::Identity => none,
-            Augmentation::ComplementaryMask { .. } => {
-                let kept = self.bernoulli(rng);
-                let scale = if kept { [self.scale_kept[0], 0.0] } else { [0.0, self.scale_kept[1]] };
-                CoordinateDraw { scale, ..none }
+    /// The factors of the next `len` coordinates (at most [`CHUNK`]).
+    fn draw<R: Rng + ?Sized>(&self, len: usize, factors: &mut ChunkFactors, rng: &mut R) {
+        // `word < threshold` as the sign bit of `word - threshold` (both < 2^33):
+        // arithmetic, not a branch that mispredicts on coin flips.
+        let kept = |word: u32, threshold: u64| (u64::from(word).wrapping_sub(threshold) >> 63) as f32;
+        let ChunkFactors { scale, noise, words } = factors;
+        match *self {
+            Self::Identity => {}
+            Self::Complementary { threshold, scale: kept_scale } => {
+                rng.fill(&mut words[..len]);
+                let [first, second] = scale;
+                for ((first, second), &word) in first[..len].iter_mut().zip(&mut second[..len]).zip(&words[..len]) {
+                    let k = kept(word, threshold);
+                    *first = k * kept_scale[0];
+                    *second = (1.0 - k) * kept_scale[1];
+                }
             }
-            Augmentation::IndependentMask { .. } => {
-                let scale = [
-                    if self.bernoulli(rng) { self.scale_kept[0] } else { 0.0 },
-                    if self.bernoulli(rng) { self.scale_kept[1] } else { 0.0 },
-                ];
-                CoordinateDraw { scale, ..none }
+            Self::Independent { threshold, scale: kept_scale } => {
+                rng.fill(&mut words[..2 * len]);
+                let [first, second] = scale;
+                for ((first, second), pair) in first[..len].iter_mut().zip(&mut second[..len]).zip(words.chunks_exact(2)) {
+                    *first = kept(pair[0], threshold) * kept_scale;
+                    *second = kept(pair[1], threshold) * kept_scale;
+                }
             }
-            Augmentation::GaussianNoise { sigma_a } => {
-                let sigma = sigma_a as f32;
-                let noise = [sigma * rng.sample::<f32, _>(StandardNormal), sigma * rng.sample::<f32, _>(StandardNormal)];
-                CoordinateDraw { noise, ..none }
+            Self::Noise { sigma } => {
+                let [first, second] = noise;
+                for (first, second) in first[..len].iter_mut().zip(&mut second[..len]) {
+                    *first = sigma * rng.sample::<f32, _>(StandardNormal);
+                    *second = sigma * rng.sample::<f32, _>(StandardNormal);
+                }
             }
         }
     }

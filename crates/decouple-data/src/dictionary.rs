@@ -31,10 +31,28 @@ pub const ORTHONORMAL_TOLERANCE: f64 = 1e-5;
 /// A `d1 x d` matrix with orthonormal columns, stored in `f32` (for sampling)
 /// and `f64` (for exact statistics).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "DictionaryParts")]
 pub struct Dictionary {
     kind: DictionaryKind,
     matrix: Array2<f32>,
     matrix_f64: Array2<f64>,
+    /// `M^T` (`d x d1`, row `j` = feature `j`), contiguous, for sampling `z M^T` row by row.
+    #[serde(skip)]
+    features_f32: Array2<f32>,
+}
+
+/// The serialised form of [`Dictionary`] (without the derived `M^T`).
+#[derive(Deserialize)]
+struct DictionaryParts {
+    kind: DictionaryKind,
+    matrix: Array2<f32>,
+    matrix_f64: Array2<f64>,
+}
+
+impl From<DictionaryParts> for Dictionary {
+    fn from(parts: DictionaryParts) -> Self {
+        Self::with_parts(parts.kind, parts.matrix, parts.matrix_f64)
+    }
 }
 
 impl Dictionary {
@@ -58,7 +76,12 @@ impl Dictionary {
                 }
             },
         };
-        Ok(Self { kind, matrix: matrix_f64.mapv(|v| v as f32), matrix_f64 })
+        Ok(Self::with_parts(kind, matrix_f64.mapv(|v| v as f32), matrix_f64))
+    }
+
+    fn with_parts(kind: DictionaryKind, matrix: Array2<f32>, matrix_f64: Array2<f64>) -> Self {
+        let features_f32 = matrix.t().as_standard_layout().into_owned();
+        Self { kind, matrix, matrix_f64, features_f32 }
     }
 
     /// Wraps a user-supplied `d1 x d` matrix after checking its columns are
@@ -76,7 +99,7 @@ impl Dictionary {
         }
         let is_identity = matrix.indexed_iter().all(|((i, j), &v)| v == f64::from(u8::from(i == j)));
         let kind = if is_identity { DictionaryKind::Identity } else { DictionaryKind::RandomOrthonormal };
-        Ok(Self { kind, matrix: matrix.mapv(|v| v as f32), matrix_f64: matrix })
+        Ok(Self::with_parts(kind, matrix.mapv(|v| v as f32), matrix))
     }
 
     /// How this dictionary was made.
@@ -101,6 +124,12 @@ impl Dictionary {
     #[must_use]
     pub fn matrix(&self) -> ArrayView2<'_, f32> {
         self.matrix.view()
+    }
+
+    /// `M^T` as `f32` (`d x d1`, standard layout: row `j` is feature `j`).
+    #[must_use]
+    pub fn features_f32(&self) -> ArrayView2<'_, f32> {
+        self.features_f32.view()
     }
 
     /// `M` as `f64` (`d1 x d`), for exact statistics.

@@ -30,6 +30,8 @@ mod latent;
 pub mod linalg;
 mod model;
 mod moments;
+mod normal;
+mod parallel;
 pub mod rng;
 mod task;
 
@@ -40,4 +42,5 @@ pub use error::DataError;
 pub use latent::SparseLatent;
 pub use model::{DataConfig, SparseCodingModel, fill_gaussian};
 pub use moments::SecondMoments;
+pub use normal::{ZIGGURAT_F, ZIGGURAT_X, fill_normal, standard_normal};
 pub use task::{FeatureSignTask, LabelledSet, SignTask, Task, draw_labelled};

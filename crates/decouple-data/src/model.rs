@@ -1,12 +1,12 @@
 //! The sparse-coding model `x = M z + xi` and its configuration.
 
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Zip, linalg::general_mat_mul};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, linalg::general_mat_mul};
 use rand::Rng;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 use crate::dictionary::check_dimensions;
-use crate::{Batch, DataError, DenseFeatures, Dictionary, DictionaryKind, SecondMoments, SparseLatent, linalg, rng};
+use crate::{Batch, DataError, DenseFeatures, Dictionary, DictionaryKind, SecondMoments, SparseLatent, linalg, parallel, rng};
 
 /// Everything that defines the data distribution (plain serde data).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -143,20 +143,46 @@ impl SparseCodingModel {
         batch
     }
 
-    /// Overwrites every sample of `batch` with a fresh draw (no allocation).
+    /// Overwrites every sample of `batch` with a fresh draw (no allocation for
+    /// isotropic dense features).
     ///
     /// Draw order, per batch: all of `z` row by row, then all of the dense
-    /// noise row by row (pinned by the value-stability test).
+    /// noise row by row (`rand_distr::StandardNormal`; pinned by the
+    /// value-stability test). `z M^T` is computed from the nonzero entries of
+    /// `z` only (rows in parallel inside a rayon pool; the same result).
     ///
     /// # Panics
     /// If `batch` was not made for this model's `d` and `d1`.
     pub fn sample_into<R: Rng + ?Sized>(&self, batch: &mut Batch, rng: &mut R) {
         assert_eq!((batch.d(), batch.d1()), (self.config.d, self.config.d1), "batch shape does not match the model");
         self.config.latent.sample_into(batch.z.view_mut(), rng);
-        // sparse = z M^T
-        general_mat_mul(1.0, &batch.z, &self.dictionary.matrix().t(), 0.0, &mut batch.sparse);
-        self.sample_dense_into(batch.dense.view_mut(), rng);
-        Zip::from(&mut batch.x).and(&batch.sparse).and(&batch.dense).for_each(|x, &s, &xi| *x = s + xi);
+        let (d, d1) = (self.config.d, self.config.d1);
+        let Batch { z, sparse, dense, x } = batch;
+        let z = z.as_slice().expect("batch arrays are contiguous");
+        let features = self.dictionary.features_f32();
+        // sparse = z M^T row by row; z is in {-1, 0, +1}, so only its nonzero
+        // entries contribute (added in increasing j, as the dense product did).
+        parallel::for_chunks(contiguous(sparse), CHUNK_ROWS * d1, |chunk, rows| {
+            for (local, row) in rows.chunks_mut(d1).enumerate() {
+                let r = chunk * CHUNK_ROWS + local;
+                row.fill(0.0);
+                for (j, &z_rj) in z[r * d..(r + 1) * d].iter().enumerate() {
+                    if z_rj != 0.0 {
+                        let feature = features.row(j);
+                        let feature = feature.as_slice().expect("M^T is contiguous");
+                        row.iter_mut().zip(feature).for_each(|(s, &m)| *s += z_rj * m);
+                    }
+                }
+            }
+        });
+        self.sample_dense_into(dense.view_mut(), rng);
+        let (sparse, dense) = (sparse.as_slice().expect("contiguous"), dense.as_slice().expect("contiguous"));
+        parallel::for_chunks(contiguous(x), CHUNK_ROWS * d1, |chunk, rows| {
+            let start = chunk * CHUNK_ROWS * d1;
+            for ((x, &s), &xi) in rows.iter_mut().zip(&sparse[start..]).zip(&dense[start..]) {
+                *x = s + xi;
+            }
+        });
     }
 
     fn sample_dense_into<R: Rng + ?Sized>(&self, mut dense: ArrayViewMut2<'_, f32>, rng: &mut R) {
@@ -179,7 +205,16 @@ impl SparseCodingModel {
     }
 }
 
-/// Fills `out` with independent `N(0, sigma^2)` draws, row-major order.
+/// Rows per parallel task when sampling a batch (a fixed split: results do not depend on threads).
+const CHUNK_ROWS: usize = 8;
+
+fn contiguous(array: &mut Array2<f32>) -> &mut [f32] {
+    array.as_slice_mut().expect("batch arrays are contiguous")
+}
+
+/// Fills `out` with independent `N(0, sigma^2)` draws, row-major order
+/// (`rand_distr::StandardNormal`, whose stream the seeded results are pinned
+/// to; [`crate::fill_normal`] is a faster sampler with another stream).
 pub fn fill_gaussian<R: Rng + ?Sized>(mut out: ArrayViewMut2<'_, f32>, sigma: f32, rng: &mut R) {
     for value in &mut out {
         *value = sigma * rng.sample::<f32, _>(StandardNormal);

@@ -53,13 +53,13 @@ fn command_output(program: &str, args: &[&str]) -> Option<String> {
     output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
-fn git_commit() -> String {
+pub(crate) fn git_commit() -> String {
     let Some(commit) = command_output("git", &["rev-parse", "HEAD"]) else { return "unknown".into() };
     let dirty = command_output("git", &["status", "--porcelain", "--untracked-files=no"]).is_some_and(|status| !status.is_empty());
     if dirty { format!("{commit}-dirty") } else { commit }
 }
 
-fn toolchain() -> String {
+pub(crate) fn toolchain() -> String {
     command_output("rustc", &["--version"]).unwrap_or_else(|| "unknown".into())
 }
 

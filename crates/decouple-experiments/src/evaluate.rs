@@ -13,8 +13,9 @@ use decouple_train::TrainConfig;
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-/// Sample sizes of the evaluation.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+/// Sample sizes of the evaluation (the `[evaluation]` table of a run or sweep file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EvaluationConfig {
     /// Clean samples for activity and support statistics.
     pub n_activity: usize,
@@ -29,6 +30,21 @@ pub struct EvaluationConfig {
 impl Default for EvaluationConfig {
     fn default() -> Self {
         Self { n_activity: 2000, n_probe_train: 1000, n_probe_test: 2000, n_decoupling: 20_000 }
+    }
+}
+
+impl EvaluationConfig {
+    /// Validates the sample sizes (`n_decoupling = 0` skips the decoupling statistics).
+    ///
+    /// # Errors
+    /// A sample size below its minimum, named with its allowed range.
+    pub fn check(&self) -> anyhow::Result<()> {
+        for (field, value, minimum) in [("n_activity", self.n_activity, 1), ("n_probe_train", self.n_probe_train, 10), ("n_probe_test", self.n_probe_test, 10)] {
+            if value < minimum {
+                anyhow::bail!("evaluation.{field} = {value} is out of range: must be >= {minimum}");
+            }
+        }
+        Ok(())
     }
 }
 

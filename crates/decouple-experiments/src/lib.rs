@@ -4,12 +4,22 @@
 //! [`report::write_report`] regenerates `REPORT.md` from all summaries.
 //!
 //! The `decouple` binary (run by `cargo xtask reproduce`) is a thin CLI over it.
+//! Your own experiments (`cargo xtask run|sweep|merge`) go through
+//! [`config_file`] (TOML or JSON configs with checked fields), [`run_folder`]
+//! (one run's folder, written atomically), [`sweep`] (grids x seeds,
+//! resumable, shardable), [`sweep_results`] (`sweep.csv` and plots) and
+//! [`merge`] (combining shards).
 
+pub mod config_file;
 mod context;
 pub mod evaluate;
 pub mod experiments;
+pub mod merge;
 pub mod report;
+pub mod run_folder;
 pub mod svg;
+pub mod sweep;
+pub mod sweep_results;
 pub mod training;
 
 pub use context::{RunContext, write_atomic, write_json};

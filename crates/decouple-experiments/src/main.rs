@@ -1,4 +1,5 @@
-//! `decouple`: the command line behind `cargo xtask reproduce`.
+//! `decouple`: the command line behind `cargo xtask reproduce`, and behind
+//! `cargo xtask run|sweep|merge` for your own configs and sweeps.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +39,45 @@ enum Command {
         #[arg(long)]
         list: bool,
     },
+    /// One training run of a config file (TOML or JSON, overlaid on the SPEC section 7 default) with the full analysis.
+    Run {
+        /// The config file (see examples/configs/).
+        #[arg(long)]
+        config: PathBuf,
+        /// Override a field: `--set path.to.field=value` (repeatable, applied in order).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+        /// Output folder (default results/runs/STEM-HASH8).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Run again even if the folder holds this exact config complete.
+        #[arg(long)]
+        force: bool,
+    },
+    /// A grid of runs x seeds from a sweep file; reruns skip complete runs; `--shard I/N` runs one part.
+    Sweep {
+        /// The sweep file (see examples/configs/sweep-small.toml).
+        #[arg(long)]
+        config: PathBuf,
+        /// Independent runs in parallel (default: available cores); results do not depend on it.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only shard I of N (1 <= I <= N): the runs numbered k with k mod N = I - 1.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<decouple_experiments::sweep::Shard>,
+        /// Output folder (default results/sweeps/NAME).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Combine the folders of a sweep's shards into one sweep folder with sweep.csv and plots.
+    Merge {
+        /// Sweep folders written by the shards.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder (default results/sweeps/NAME).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Copy a finished reproduction (REPORT.md and its SVGs) into docs/experiments.md and docs/figures/.
     PublishDocs {
         /// The results folder of a full default run.
@@ -75,6 +115,55 @@ fn publish_docs(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
+fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+fn run_config(config: &std::path::Path, sets: &[String], out: Option<PathBuf>, force: bool) -> anyhow::Result<ExitCode> {
+    let (dir, summary, skipped) = decouple_experiments::run_folder::run_file(config, sets, out, force)?;
+    if skipped {
+        println!("already complete with this config (use --force to run again): {}", dir.display());
+    }
+    match (&summary.report, &summary.error) {
+        (Some(report), _) => println!(
+            "{}: median best_j {:.3}, {} of {} features >= 0.9, sparse energy {:.3} (random {:.3}), probe f(x) {:.3} vs raw x {:.3}, {:.1} s",
+            summary.name,
+            report.median_best,
+            report.n_recovered,
+            report.n_features,
+            report.sparse_energy_weighted,
+            report.sparse_energy_random,
+            report.probe.learned,
+            report.probe.raw,
+            summary.wall_s
+        ),
+        (None, error) => println!("{}: FAILED: {}", summary.name, error.as_deref().unwrap_or("unknown error")),
+    }
+    println!("wrote {}", dir.display());
+    Ok(if summary.report.is_some() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn sweep(config: &std::path::Path, options: &decouple_experiments::sweep::SweepOptions) -> anyhow::Result<ExitCode> {
+    let outcome = decouple_experiments::sweep::run_sweep(config, options)?;
+    let tally = outcome.tally;
+    println!("{} runs: {} ok, {} failed, {} missing; table: {}", outcome.runs, tally.ok, tally.failed, tally.missing, outcome.table.display());
+    if options.shard.is_some_and(|shard| shard.count > 1) {
+        println!("merge the shards for sweep.csv and plots: cargo xtask merge DIR...");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let outcome = decouple_experiments::merge::merge(dirs, out)?;
+    let tally = outcome.tally;
+    println!("merged {} folder(s) into {}: {} runs, {} ok, {} failed, {} missing", dirs.len(), outcome.out.display(), outcome.runs, tally.ok, tally.failed, tally.missing);
+    if !outcome.missing.is_empty() {
+        eprintln!("missing runs (rerun their shard): {}", outcome.missing.join(", "));
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
@@ -89,6 +178,12 @@ fn run() -> anyhow::Result<ExitCode> {
     let (quick, only, seeds, out, jobs, list) = match Cli::parse().command {
         Command::Reproduce { quick, only, seeds, out, jobs, list } => (quick, only, seeds, out, jobs, list),
         Command::PublishDocs { from, to } => return publish_docs(&from, &to),
+        Command::Run { config, set, out, force } => return run_config(&config, &set, out, force),
+        Command::Sweep { config, jobs, shard, out } => {
+            let options = decouple_experiments::sweep::SweepOptions { out, jobs: jobs.unwrap_or_else(available_cores).max(1), shard };
+            return sweep(&config, &options);
+        }
+        Command::Merge { dirs, out } => return merge(&dirs, out),
     };
     for id in &only {
         if experiments::find(id).is_none() {
@@ -103,7 +198,7 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let context = RunContext::new(out, quick, seeds.unwrap_or(if quick { 1 } else { 3 }), jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)).max(1))?;
+    let context = RunContext::new(out, quick, seeds.unwrap_or(if quick { 1 } else { 3 }), jobs.unwrap_or_else(available_cores).max(1))?;
     let start = std::time::Instant::now();
     let mut failed = false;
     for experiment in EXPERIMENTS.iter().filter(|experiment| only.is_empty() || only.iter().any(|id| id == experiment.id)) {

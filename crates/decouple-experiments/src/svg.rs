@@ -160,12 +160,26 @@ pub fn grouped_bars(title: &str, y_label: &str, categories: &[String], series: &
 /// Lines over a shared x axis; series from `dashed_from` on are dashed.
 #[must_use]
 pub fn lines(title: &str, x_label: &str, y_label: &str, x: &[f64], series: &[Series], y_range: (f64, f64), dashed_from: usize) -> String {
+    lines_with_ticks(title, x_label, y_label, x, series, y_range, dashed_from, 0)
+}
+
+/// Solid lines over an ascending x axis whose tick labels get as many
+/// decimals as the span of `x` needs (for swept values such as 0.3, 0.5, 0.7).
+#[must_use]
+pub fn line_plot(title: &str, x_label: &str, y_label: &str, x: &[f64], series: &[Series], y_range: (f64, f64)) -> String {
+    let span = x.last().copied().unwrap_or(0.0) - x.first().copied().unwrap_or(0.0);
+    let decimals = if span >= 20.0 { 0 } else if span >= 2.0 { 1 } else if span >= 0.1 { 2 } else { 3 };
+    lines_with_ticks(title, x_label, y_label, x, series, y_range, usize::MAX, decimals)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn lines_with_ticks(title: &str, x_label: &str, y_label: &str, x: &[f64], series: &[Series], y_range: (f64, f64), dashed_from: usize, decimals: usize) -> String {
     let mut frame = Frame::new(title, y_label, y_range.0, y_range.1);
     let (x_min, x_max) = (x.first().copied().unwrap_or(0.0), x.last().copied().unwrap_or(1.0).max(x.first().copied().unwrap_or(0.0) + 1e-9));
     let to_x = |value: f64| MARGIN_LEFT + (value - x_min) / (x_max - x_min) * Frame::plot_width();
     for tick in 0..=4 {
         let value = x_min + (x_max - x_min) * f64::from(tick) / 4.0;
-        let _ = writeln!(frame.svg, r#"<text x="{:.1}" y="{}" text-anchor="middle">{value:.0}</text>"#, to_x(value), HEIGHT - MARGIN_BOTTOM + 16.0);
+        let _ = writeln!(frame.svg, r#"<text x="{:.1}" y="{}" text-anchor="middle">{value:.decimals$}</text>"#, to_x(value), HEIGHT - MARGIN_BOTTOM + 16.0);
     }
     for (index, one) in series.iter().enumerate() {
         let points: Vec<String> = x
@@ -190,6 +204,12 @@ pub fn lines(title: &str, x_label: &str, y_label: &str, x: &[f64], series: &[Ser
 /// A heatmap of `values[row][column]` in `[0, 1]` (white to dark blue), with labels.
 #[must_use]
 pub fn heatmap(title: &str, row_labels: &[String], column_labels: &[String], values: &[Vec<f64>], annotate: bool) -> String {
+    heatmap_in(title, row_labels, column_labels, values, annotate, (0.0, 1.0))
+}
+
+/// A heatmap whose colour runs from white at `range.0` to dark blue at `range.1`.
+#[must_use]
+pub fn heatmap_in(title: &str, row_labels: &[String], column_labels: &[String], values: &[Vec<f64>], annotate: bool, range: (f64, f64)) -> String {
     let rows = values.len().max(1);
     let columns = values.first().map_or(1, Vec::len).max(1);
     let (left, top) = (150.0, 40.0);
@@ -204,7 +224,7 @@ pub fn heatmap(title: &str, row_labels: &[String], column_labels: &[String], val
     let _ = writeln!(svg, r#"<text x="{}" y="22" text-anchor="middle" font-size="15">{}</text>"#, WIDTH / 2.0, escape(title));
     for (row, line) in values.iter().enumerate() {
         for (column, &value) in line.iter().enumerate() {
-            let shade = value.clamp(0.0, 1.0);
+            let shade = ((value - range.0) / (range.1 - range.0)).clamp(0.0, 1.0);
             let channel = |full: f64| (255.0 - shade * (255.0 - full)).round() as u8;
             let (x, y) = (left + cell_width * column as f64, top + cell_height * row as f64);
             let _ = writeln!(

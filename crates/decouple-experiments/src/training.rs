@@ -124,7 +124,6 @@ fn run_one(spec: &RunSpec, evaluation: &EvaluationConfig) -> RunRecord {
 #[must_use]
 pub fn execute(experiment: &str, specs: &[RunSpec], jobs: usize, cache: &RunCache) -> Vec<RunRecord> {
     let evaluation = EvaluationConfig::default();
-    let total = specs.len();
     let results: Vec<Mutex<Option<RunRecord>>> = specs
         .iter()
         .map(|spec| {
@@ -132,7 +131,28 @@ pub fn execute(experiment: &str, specs: &[RunSpec], jobs: usize, cache: &RunCach
             Mutex::new(cached.map(|record| RunRecord { label: spec.label.clone(), ..record }))
         })
         .collect();
-    let cached = results.iter().filter(|slot| slot.lock().expect("lock").is_some()).count();
+    let pending: Vec<usize> = (0..specs.len()).filter(|&index| results[index].lock().expect("lock").is_none()).collect();
+    execute_each(experiment, specs, &pending, &|_| evaluation, jobs, &|index, record| {
+        cache.runs.lock().expect("cache lock").insert(key(&specs[index].config), record.clone());
+        *results[index].lock().expect("lock") = Some(record);
+    });
+    results.into_iter().map(|slot| slot.into_inner().expect("lock").expect("every run finished")).collect()
+}
+
+/// Runs the specs at the indices `pending` (the others count as already done
+/// in the progress line), `jobs` at a time, each evaluated with
+/// `evaluation(index)`; hands every record to `on_finish(index, record)` as
+/// soon as it is done (from a worker thread), so callers can save it at once.
+pub fn execute_each(
+    experiment: &str,
+    specs: &[RunSpec],
+    pending: &[usize],
+    evaluation: &(dyn Fn(usize) -> EvaluationConfig + Sync),
+    jobs: usize,
+    on_finish: &(dyn Fn(usize, RunRecord) + Sync),
+) {
+    let total = specs.len();
+    let cached = total - pending.len();
     let done = AtomicUsize::new(cached);
     let next = AtomicUsize::new(0);
     let start = Instant::now();
@@ -162,25 +182,16 @@ pub fn execute(experiment: &str, specs: &[RunSpec], jobs: usize, cache: &RunCach
         let _ = out.flush();
     };
     std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1).min(total.max(1)) {
+        for _ in 0..jobs.max(1).min(pending.len().max(1)) {
             scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::SeqCst);
-                    if index >= total {
-                        break;
-                    }
-                    if results[index].lock().expect("lock").is_some() {
-                        continue;
-                    }
-                    let record = run_one(&specs[index], &evaluation);
+                while let Some(&index) = pending.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let record = run_one(&specs[index], &evaluation(index));
                     report_progress(&record);
-                    cache.runs.lock().expect("cache lock").insert(key(&specs[index].config), record.clone());
-                    *results[index].lock().expect("lock") = Some(record);
+                    on_finish(index, record);
                 }
             });
         }
     });
-    results.into_iter().map(|slot| slot.into_inner().expect("lock").expect("every run finished")).collect()
 }
 
 /// Writes one JSON line per (run, logged step) to `metrics.jsonl`.

@@ -51,4 +51,4 @@ mod workspace;
 pub use bias::{BiasRule, norm_ramp_beta};
 pub use error::NetError;
 pub use network::{SymReluNet, soft_threshold};
-pub use workspace::{NetGradients, NetWorkspace};
+pub use workspace::{BackwardKernel, NetGradients, NetWorkspace};

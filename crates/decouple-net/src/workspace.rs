@@ -1,13 +1,43 @@
 //! Allocation-free forward and backward passes over reusable buffers.
 //!
-//! Forward: `S = X W^T` (`B x m`, one `general_mat_mul`), `H = S_b(S)`.
+//! Forward: `S = X W^T` (`B x m`, one matrix product), then `H = S_b(S)`.
 //! Backward, for an upstream gradient `G_out = dL/dH` (`B x m`):
-//! `G = G_out ⊙ 1[|S| > b]`, `dL/dW = G^T X` (`m x d1`, one `general_mat_mul`),
+//! `G = G_out ⊙ 1[|S| > b]`, `dL/dW = G^T X` (`m x d1`),
 //! `dL/db_i = -sum_r sign(S_ri) G_ri`.
+//!
+//! After the thresholds have risen most entries of `G` are zero (a neuron is
+//! active on a fraction of the samples), so `dL/dW` is by default computed
+//! *sparsely*: row `i` is `sum_{r: G_ri != 0} G_ri x_r`, added in increasing
+//! `r` ([`BackwardKernel`]). A dense matrix product is used when more than a
+//! fifth of `G` is nonzero.
+//!
+//! Inside a rayon pool (e.g. under `ThreadPool::install`) the backward pass
+//! splits over fixed blocks of neurons (sparse) or two fixed halves of the
+//! columns (dense); every output entry is computed by one thread in the same
+//! order, so the results are bit-identical for any number of threads. (The
+//! forward pass is one product; a trainer runs the two views side by side.)
 
-use ndarray::{Array1, Array2, ArrayView2, NdFloat, Zip, linalg::general_mat_mul};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis, NdFloat, linalg::general_mat_mul};
 
 use crate::{NetError, SymReluNet};
+
+/// How the backward pass computes `dL/dW = G^T X`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackwardKernel {
+    /// Sparse when at most a fifth of `G` is nonzero, dense otherwise (the
+    /// break-even density of the two kernels, measured by `cargo xtask bench`).
+    #[default]
+    Auto,
+    /// Always one dense matrix product.
+    Dense,
+    /// Always the sparse sum over the nonzero entries of `G`.
+    Sparse,
+}
+
+/// Inputs at least this wide split the dense backward product into two column halves.
+const DENSE_SPLIT_COLUMNS: usize = 256;
+/// Columns of `X` accumulated at once by the sparse kernel.
+const SPARSE_COLUMNS: usize = 32;
 
 /// Buffers of one forward pass that the backward pass reuses: the
 /// pre-activations `S = X W^T`, the outputs `H = S_b(S)` and the masked
@@ -21,6 +51,15 @@ pub struct NetWorkspace<F> {
     pre_activations: Array2<F>,
     output: Array2<F>,
     masked_grad: Array2<F>,
+    kernel: BackwardKernel,
+    /// Column-compressed `G`: the nonzeros of neuron `i` are entries
+    /// `offsets[i]..cursor[i]` of `rows` (sample index) and `values` (`G_ri`), in increasing `r`.
+    offsets: Vec<usize>,
+    cursor: Vec<usize>,
+    rows: Vec<u32>,
+    values: Vec<F>,
+    /// Column blocks of `X`, copied contiguously for the sparse product.
+    packed: Vec<F>,
 }
 
 impl<F: NdFloat> Default for NetWorkspace<F> {
@@ -43,7 +82,20 @@ impl<F: NdFloat> NetWorkspace<F> {
             pre_activations: Array2::zeros((batch, n_neurons)),
             output: Array2::zeros((batch, n_neurons)),
             masked_grad: Array2::zeros((batch, n_neurons)),
+            kernel: BackwardKernel::Auto,
+            offsets: Vec::new(),
+            cursor: Vec::new(),
+            rows: Vec::new(),
+            values: Vec::new(),
+            packed: Vec::new(),
         }
+    }
+
+    /// This workspace with the given backward kernel (the default is [`BackwardKernel::Auto`]).
+    #[must_use]
+    pub fn with_backward_kernel(mut self, kernel: BackwardKernel) -> Self {
+        self.kernel = kernel;
+        self
     }
 
     /// Pre-activations `S = X W^T` of the last forward pass (`B x m`).
@@ -66,7 +118,7 @@ impl<F: NdFloat> NetWorkspace<F> {
 
     fn ensure_shape(&mut self, batch: usize, n_neurons: usize) {
         if self.pre_activations.dim() != (batch, n_neurons) || self.output.dim() != (batch, n_neurons) {
-            *self = Self::with_shape(batch, n_neurons);
+            *self = Self::with_shape(batch, n_neurons).with_backward_kernel(self.kernel);
         }
     }
 }
@@ -117,12 +169,17 @@ impl<F: NdFloat> SymReluNet<F> {
     /// `x` does not have `d1` columns.
     pub fn forward_into(&self, x: ArrayView2<'_, F>, workspace: &mut NetWorkspace<F>) -> Result<(), NetError> {
         self.check_input(x)?;
-        workspace.ensure_shape(x.nrows(), self.n_neurons());
+        let m = self.n_neurons();
+        workspace.ensure_shape(x.nrows(), m);
         general_mat_mul(F::one(), &x, &self.weights.t(), F::zero(), &mut workspace.pre_activations);
-        Zip::from(&mut workspace.output)
-            .and(&workspace.pre_activations)
-            .and_broadcast(&self.bias)
-            .for_each(|h, &s, &b| *h = crate::soft_threshold(s, b));
+        let pre = workspace.pre_activations.as_slice().expect("workspace arrays are contiguous");
+        let out = workspace.output.as_slice_mut().expect("workspace arrays are contiguous");
+        let bias = self.bias.as_slice().expect("bias is contiguous");
+        for (pre_row, out_row) in pre.chunks_exact(m).zip(out.chunks_exact_mut(m)) {
+            for ((h, &s), &b) in out_row.iter_mut().zip(pre_row).zip(bias) {
+                *h = crate::soft_threshold(s, b);
+            }
+        }
         Ok(())
     }
 
@@ -188,24 +245,170 @@ impl<F: NdFloat> SymReluNet<F> {
         }
 
         let zero = F::zero();
-        Zip::from(&mut workspace.masked_grad)
-            .and(&workspace.pre_activations)
-            .and(&grad_out)
-            .and_broadcast(&self.bias)
-            .for_each(|g, &s, &g_out, &b| *g = if s.abs() > b { g_out } else { zero });
-
-        let beta = if accumulate { F::one() } else { zero };
-        general_mat_mul(F::one(), &workspace.masked_grad.t(), &x, beta, &mut grads.weights);
         if !accumulate {
             grads.bias.fill(zero);
         }
-        for (g_row, s_row) in workspace.masked_grad.rows().into_iter().zip(workspace.pre_activations.rows()) {
-            Zip::from(&mut grads.bias).and(&g_row).and(&s_row).for_each(|db, &g, &s| {
-                if g != zero {
-                    *db -= s.signum() * g;
-                }
-            });
+        // G = G_out ⊙ 1[|S| > b], dL/db, and the nonzero count per neuron.
+        let workspace = &mut *workspace;
+        workspace.offsets.clear();
+        workspace.offsets.resize(m + 1, 0);
+        let counts = &mut workspace.offsets[1..];
+        let bias = self.bias.as_slice().expect("bias is contiguous");
+        let grad_bias = grads.bias.as_slice_mut().expect("gradients are contiguous");
+        let masked = workspace.masked_grad.as_slice_mut().expect("workspace arrays are contiguous");
+        let pre = workspace.pre_activations.as_slice().expect("workspace arrays are contiguous");
+        for (r, (g_row, s_row)) in masked.chunks_exact_mut(m).zip(pre.chunks_exact(m)).enumerate() {
+            let g_out = grad_out.row(r);
+            let rows = g_row.iter_mut().zip(s_row).zip(g_out.iter()).zip(bias).zip(grad_bias.iter_mut()).zip(counts.iter_mut());
+            // Branch-free: whether a unit is active is a coin flip for the predictor.
+            for (((((g, &s), &g_out), &b), db), count) in rows {
+                let active = s.abs() > b;
+                *g = if active { g_out } else { zero };
+                *db -= s.signum() * *g;
+                *count += usize::from(*g != zero);
+            }
         }
+        let nonzero: usize = counts.iter().sum();
+        let sparse = match workspace.kernel {
+            BackwardKernel::Auto => 5 * nonzero <= batch * m,
+            BackwardKernel::Dense => false,
+            BackwardKernel::Sparse => true,
+        };
+        let d1 = self.input_dim();
+        if !sparse {
+            // Two fixed halves of the columns of dW (each packs its own half of X).
+            let g = workspace.masked_grad.view();
+            let beta = if accumulate { F::one() } else { zero };
+            let mut out = grads.weights.view_mut();
+            if d1 >= DENSE_SPLIT_COLUMNS {
+                let half = d1 / 2;
+                let (x_left, x_right) = x.split_at(Axis(1), half);
+                let (mut left, mut right) = out.view_mut().split_at(Axis(1), half);
+                let mut left_product = || general_mat_mul(F::one(), &g.t(), &x_left, beta, &mut left);
+                let mut right_product = || general_mat_mul(F::one(), &g.t(), &x_right, beta, &mut right);
+                if rayon::current_thread_index().is_some() {
+                    rayon::join(left_product, right_product);
+                } else {
+                    left_product();
+                    right_product();
+                }
+            } else {
+                general_mat_mul(F::one(), &g.t(), &x, beta, &mut out);
+            }
+            return Ok(());
+        }
+        // Column-compress G (entries of each neuron in increasing r). Neuron i
+        // owns count_i + 1 slots from offsets[i]: every entry is written
+        // (branch-free) and the cursor advances only past nonzeros, so zeros
+        // land in the spare slot. Its entries are then offsets[i]..cursor[i].
+        let mut next = 0;
+        for i in 0..m {
+            let count = workspace.offsets[i + 1];
+            workspace.offsets[i] = next;
+            next += count + 1;
+        }
+        workspace.offsets[m] = next;
+        workspace.cursor.clear();
+        workspace.cursor.extend_from_slice(&workspace.offsets[..m]);
+        workspace.rows.resize(next, 0);
+        workspace.values.resize(next, zero);
+        let masked = workspace.masked_grad.as_slice().expect("workspace arrays are contiguous");
+        let (cursor, rows, values) = (&mut workspace.cursor, &mut workspace.rows, &mut workspace.values);
+        for (r, g_row) in masked.chunks_exact(m).enumerate() {
+            for (&g, slot) in g_row.iter().zip(cursor.iter_mut()) {
+                rows[*slot] = r as u32;
+                values[*slot] = g;
+                *slot += usize::from(g != zero);
+            }
+        }
+        workspace.packed.resize(batch * d1, zero);
+        let compressed = Compressed {
+            starts: &workspace.offsets[..m],
+            ends: &workspace.cursor[..m],
+            rows: &workspace.rows,
+            values: &workspace.values,
+        };
+        sparse_column_blocks(grads.weights.view_mut(), x, &mut workspace.packed, &compressed, accumulate);
         Ok(())
+    }
+}
+
+/// The column-compressed nonzeros of `G`: those of neuron `i` are
+/// `(rows[e], values[e])` for `e` in `starts[i]..ends[i]`, in increasing row.
+struct Compressed<'a, F> {
+    starts: &'a [usize],
+    ends: &'a [usize],
+    rows: &'a [u32],
+    values: &'a [F],
+}
+
+/// `dW (+)= G^T X` on a range of columns (`dw`: `m x c`, `x`: `B x c`), by
+/// blocks of [`SPARSE_COLUMNS`] columns: each block of `X` is first copied into
+/// `packed` (contiguous `B x 32`, so that its rows do not collide in the cache
+/// as rows `d1` floats apart do), then every neuron accumulates its nonzeros
+/// in registers. Entry `dW_ij` starts from 0 (or its value, if `accumulate`)
+/// and adds the terms `G_ri X_rj` in increasing `r`. Inside a rayon pool,
+/// halves of the blocks run side by side (the same blocks, computed the same way).
+fn sparse_column_blocks<F: NdFloat>(
+    mut dw: ArrayViewMut2<'_, F>,
+    x: ArrayView2<'_, F>,
+    packed: &mut [F],
+    g: &Compressed<'_, F>,
+    accumulate: bool,
+) {
+    let (batch, columns) = x.dim();
+    let blocks = columns.div_ceil(SPARSE_COLUMNS);
+    if blocks > 1 && rayon::current_thread_index().is_some() {
+        let middle = blocks / 2 * SPARSE_COLUMNS;
+        let (dw_left, dw_right) = dw.split_at(Axis(1), middle);
+        let (x_left, x_right) = x.split_at(Axis(1), middle);
+        let (packed_left, packed_right) = packed.split_at_mut(batch * middle);
+        rayon::join(
+            || sparse_column_blocks(dw_left, x_left, packed_left, g, accumulate),
+            || sparse_column_blocks(dw_right, x_right, packed_right, g, accumulate),
+        );
+        return;
+    }
+    for block in 0..blocks {
+        let start = block * SPARSE_COLUMNS;
+        let width = SPARSE_COLUMNS.min(columns - start);
+        let panel = &mut packed[batch * start..batch * (start + width)];
+        for (r, panel_row) in panel.chunks_exact_mut(width).enumerate() {
+            let x_row = x.row(r);
+            match x_row.as_slice() {
+                Some(x_row) => panel_row.copy_from_slice(&x_row[start..start + width]),
+                None => panel_row.iter_mut().zip(x_row.iter().skip(start)).for_each(|(p, &v)| *p = v),
+            }
+        }
+        let panel = &*panel;
+        for (i, mut dw_row) in dw.rows_mut().into_iter().enumerate() {
+            let entries = g.starts[i]..g.ends[i];
+            let out = dw_row.as_slice_mut().expect("rows of a column range are contiguous");
+            let out = &mut out[start..start + width];
+            if width == SPARSE_COLUMNS {
+                let out: &mut [F; SPARSE_COLUMNS] = out.try_into().expect("full block");
+                let mut acc = if accumulate { *out } else { [F::zero(); SPARSE_COLUMNS] };
+                for e in entries {
+                    let value = g.values[e];
+                    let r = g.rows[e] as usize;
+                    let x_row: &[F; SPARSE_COLUMNS] = panel[r * SPARSE_COLUMNS..][..SPARSE_COLUMNS].try_into().expect("full block");
+                    for (a, &x) in acc.iter_mut().zip(x_row) {
+                        *a += value * x;
+                    }
+                }
+                *out = acc;
+            } else {
+                if !accumulate {
+                    out.fill(F::zero());
+                }
+                for e in entries {
+                    let value = g.values[e];
+                    let r = g.rows[e] as usize;
+                    for (a, &x) in out.iter_mut().zip(&panel[r * width..(r + 1) * width]) {
+                        *a += value * x;
+                    }
+                }
+            }
+        }
     }
 }

@@ -28,4 +28,4 @@ mod trainer;
 pub use checkpoint::Checkpoint;
 pub use config::{DataRegime, NetworkConfig, Objective, OptimizerConfig, Schedule, TrainConfig};
 pub use error::TrainError;
-pub use trainer::{LinearHead, StepMetrics, TrainOutcome, Trainer, supervised_task, train};
+pub use trainer::{LinearHead, StepMetrics, TrainOutcome, Trainer, supervised_task, train, train_with_threads};

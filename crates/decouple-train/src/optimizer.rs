@@ -27,10 +27,7 @@ impl Sgd {
         let (lambda, mu, eta) = (config.weight_decay as f32, config.momentum as f32, learning_rate as f32);
         let norm = slots
             .iter()
-            .map(|slot| {
-                let decay = if slot.decay { lambda } else { 0.0 };
-                slot.value.iter().zip(slot.grad).map(|(&w, &g)| f64::from(g + decay * w).powi(2)).sum::<f64>()
-            })
+            .map(|slot| squared_norm(slot.value, slot.grad, if slot.decay { lambda } else { 0.0 }))
             .sum::<f64>()
             .sqrt();
         let clip_scale = match config.clip_norm {
@@ -55,4 +52,20 @@ impl Sgd {
         }
         norm
     }
+}
+
+/// `sum_k (g_k + decay w_k)^2` in `f64`, over eight interleaved partial sums
+/// (a fixed order, so the result is deterministic) that vectorise.
+fn squared_norm(value: &[f32], grad: &[f32], decay: f32) -> f64 {
+    const LANES: usize = 8;
+    let mut partial = [0.0f64; LANES];
+    let (value_blocks, grad_blocks) = (value.chunks_exact(LANES), grad.chunks_exact(LANES));
+    let tail: f64 = value_blocks.remainder().iter().zip(grad_blocks.remainder()).map(|(&w, &g)| f64::from(g + decay * w).powi(2)).sum();
+    for (w, g) in value_blocks.zip(grad_blocks) {
+        for lane in 0..LANES {
+            let e = f64::from(g[lane] + decay * w[lane]);
+            partial[lane] += e * e;
+        }
+    }
+    partial.iter().sum::<f64>() + tail
 }

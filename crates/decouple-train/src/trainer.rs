@@ -6,8 +6,16 @@
 //! `"dictionary"` (the data model), `"init"` (weights), `"data"` (samples),
 //! `"pool"` (the fixed pool), `"shuffle"` (epoch order), `"augment"` (masks
 //! and noise), `"task"` (the supervised label direction), `"eval"` (the
-//! step-0 loss). The loop is single-threaded and uses no global state, so a
-//! config reproduces its run bit for bit on any number of threads.
+//! step-0 loss). The loop uses no global state, so a config reproduces its run
+//! bit for bit wherever it runs.
+//!
+//! Threads: [`Trainer::with_threads`] runs each step inside a private rayon
+//! pool, where sampling, augmentation, forward and backward split their work
+//! into fixed blocks (of rows or neurons) that each write their own outputs
+//! in a fixed order. The thread count is an execution option, not part of the
+//! config: the run is bit-identical on 1 or more threads.
+
+use std::sync::Arc;
 
 use decouple_data::rng::{self, ChaCha8Rng};
 use decouple_data::{Batch, LabelledSet, Pool, SignTask, SparseCodingModel, draw_labelled};
@@ -92,6 +100,7 @@ pub struct Trainer {
     sgd: Sgd,
     last_gradient_norm: f64,
     last_learning_rate: f64,
+    threads: Option<Arc<rayon::ThreadPool>>,
 }
 
 impl Trainer {
@@ -100,6 +109,29 @@ impl Trainer {
     /// # Errors
     /// Any invalid field; `Supervised` with a `Pool` regime (not supported).
     pub fn new(config: TrainConfig) -> Result<Self, TrainError> {
+        Self::with_threads(config, 1)
+    }
+
+    /// As [`Trainer::new`], running every step on `threads` threads (a private
+    /// rayon pool; `1` runs on the calling thread). The results are
+    /// bit-identical for any `threads`.
+    ///
+    /// # Errors
+    /// As [`Trainer::new`]; `threads = 0`; a pool that cannot be started.
+    pub fn with_threads(config: TrainConfig, threads: usize) -> Result<Self, TrainError> {
+        if threads == 0 {
+            return Err(TrainError::OutOfRange { field: "threads", value: 0.0, allowed: ">= 1" });
+        }
+        let thread_pool = if threads > 1 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|index| format!("decouple-train-{index}"))
+                .build()
+                .map_err(|_| TrainError::Unsupported { field: "threads", reason: "the thread pool could not be started" })?;
+            Some(Arc::new(pool))
+        } else {
+            None
+        };
         config.check()?;
         if matches!(config.objective, Objective::Supervised) && !matches!(config.regime, DataRegime::Fresh) {
             return Err(TrainError::Unsupported {
@@ -143,6 +175,7 @@ impl Trainer {
             pool,
             last_gradient_norm: 0.0,
             last_learning_rate: 0.0,
+            threads: thread_pool,
         })
     }
 
@@ -203,6 +236,13 @@ impl Trainer {
     /// # Errors
     /// [`TrainError::Diverged`] if the loss or a parameter becomes non-finite.
     pub fn train_step(&mut self) -> Result<f64, TrainError> {
+        match self.threads.clone() {
+            Some(pool) => pool.install(|| self.step_inner()),
+            None => self.step_inner(),
+        }
+    }
+
+    fn step_inner(&mut self) -> Result<f64, TrainError> {
         let (step, steps) = (self.step, self.config.steps);
         self.config.network.bias.apply_before_step(&mut self.net, step, steps)?;
         let loss = match self.config.objective {
@@ -218,10 +258,10 @@ impl Trainer {
         self.update();
         self.config.network.bias.clamp_after_step(&mut self.net);
         self.step += 1;
-        if !self.net.weights().iter().all(|w| w.is_finite()) {
+        if !all_finite(self.net.weights().as_slice().expect("weights are contiguous")) {
             return Err(self.diverged("weights"));
         }
-        if !self.net.bias().iter().all(|b| b.is_finite()) {
+        if !all_finite(self.net.bias().as_slice().expect("bias is contiguous")) {
             return Err(self.diverged("bias"));
         }
         Ok(loss)
@@ -242,9 +282,14 @@ impl Trainer {
     fn contrastive_forward_backward<L: ContrastiveLoss>(&mut self, loss: &L) -> Result<f64, TrainError> {
         let [first, second] = &mut self.views;
         self.config.augmentation.apply_x_into(self.batch.x(), first, second, &mut self.augment_rng)?;
-        for (view, workspace) in self.views.iter().zip(&mut self.workspaces) {
-            self.net.forward_into(view.view(), workspace)?;
-        }
+        let (net, [first, second], [first_workspace, second_workspace]) = (&self.net, &self.views, &mut self.workspaces);
+        let mut forward_first = || net.forward_into(first.view(), first_workspace);
+        let mut forward_second = || net.forward_into(second.view(), second_workspace);
+        // The two views side by side on a pool's threads (each is one product).
+        let (first_result, second_result) =
+            if rayon::current_thread_index().is_some() { rayon::join(forward_first, forward_second) } else { (forward_first(), forward_second()) };
+        first_result?;
+        second_result?;
         let [grad_u, grad_v] = &mut self.grad_outputs;
         let value = loss.loss_and_grad_with(
             self.workspaces[0].output(),
@@ -275,24 +320,30 @@ impl Trainer {
         let learning_rate = optimizer.learning_rate * optimizer.schedule.factor(self.step, self.config.steps);
         let learns_bias = self.config.network.bias.learns_bias();
         let (weights, bias) = self.net.parameters_mut();
-        let mut slots = vec![ParameterSlot {
+        let weights = ParameterSlot {
             value: weights.into_slice().expect("weights are contiguous"),
             grad: self.grads.weights.as_slice().expect("gradients are contiguous"),
             decay: true,
-        }];
-        if learns_bias {
-            slots.push(ParameterSlot { value: bias.into_slice().expect("bias is contiguous"), grad: self.grads.bias.as_slice().expect("contiguous"), decay: false });
-        }
+        };
+        let bias = ParameterSlot { value: bias.into_slice().expect("bias is contiguous"), grad: self.grads.bias.as_slice().expect("contiguous"), decay: false };
         let head_bias_grad = [self.logistic_grads.bias];
-        if let Some(head) = &mut self.head {
-            slots.push(ParameterSlot {
-                value: head.weights.as_slice_mut().expect("contiguous"),
-                grad: self.logistic_grads.weights.as_slice().expect("contiguous"),
-                decay: false,
-            });
-            slots.push(ParameterSlot { value: std::slice::from_mut(&mut head.bias), grad: &head_bias_grad, decay: false });
-        }
-        self.last_gradient_norm = self.sgd.step(&optimizer, learning_rate, &mut slots);
+        self.last_gradient_norm = match &mut self.head {
+            Some(head) => {
+                let head_weights = ParameterSlot {
+                    value: head.weights.as_slice_mut().expect("contiguous"),
+                    grad: self.logistic_grads.weights.as_slice().expect("contiguous"),
+                    decay: false,
+                };
+                let head_bias = ParameterSlot { value: std::slice::from_mut(&mut head.bias), grad: &head_bias_grad, decay: false };
+                if learns_bias {
+                    self.sgd.step(&optimizer, learning_rate, &mut [weights, bias, head_weights, head_bias])
+                } else {
+                    self.sgd.step(&optimizer, learning_rate, &mut [weights, head_weights, head_bias])
+                }
+            }
+            None if learns_bias => self.sgd.step(&optimizer, learning_rate, &mut [weights, bias]),
+            None => self.sgd.step(&optimizer, learning_rate, &mut [weights]),
+        };
         self.last_learning_rate = learning_rate;
     }
 
@@ -339,6 +390,11 @@ impl Trainer {
     }
 }
 
+/// Whether every entry is finite (NaN and infinities poison a block's sum of `0 * v`).
+fn all_finite(values: &[f32]) -> bool {
+    values.chunks(256).all(|block| block.iter().fold(0.0f32, |acc, &v| acc + v * 0.0) == 0.0)
+}
+
 /// The label direction `a` of the supervised objective (`"task"` stream of the seed).
 #[must_use]
 pub fn supervised_task(config: &TrainConfig) -> SignTask {
@@ -351,4 +407,16 @@ pub fn supervised_task(config: &TrainConfig) -> SignTask {
 /// Invalid config, or divergence (with the step).
 pub fn train(config: TrainConfig, observer: impl FnMut(&StepMetrics, &SymReluNet<f32>)) -> Result<TrainOutcome, TrainError> {
     Trainer::new(config)?.run(observer)
+}
+
+/// As [`train`], on `threads` threads (bit-identical results; see [`Trainer::with_threads`]).
+///
+/// # Errors
+/// As [`train`]; `threads = 0`.
+pub fn train_with_threads(
+    config: TrainConfig,
+    threads: usize,
+    observer: impl FnMut(&StepMetrics, &SymReluNet<f32>),
+) -> Result<TrainOutcome, TrainError> {
+    Trainer::with_threads(config, threads)?.run(observer)
 }

@@ -6,7 +6,9 @@ use decouple_augment::Augmentation;
 use decouple_loss::{Contrastive, InfoNce, NtXent, Similarity};
 use decouple_net::BiasRule;
 use decouple_train::optimizer::{ParameterSlot, Sgd};
-use decouple_train::{Checkpoint, DataRegime, Objective, OptimizerConfig, Schedule, TrainConfig, TrainError, TrainOutcome, train};
+use decouple_train::{
+    Checkpoint, DataRegime, Objective, OptimizerConfig, Schedule, TrainConfig, TrainError, TrainOutcome, train, train_with_threads,
+};
 
 /// The SPEC section 7 default with fewer steps.
 fn short_default(steps: usize) -> TrainConfig {
@@ -55,6 +57,31 @@ fn supervised_and_pool_runs_lower_their_loss() {
     };
     let losses = loss_history(&train(pool, |_, _| {}).unwrap());
     assert!(*losses.last().unwrap() < losses[0], "{losses:?}");
+}
+
+/// One run on a 2-thread pool (sampling, augmentation, both views' forward
+/// passes and the backward kernels split over threads) equals the run on one
+/// thread bit for bit, through the dense backward of the first steps and the
+/// sparse one after the thresholds have risen; for both losses.
+#[test]
+fn a_run_on_two_threads_is_bit_identical_to_one_thread() {
+    let mut config = TrainConfig::default();
+    config.data.d = 16;
+    config.data.d1 = 300;
+    config.network.width = 48;
+    config.batch_size = 40;
+    config.steps = 150;
+    config.log_every = 25;
+    let nt_xent = Objective::Contrastive { loss: Contrastive::NtXent(NtXent { similarity: Similarity::Cosine, temperature: 0.2 }) };
+    for config in [config, TrainConfig { objective: nt_xent, regime: DataRegime::Pool { n_samples: 100 }, ..config }] {
+        let one = train_with_threads(config, 1, |_, _| {}).unwrap();
+        let two = train_with_threads(config, 2, |_, _| {}).unwrap();
+        assert_eq!(one.net, two.net);
+        assert_eq!(one.history, two.history);
+        let last = one.history.last().unwrap();
+        assert!(last.active_fraction < 0.5, "the sparse backward was not reached: {last:?}");
+    }
+    assert!(matches!(train_with_threads(config, 0, |_, _| {}), Err(TrainError::OutOfRange { field: "threads", .. })));
 }
 
 #[test]

@@ -1,118 +1,277 @@
-//! `decouple-bench`: baseline profiler (temporary).
+//! `decouple-bench` (`cargo xtask bench [--out DIR]`): throughput of the
+//! training step and of the reproduction, as a table and as `DIR/bench.json`.
+//!
+//! Entries (each `{name, threads, unit, min, median, max}` over repetitions):
+//! `gemm-peak` (f32 GEMM GFLOP/s at 1024^3 with the workspace's kernel, and
+//! the effective GFLOP/s of `step-large` against it), `step-default` and
+//! `step-large` (ms per SGD step over blocks of a whole run, fresh batch to
+//! update), `peer-epoch` (seconds per epoch of the peer code's setting), peak
+//! memory of `step-large` and of the reproduction, and `reproduce` (wall time
+//! of `decouple reproduce --quick`; the default scale with `--full`).
+//! Speed lives here, never in timed tests.
 
-use std::time::Instant;
+mod machine;
+mod measure;
+mod reproduce;
+mod workloads;
 
-use decouple_data::{Batch, SparseCodingModel, rng};
-use decouple_loss::{ContrastiveLoss, LossWorkspace};
-use decouple_net::{NetGradients, NetWorkspace, SymReluNet};
-use decouple_train::{Objective, TrainConfig, Trainer};
-use ndarray::Array2;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
-fn large() -> TrainConfig {
-    let mut c = TrainConfig::default();
-    c.data.d = 64;
-    c.data.d1 = 1024;
-    c.data.latent = decouple_data::SparseLatent::Bernoulli { p: 2.0 / 64.0 };
-    c.network.width = 256;
-    c.batch_size = 256;
-    c
+use anyhow::Context;
+use clap::Parser;
+use decouple_experiments::write_atomic;
+use serde::Serialize;
+
+use machine::Machine;
+use measure::Entry;
+
+#[derive(Parser)]
+#[command(name = "decouple-bench", about = "Throughput of the decouple training step and reproduction")]
+struct Cli {
+    /// Write `bench.json` into this folder.
+    #[arg(long, default_value = "results/bench")]
+    out: PathBuf,
+    /// Thread counts of the training benches.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1, 2])]
+    threads: Vec<usize>,
+    /// Also time the default-scale `reproduce` (several minutes).
+    #[arg(long)]
+    full: bool,
+    /// Skip the `reproduce` entries.
+    #[arg(long)]
+    no_reproduce: bool,
+    /// Print where the time of one step goes, phase by phase.
+    #[arg(long)]
+    profile: bool,
+    /// Only these entries (e.g. `step-default,gemm-peak`); all by default.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Internal: run one workload and print this process's peak memory (MiB).
+    #[arg(long, hide = true)]
+    child: Option<String>,
 }
 
-fn profile(name: &str, config: TrainConfig) {
-    let model = SparseCodingModel::from_seed(config.data, 0).unwrap();
-    let mut net = SymReluNet::<f32>::init(config.network.width, config.data.d1, 0.01, &mut rng::stream(0, "init")).unwrap();
-    let (b, d1, m) = (config.batch_size, config.data.d1, config.network.width);
-    let mut batch = Batch::zeros(b, config.data.d, d1);
-    let mut v1 = Array2::zeros((b, d1));
-    let mut v2 = Array2::zeros((b, d1));
-    let mut ws = [NetWorkspace::with_shape(b, m), NetWorkspace::with_shape(b, m)];
-    let mut lw = LossWorkspace::new();
-    let mut gu = Array2::zeros((b, m));
-    let mut gv = Array2::zeros((b, m));
-    let mut grads = NetGradients::for_net(&net);
-    let Objective::Contrastive { loss } = config.objective else { panic!() };
-    let mut data_rng = rng::stream(0, "data");
-    let mut aug_rng = rng::stream(0, "augment");
-    let mut t = [0.0f64; 6];
-    let n = 200;
-    // set bias ramp to the final state
-    config.network.bias.apply_before_step(&mut net, config.steps, config.steps).unwrap();
-    for _ in 0..n {
-        let t0 = Instant::now();
-        model.sample_into(&mut batch, &mut data_rng);
-        let t1 = Instant::now();
-        config.augmentation.apply_x_into(batch.x(), &mut v1, &mut v2, &mut aug_rng).unwrap();
-        let t2 = Instant::now();
-        net.forward_into(v1.view(), &mut ws[0]).unwrap();
-        net.forward_into(v2.view(), &mut ws[1]).unwrap();
-        let t3 = Instant::now();
-        loss.loss_and_grad_with(ws[0].output(), ws[1].output(), &mut lw, &mut gu, &mut gv).unwrap();
-        let t4 = Instant::now();
-        let [w0, w1] = &mut ws;
-        net.backward(v1.view(), gu.view(), w0, &mut grads).unwrap();
-        net.backward_accumulate(v2.view(), gv.view(), w1, &mut grads).unwrap();
-        let t5 = Instant::now();
-        for (t, (a, b)) in t.iter_mut().zip([(t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5)]) {
-            *t += (b - a).as_secs_f64();
+/// Everything `bench.json` holds.
+#[derive(Serialize)]
+struct Report {
+    command: String,
+    machine: Machine,
+    entries: Vec<Entry>,
+    reproduce_commands: Vec<String>,
+    profiles: Vec<ProfileRecord>,
+}
+
+#[derive(Serialize)]
+struct ProfileRecord {
+    workload: String,
+    trained_fraction: f64,
+    active_fraction: f64,
+    phases_ms: Vec<(String, f64)>,
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The target of an entry in words, and whether it is met (SPEC issue 7).
+fn target(entry: &Entry) -> Option<(String, bool)> {
+    let m = entry.median;
+    match (entry.name.as_str(), entry.threads, entry.unit.as_str()) {
+        ("step-default", 1, "ms/step") => Some(("<= 0.5".into(), m <= 0.5)),
+        ("step-large", 1, "ms/step") => Some(("<= 3.0".into(), m <= 3.0)),
+        ("gemm-peak", 1, "step-large effective / peak") => Some((">= 0.60".into(), m >= 0.6)),
+        ("peer-epoch", 1, "s/epoch") => Some(("<= 0.025".into(), m <= 0.025)),
+        ("step-large", 2, "speed-up vs 1 thread") => Some((">= 1.7".into(), m >= 1.7)),
+        ("reproduce", _, "s (default scale)") => Some(("<= 180".into(), m <= 180.0)),
+        _ => None,
+    }
+}
+
+fn print_table(entries: &[Entry]) {
+    println!("\n| name | threads | unit | min | median | max | target |");
+    println!("|---|---|---|---|---|---|---|");
+    for entry in entries {
+        let target = target(entry).map_or_else(String::new, |(text, met)| format!("{text} {}", if met { "met" } else { "MISSED" }));
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            entry.name,
+            entry.threads,
+            entry.unit,
+            format_value(entry.min),
+            format_value(entry.median),
+            format_value(entry.max),
+            target
+        );
+    }
+}
+
+fn format_value(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude >= 100.0 {
+        format!("{value:.0}")
+    } else if magnitude >= 1.0 {
+        format!("{value:.2}")
+    } else {
+        format!("{value:.4}")
+    }
+}
+
+/// Runs the step-large workload briefly and prints this process's peak memory.
+fn child(workload: &str) -> anyhow::Result<()> {
+    let config = match workload {
+        "step-large" => decouple_train::TrainConfig { steps: 100, ..workloads::large_config() },
+        other => anyhow::bail!("unknown child workload {other}"),
+    };
+    workloads::step_seconds(config, 1, 100);
+    println!("{}", measure::own_peak_rss_mib().context("no /proc/self/status")?);
+    Ok(())
+}
+
+fn child_peak_mib(workload: &str) -> anyhow::Result<f64> {
+    let output = std::process::Command::new(std::env::current_exe()?).args(["--child", workload]).output()?;
+    anyhow::ensure!(output.status.success(), "child {workload} failed: {}", String::from_utf8_lossy(&output.stderr));
+    Ok(String::from_utf8_lossy(&output.stdout).trim().parse()?)
+}
+
+fn step_entries(name: &str, config: decouple_train::TrainConfig, threads: &[usize], block: usize, entries: &mut Vec<Entry>) {
+    for &t in threads {
+        eprintln!("  {name}, {t} thread(s): {} steps...", config.steps);
+        let ms: Vec<f64> = workloads::step_seconds(config, t, block).iter().map(|s| s * 1e3).collect();
+        let entry = Entry::from_samples(name, t, "ms/step", &ms);
+        entries.push(entry.inverted("steps/s", |ms| 1e3 / ms));
+        entries.insert(entries.len() - 1, entry);
+    }
+}
+
+fn median_of(entries: &[Entry], name: &str, threads: usize, unit: &str) -> Option<f64> {
+    entries.iter().find(|e| e.name == name && e.threads == threads && e.unit == unit).map(|e| e.median)
+}
+
+fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let root = workspace_root();
+    let machine = Machine::describe(&root);
+    eprintln!("decouple-bench on {} ({} cores, load {}), commit {}", machine.cpu, machine.cores, machine.load_average, machine.git_commit);
+    let threads: Vec<usize> = cli.threads.iter().copied().filter(|&t| t >= 1).collect();
+    let mut entries = Vec::new();
+    let wants = |name: &str| cli.only.is_empty() || cli.only.iter().any(|only| only == name);
+
+    if wants("gemm-peak") {
+        eprintln!("  gemm-peak...");
+        for &t in &threads {
+            entries.push(Entry::from_samples("gemm-peak", t, "GFLOP/s", &workloads::gemm_gflops(1024, t, 7)));
         }
     }
-    let names = ["sample", "augment", "forward", "loss", "backward"];
-    print!("{name}: ");
-    for (nm, t) in names.iter().zip(t) {
-        print!("{nm} {:.3} ms  ", t / n as f64 * 1e3);
+    if wants("step-default") {
+        step_entries("step-default", workloads::default_config(), &threads, 100, &mut entries);
     }
-    let active = ws[0].output().iter().filter(|h| **h != 0.0).count() as f64 / (b * m) as f64;
-    println!("active {active:.3}");
-    let mut trainer = Trainer::new(TrainConfig { steps: 300, ..config }).unwrap();
-    let t0 = Instant::now();
-    for _ in 0..300 {
-        trainer.train_step().unwrap();
+    let large = workloads::large_config();
+    if wants("step-large") {
+        step_entries("step-large", large, &threads, 50, &mut entries);
     }
-    println!("{name}: trainer {:.3} ms/step", t0.elapsed().as_secs_f64() / 300.0 * 1e3);
+    let flops = workloads::dense_step_flops(&large);
+    for &t in &threads {
+        let (Some(step_ms), Some(peak)) = (median_of(&entries, "step-large", t, "ms/step"), median_of(&entries, "gemm-peak", t, "GFLOP/s")) else {
+            continue;
+        };
+        let effective = flops / (step_ms * 1e-3) / 1e9;
+        entries.push(Entry::single("gemm-peak", t, "step-large effective GFLOP/s", effective));
+        entries.push(Entry::single("gemm-peak", t, "step-large effective / peak", effective / peak));
+    }
+    if let (Some(one), Some(two)) = (median_of(&entries, "step-large", 1, "ms/step"), median_of(&entries, "step-large", 2, "ms/step")) {
+        entries.push(Entry::single("step-large", 2, "speed-up vs 1 thread", one / two));
+    }
+    let peer = workloads::peer_config();
+    let batches_per_epoch = match peer.regime {
+        decouple_train::DataRegime::Pool { n_samples } => (n_samples / peer.batch_size).max(1),
+        decouple_train::DataRegime::Fresh => 1,
+    };
+    for &t in threads.iter().filter(|_| wants("peer-epoch")) {
+        eprintln!("  peer-epoch, {t} thread(s)...");
+        let per_step = workloads::step_seconds(peer, t, batches_per_epoch);
+        let per_epoch: Vec<f64> = per_step.iter().map(|s| s * batches_per_epoch as f64).collect();
+        entries.push(Entry::from_samples("peer-epoch", t, "s/epoch", &per_epoch));
+    }
+    if wants("step-large") {
+        match child_peak_mib("step-large") {
+            Ok(mib) => entries.push(Entry::single("step-large", 1, "MiB peak RSS", mib)),
+            Err(error) => eprintln!("  peak memory of step-large not measured: {error:#}"),
+        }
+    }
+
+    let mut reproduce_commands = Vec::new();
+    if !cli.no_reproduce && wants("reproduce") {
+        let binary = reproduce::build_decouple(&root)?;
+        let scratch = std::env::temp_dir().join(format!("decouple-bench-{}", std::process::id()));
+        let jobs = machine.cores;
+        let mut scales: Vec<(&str, Vec<&str>)> = vec![("--quick", vec!["--quick"])];
+        if cli.full {
+            scales.push(("default scale", vec![]));
+        }
+        for (label, args) in scales {
+            eprintln!("  reproduce ({label}, {jobs} jobs)...");
+            let out = scratch.join(label.replace([' ', '-'], ""));
+            let run = reproduce::run(&binary, &root, &args, &out)?;
+            if !run.passed {
+                eprintln!("  warning: `{}` exited with failure (a claim failed)", run.command);
+            }
+            entries.push(Entry::single("reproduce", jobs, &format!("s ({label})"), run.wall_s));
+            if let Some(mib) = run.peak_rss_mib {
+                entries.push(Entry::single("reproduce", jobs, &format!("MiB peak RSS ({label})"), mib));
+            }
+            reproduce_commands.push(format!("{} [{}]", run.command, if run.passed { "all claims passed" } else { "a claim FAILED" }));
+        }
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+
+    let mut profiles = Vec::new();
+    if cli.profile {
+        let workloads = [("step-default", workloads::default_config(), 200), ("step-large", large, 40), ("peer-epoch (one batch)", peer, 20)];
+        for (name, config, repetitions) in workloads {
+            for fraction in [0.0, 0.8] {
+                let profile = workloads::profile(config, fraction, repetitions);
+                println!("\nprofile of {name} after {:.0} % of its steps (1 thread, active fraction {:.3}):", fraction * 100.0, profile.active_fraction);
+                let total: f64 = profile.phases.iter().map(|(_, ms)| ms).sum();
+                for (phase, ms) in &profile.phases {
+                    println!("  {phase:<10} {ms:8.3} ms  {:5.1} %", ms / total * 100.0);
+                }
+                println!("  {:<10} {total:8.3} ms (the SGD update and checks come on top)", "sum");
+                profiles.push(ProfileRecord {
+                    workload: name.into(),
+                    trained_fraction: fraction,
+                    active_fraction: profile.active_fraction,
+                    phases_ms: profile.phases.iter().map(|(phase, ms)| ((*phase).to_string(), *ms)).collect(),
+                });
+            }
+        }
+    }
+
+    print_table(&entries);
+    let command = std::iter::once("decouple-bench".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ");
+    let report = Report { command, machine, entries, reproduce_commands, profiles };
+    std::fs::create_dir_all(&cli.out).with_context(|| format!("creating {}", cli.out.display()))?;
+    let path = cli.out.join("bench.json");
+    write_atomic(&path, &serde_json::to_string_pretty(&report)?)?;
+    println!("\nwrote {}", path.display());
+    Ok(ExitCode::SUCCESS)
 }
 
-fn gemm(n: usize) {
-    let a = Array2::<f32>::from_shape_fn((n, n), |(i, j)| ((i * 7 + j * 3) % 11) as f32 * 0.1);
-    let bm = a.t().to_owned();
-    let mut c = Array2::<f32>::zeros((n, n));
-    let reps = 5;
-    let mut best = f64::INFINITY;
-    for _ in 0..reps {
-        let t = Instant::now();
-        ndarray::linalg::general_mat_mul(1.0, &a, &bm, 0.0, &mut c);
-        best = best.min(t.elapsed().as_secs_f64());
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(workload) = &cli.child {
+        return match child(workload) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        };
     }
-    println!("gemm {n}: {:.1} GFLOP/s", 2.0 * (n as f64).powi(3) / best / 1e9);
-}
-
-fn rngbench() {
-    use rand::{Rng, RngCore};
-    use rand_distr::StandardNormal;
-    let mut r = rng::stream(0, "x");
-    let n = 1 << 20;
-    let mut buf = vec![0u8; 4 * n];
-    let t = Instant::now();
-    for _ in 0..10 { r.fill_bytes(&mut buf); }
-    println!("chacha8 fill_bytes: {:.2} GB/s", 40.0 * n as f64 / t.elapsed().as_secs_f64() / 1e9);
-    let t = Instant::now();
-    let mut s = 0u64;
-    for _ in 0..n { s = s.wrapping_add(r.next_u64()); }
-    println!("chacha8 next_u64: {:.2} ns each ({s})", t.elapsed().as_secs_f64() / n as f64 * 1e9);
-    let t = Instant::now();
-    let mut acc = 0.0f32;
-    for _ in 0..n { acc += r.sample::<f32, _>(StandardNormal); }
-    println!("StandardNormal f32: {:.2} ns each ({acc})", t.elapsed().as_secs_f64() / n as f64 * 1e9);
-    let t = Instant::now();
-    let mut acc = 0u32;
-    for _ in 0..n { acc = acc.wrapping_add(r.next_u32()); }
-    println!("next_u32: {:.2} ns each ({acc})", t.elapsed().as_secs_f64() / n as f64 * 1e9);
-}
-
-fn main() {
-    rngbench();
-    return;
-    gemm(1024);
-    gemm(256);
-    profile("default", TrainConfig::default());
-    profile("large", large());
+    match run(&cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,382 @@
+//! Config files for your own runs: a TOML (primary) or JSON document
+//! overlaid on the SPEC section 7 default, edited by `--set path=value`, and
+//! validated with errors that name the field, the value and the allowed range.
+//!
+//! The pipeline works on a `serde_json::Value` tree so that every error can
+//! say *where*: parse the file into a tree, overlay it on the tree of the
+//! default [`RunConfig`] (a key the default does not have is rejected with the
+//! valid keys at that level), apply `--set` edits, deserialize
+//! [`TrainConfig`] (`deny_unknown_fields`; wrong types are reported with their
+//! dotted path) and finally run [`TrainConfig::check`] for the ranges.
+//!
+//! Tagged enums (`augmentation`, `data.dense`, `network.bias`, ...) are
+//! tables with a `kind`: a table whose `kind` differs from the one it
+//! overlays *replaces* it (the other variant's fields do not carry over);
+//! with the same or no `kind`, fields merge. No input makes this module panic.
+
+use std::path::Path;
+
+use anyhow::{Context as _, anyhow, bail};
+use decouple_train::{TrainConfig, TrainError};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::evaluate::EvaluationConfig;
+
+/// Everything one run of `decouple run` or of a sweep depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RunConfig {
+    /// The training configuration (seed included).
+    pub train: TrainConfig,
+    /// Sample sizes of the evaluation (the `[evaluation]` table).
+    pub evaluation: EvaluationConfig,
+}
+
+impl RunConfig {
+    /// A stable 16-hex-digit hash (FNV-1a, 64 bit) of the canonical JSON of
+    /// the config: equal configs, equal hashes, on every machine.
+    #[must_use]
+    pub fn hash(&self) -> String {
+        hash_text(&serde_json::to_string(self).unwrap_or_default())
+    }
+}
+
+/// FNV-1a (64 bit) of `text` as 16 hex digits: stable across machines and versions.
+#[must_use]
+pub fn hash_text(text: &str) -> String {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
+    format!("{hash:016x}")
+}
+
+/// The tree of the default [`RunConfig`]: SPEC section 7 plus the evaluation defaults.
+#[must_use]
+pub fn default_tree() -> Value {
+    let mut tree = serde_json::to_value(TrainConfig::default()).unwrap_or_default();
+    if let Value::Object(map) = &mut tree {
+        map.insert("evaluation".into(), serde_json::to_value(EvaluationConfig::default()).unwrap_or_default());
+    }
+    tree
+}
+
+/// The two accepted file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// TOML, the primary format.
+    Toml,
+    /// JSON.
+    Json,
+}
+
+impl Format {
+    /// `.json` is JSON, `.toml` is TOML; anything else is an error.
+    ///
+    /// # Errors
+    /// An unsupported extension.
+    pub fn of(path: &Path) -> anyhow::Result<Self> {
+        match path.extension().and_then(|ext| ext.to_str()) {
+            Some("toml") => Ok(Self::Toml),
+            Some("json") => Ok(Self::Json),
+            other => bail!("unsupported config format {:?}: use a .toml (primary) or .json file", other.unwrap_or("")),
+        }
+    }
+}
+
+/// Parses a document into a tree (a table at the top).
+///
+/// # Errors
+/// Syntax errors (with the parser's line and column), a top level that is not
+/// a table, and values JSON cannot hold (non-finite floats, dates).
+pub fn parse_document(text: &str, format: Format) -> anyhow::Result<Value> {
+    let tree = match format {
+        Format::Toml => toml_to_json(toml::Value::Table(text.parse::<toml::Table>().map_err(|error| anyhow!("{}", error.to_string().trim_end()))?), "")?,
+        Format::Json => serde_json::from_str::<Value>(text)?,
+    };
+    if !tree.is_object() {
+        bail!("the top level must be a table of fields, found {}", describe(&tree));
+    }
+    Ok(tree)
+}
+
+/// Reads and parses `path` (format from its extension).
+///
+/// # Errors
+/// I/O and parse errors, prefixed with the file name.
+pub fn read_document(path: &Path) -> anyhow::Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    parse_document(&text, Format::of(path)?).with_context(|| path.display().to_string())
+}
+
+fn toml_to_json(value: toml::Value, path: &str) -> anyhow::Result<Value> {
+    Ok(match value {
+        toml::Value::String(text) => Value::String(text),
+        toml::Value::Integer(integer) => Value::from(integer),
+        toml::Value::Float(float) => match serde_json::Number::from_f64(float) {
+            Some(number) => Value::Number(number),
+            None => bail!("{}: {float} is not a finite number", display_path(path)),
+        },
+        toml::Value::Boolean(flag) => Value::Bool(flag),
+        toml::Value::Datetime(date) => bail!("{}: a date ({date}) is not a config value", display_path(path)),
+        toml::Value::Array(items) => {
+            Value::Array(items.into_iter().enumerate().map(|(index, item)| toml_to_json(item, &format!("{path}[{index}]"))).collect::<anyhow::Result<_>>()?)
+        }
+        toml::Value::Table(table) => {
+            let mut map = Map::new();
+            for (key, item) in table {
+                let child = join(path, &key);
+                map.insert(key, toml_to_json(item, &child)?);
+            }
+            Value::Object(map)
+        }
+    })
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+}
+
+fn display_path(path: &str) -> &str {
+    if path.is_empty() { "(top level)" } else { path }
+}
+
+fn keys(map: &Map<String, Value>) -> String {
+    map.keys().map(|key| format!("`{key}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// Overlays `user` on `base` at `path`: tables merge key by key, anything else
+/// replaces; a table with a different `kind` replaces the whole table.
+///
+/// # Errors
+/// A key that `base` does not have (when `base` is a table of the same kind),
+/// with the list of valid keys.
+pub fn overlay(base: &mut Value, user: Value, path: &str) -> anyhow::Result<()> {
+    match (base, user) {
+        (Value::Object(base_map), Value::Object(user_map)) => {
+            let switches_kind = matches!((base_map.get("kind"), user_map.get("kind")), (Some(old), Some(new)) if old != new);
+            if switches_kind {
+                *base_map = user_map;
+                return Ok(());
+            }
+            for (key, value) in user_map {
+                let child = join(path, &key);
+                match base_map.get_mut(&key) {
+                    Some(slot) => overlay(slot, value, &child)?,
+                    None => bail!("unknown field `{child}`; valid fields{}: {}", at(path), keys(base_map)),
+                }
+            }
+            Ok(())
+        }
+        (base, user) => {
+            *base = user;
+            Ok(())
+        }
+    }
+}
+
+fn at(path: &str) -> String {
+    if path.is_empty() { String::new() } else { format!(" of `{path}`") }
+}
+
+/// Parses the value of `--set path=value`: a TOML value (number, boolean,
+/// quoted string, array, inline table), else the text itself as a string
+/// (so `--set augmentation.kind=Identity` needs no quotes).
+#[must_use]
+pub fn parse_value(text: &str) -> Value {
+    let parsed = format!("value = {text}").parse::<toml::Table>().ok().filter(|table| table.len() == 1);
+    match parsed.and_then(|mut table| table.remove("value")).map(|value| toml_to_json(value, "")) {
+        Some(Ok(value)) => value,
+        _ => Value::String(text.to_string()),
+    }
+}
+
+/// Splits `path=value` into the path and the parsed value.
+///
+/// # Errors
+/// No `=`, or an empty path.
+pub fn parse_assignment(assignment: &str) -> anyhow::Result<(String, Value)> {
+    let Some((path, value)) = assignment.split_once('=') else { bail!("`{assignment}` is not of the form path.to.field=value") };
+    let path = path.trim();
+    if path.is_empty() || path.split('.').any(str::is_empty) {
+        bail!("`{path}` is not a dotted field path such as network.width");
+    }
+    Ok((path.to_string(), parse_value(value.trim())))
+}
+
+/// Sets the field at dotted `path` of `tree` to `value` (tables overlay as in
+/// [`overlay`]). Setting a `kind` to a new variant starts that variant empty:
+/// set its fields next, or set the whole table at once.
+///
+/// # Errors
+/// A path that does not exist in the tree, with the valid keys at the level
+/// where it fails. A new key is accepted only in a tagged table (whose
+/// variant decides, at deserialization, which keys are valid).
+pub fn set_path(tree: &mut Value, path: &str, value: Value) -> anyhow::Result<()> {
+    let segments: Vec<&str> = path.split('.').collect();
+    let mut node = tree;
+    for (depth, segment) in segments.iter().enumerate() {
+        let here = segments[..depth].join(".");
+        let Value::Object(map) = node else { bail!("`{here}` is a value, not a table: `{path}` does not exist") };
+        let last = depth + 1 == segments.len();
+        if !map.contains_key(*segment) {
+            if last && map.contains_key("kind") {
+                map.insert((*segment).to_string(), value);
+                return Ok(());
+            }
+            bail!("no field `{}`; valid fields{}: {}", join(&here, segment), at(&here), keys(map));
+        }
+        if last && *segment == "kind" && map.get("kind") != Some(&value) {
+            map.clear();
+            map.insert("kind".into(), value);
+            return Ok(());
+        }
+        match map.get_mut(*segment) {
+            Some(child) if last => return overlay(child, value, path),
+            Some(child) => node = child,
+            None => break,
+        }
+    }
+    bail!("`{path}` is not a field path")
+}
+
+/// Loads a run config: `file` overlaid on the default, then `sets` applied in order.
+///
+/// # Errors
+/// Any invalid input, prefixed with the file name or the `--set` argument.
+pub fn load_run(file: &Path, sets: &[String]) -> anyhow::Result<RunConfig> {
+    let mut tree = default_tree();
+    overlay(&mut tree, read_document(file)?, "").with_context(|| file.display().to_string())?;
+    for assignment in sets {
+        let (path, value) = parse_assignment(assignment).with_context(|| format!("--set {assignment}"))?;
+        set_path(&mut tree, &path, value).with_context(|| format!("--set {assignment}"))?;
+    }
+    resolve(&tree).with_context(|| {
+        if sets.is_empty() { file.display().to_string() } else { format!("{} with --set {}", file.display(), sets.join(" --set ")) }
+    })
+}
+
+/// Parses and overlays a document given as text (the fuzz tests' entry point).
+///
+/// # Errors
+/// Any invalid input.
+pub fn parse_run_text(text: &str, format: Format) -> anyhow::Result<RunConfig> {
+    let mut tree = default_tree();
+    overlay(&mut tree, parse_document(text, format)?, "")?;
+    resolve(&tree)
+}
+
+/// Deserializes and checks a full tree.
+///
+/// # Errors
+/// Unknown fields, wrong types (with their dotted path), out-of-range values.
+pub fn resolve(tree: &Value) -> anyhow::Result<RunConfig> {
+    let mut tree = tree.clone();
+    let evaluation_tree = tree.as_object_mut().and_then(|map| map.remove("evaluation")).unwrap_or_else(|| Value::Object(Map::new()));
+    let mut evaluation_full = serde_json::to_value(EvaluationConfig::default()).unwrap_or_default();
+    overlay(&mut evaluation_full, evaluation_tree, "evaluation")?;
+    let evaluation: EvaluationConfig = deserialize(&evaluation_full, "evaluation")?;
+    evaluation.check()?;
+    let train: TrainConfig = deserialize(&tree, "")?;
+    train.check().map_err(|error| anyhow!("{}", range_message(&error)))?;
+    Ok(RunConfig { train, evaluation })
+}
+
+fn deserialize<T: serde::de::DeserializeOwned>(tree: &Value, prefix: &str) -> anyhow::Result<T> {
+    serde_path_to_error::deserialize(tree).map_err(|error| {
+        let mut path: Vec<String> = error
+            .path()
+            .iter()
+            .filter_map(|segment| match segment {
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                _ => None,
+            })
+            .collect();
+        let message = error.inner().to_string();
+        if let Some(node) = node_at(tree, &path) {
+            path.extend(culprit(node, &message));
+        }
+        let full = path.iter().fold(prefix.to_string(), |acc, key| join(&acc, key));
+        anyhow!("{}: {message}", display_path(&full))
+    })
+}
+
+fn node_at<'a>(tree: &'a Value, path: &[String]) -> Option<&'a Value> {
+    path.iter().try_fold(tree, |node, key| node.as_object()?.get(key))
+}
+
+/// Inside a table whose fields serde buffered (tagged enums), the path of the
+/// field the message is about, found from the message: the unknown key, or
+/// the one leaf whose value is the unexpected one.
+fn culprit(node: &Value, message: &str) -> Vec<String> {
+    let quoted = |prefix: &str| message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()).map(str::to_string);
+    let mut found = Vec::new();
+    if let Some(key) = quoted("unknown field `") {
+        find(node, &mut Vec::new(), &mut |path, _, last_key| if last_key == key { found.push(path.to_vec()) });
+    } else if let Some(variant) = quoted("unknown variant `") {
+        find(node, &mut Vec::new(), &mut |path, value, _| if value.as_str() == Some(variant.as_str()) { found.push(path.to_vec()) });
+    } else if let Some(unexpected) = ["invalid type: ", "invalid value: "]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix).and_then(|rest| rest.rsplit_once(", expected")).map(|(what, _)| what.to_string()))
+    {
+        find(node, &mut Vec::new(), &mut |path, value, _| if describe(value) == unexpected { found.push(path.to_vec()) });
+    }
+    if found.len() == 1 { found.remove(0) } else { Vec::new() }
+}
+
+fn find(node: &Value, path: &mut Vec<String>, visit: &mut dyn FnMut(&[String], &Value, &str)) {
+    if let Value::Object(map) = node {
+        for (key, value) in map {
+            path.push(key.clone());
+            visit(path, value, key);
+            find(value, path, visit);
+            path.pop();
+        }
+    }
+}
+
+/// How serde's `Unexpected` names a value (`string "x"`, `integer `5``, ...).
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(flag) => format!("boolean `{flag}`"),
+        Value::Number(number) if number.is_f64() => {
+            let float = number.as_f64().unwrap_or(f64::NAN);
+            let text = float.to_string();
+            if text.contains('.') { format!("floating point `{text}`") } else { format!("floating point `{text}.0`") }
+        }
+        Value::Number(number) => format!("integer `{number}`"),
+        Value::String(text) => format!("string {text:?}"),
+        Value::Array(_) => "sequence".into(),
+        Value::Object(_) => "map".into(),
+    }
+}
+
+/// The message of a failed `check()`, with the field as its full config path.
+#[must_use]
+pub fn range_message(error: &TrainError) -> String {
+    let message = error.to_string();
+    match error {
+        TrainError::Data(_) => format!("data.{message}"),
+        TrainError::Loss(_) => format!("objective.loss.{message}"),
+        TrainError::Net(_) => message.replacen("bias_rule.", "network.bias.", 1),
+        _ => message,
+    }
+}
+
+/// A value as a short label for names, tables and plots: scalars as written,
+/// a tagged table as `Kind(value,...)` (its kind fixes which fields those are,
+/// in alphabetical order), another table as `{field=value,...}`.
+#[must_use]
+pub fn label(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Object(map) => match map.get("kind") {
+            Some(kind) => {
+                let fields: Vec<String> = map.iter().filter(|(key, _)| *key != "kind").map(|(_, item)| label(item)).collect();
+                if fields.is_empty() { label(kind) } else { format!("{}({})", label(kind), fields.join(",")) }
+            }
+            None => format!("{{{}}}", map.iter().map(|(key, item)| format!("{key}={}", label(item))).collect::<Vec<_>>().join(",")),
+        },
+        Value::Array(items) => format!("[{}]", items.iter().map(label).collect::<Vec<_>>().join(",")),
+        other => other.to_string(),
+    }
+}

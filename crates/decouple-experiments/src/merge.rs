@@ -1,0 +1,81 @@
+//! `decouple merge DIR...`: combines the output folders of the shards of one
+//! sweep (or one shared folder they all wrote to) into a single sweep folder:
+//! every complete run folder is copied (atomically) into `OUT/runs/`, and
+//! `sweep.csv` and the plots are written over the whole sweep. The result is
+//! the folder an unsharded sweep would have written; rerunning the sweep on
+//! it finds every run complete.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+
+use crate::run_folder::{completed, copy_run, remove_partials};
+use crate::sweep::SweepManifest;
+use crate::sweep_results::{self, Tally};
+
+/// What a merge did.
+#[derive(Debug, Clone)]
+pub struct MergeOutcome {
+    /// The merged folder.
+    pub out: PathBuf,
+    /// Runs in the sweep.
+    pub runs: usize,
+    /// Statuses over the whole sweep.
+    pub tally: Tally,
+    /// Names of the runs no folder had complete.
+    pub missing: Vec<String>,
+}
+
+fn manifest(dir: &Path) -> anyhow::Result<SweepManifest> {
+    let path = dir.join("sweep.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {} (is {} a sweep folder?)", path.display(), dir.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+fn same_folder(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
+}
+
+/// Merges `dirs` into `out` (default `results/sweeps/NAME`).
+///
+/// # Errors
+/// A folder that is not a sweep folder, folders of different sweeps, I/O failure.
+pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<MergeOutcome> {
+    let Some(first) = dirs.first() else { bail!("give at least one sweep folder") };
+    let reference = manifest(first)?;
+    for dir in &dirs[1..] {
+        let other = manifest(dir)?;
+        if other.plan_hash != reference.plan_hash {
+            bail!(
+                "{} holds sweep `{}` (plan {}) but {} holds sweep `{}` (plan {}): only shards of one sweep can be merged",
+                first.display(),
+                reference.name,
+                reference.plan_hash,
+                dir.display(),
+                other.name,
+                other.plan_hash
+            );
+        }
+    }
+    let out = out.unwrap_or_else(|| PathBuf::from("results").join("sweeps").join(&reference.name));
+    std::fs::create_dir_all(out.join("runs")).with_context(|| format!("creating {}", out.display()))?;
+    crate::sweep::write_manifest(&out, &reference)?;
+    let mut missing = Vec::new();
+    for run in &reference.runs {
+        let target = out.join("runs").join(&run.name);
+        if completed(&target, &run.config_hash).is_some() {
+            continue;
+        }
+        let source = dirs.iter().map(|dir| dir.join("runs").join(&run.name)).find(|source| completed(source, &run.config_hash).is_some());
+        match source {
+            Some(source) if !same_folder(&source, &target) => {
+                remove_partials(&target)?;
+                copy_run(&source, &target)?;
+            }
+            _ => missing.push(run.name.clone()),
+        }
+    }
+    let indices: Vec<usize> = reference.runs.iter().map(|run| run.index).collect();
+    let tally = sweep_results::write(&out, &reference, &indices, "sweep.csv", true)?;
+    Ok(MergeOutcome { out, runs: reference.runs.len(), tally, missing })
+}

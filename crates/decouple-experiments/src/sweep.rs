@@ -1,0 +1,397 @@
+//! Sweeps: a base config times a grid of field values times seeds, one run
+//! folder per point, resumable and shardable.
+//!
+//! A sweep file (TOML, or JSON) has the fields
+//! `name` (default: the file stem), `base` (a run config file, relative to the
+//! sweep file, or an inline table; either is overlaid on the SPEC section 7
+//! default), `[grid]` (dotted field paths, each to a list of values),
+//! `seeds` (a list, or a count `n` for seeds `0..n`; default: the base seed),
+//! `[evaluation]` (sample sizes) and `[plot]` (`metrics`, and the axes `x`
+//! and `y`). Axes are ordered by their path; runs are the product of the
+//! axes (last axis fastest) with the seeds innermost, numbered from 0.
+//!
+//! **Sharding.** `--shard I/N` (1 <= I <= N) runs exactly the runs whose
+//! number `k` has `k mod N = I - 1`: a deterministic partition that needs no
+//! coordination, and that interleaves the grid so shards cost about the same.
+//!
+//! **Resuming.** A run whose folder is complete with the same config hash is
+//! skipped; anything else (missing, killed midway, changed config) is redone.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::{Context as _, anyhow, bail};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config_file::{self, RunConfig, label, overlay, set_path};
+use crate::run_folder::{self, Origin};
+use crate::sweep_results::{self, METRICS, Tally};
+use crate::training::{RunSpec, execute_each};
+
+/// Most runs one sweep may have.
+pub const MAX_RUNS: usize = 100_000;
+
+/// One swept field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Axis {
+    /// Dotted field path, e.g. `augmentation.keep`.
+    pub path: String,
+    /// The shortest suffix of the path that tells the axes apart (used in run names).
+    pub short: String,
+    /// The values, in the order given.
+    pub values: Vec<Value>,
+}
+
+/// What to plot over the swept axes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlotSpec {
+    /// Metrics of `summary.json` to plot (see [`METRICS`]); default `["median_best"]`.
+    #[serde(default = "default_metrics")]
+    pub metrics: Vec<String>,
+    /// The axis along x / the heatmap's columns (default: the first axis).
+    #[serde(default)]
+    pub x: Option<String>,
+    /// The heatmap's rows / one line per value (default: the second axis, if any).
+    #[serde(default)]
+    pub y: Option<String>,
+}
+
+fn default_metrics() -> Vec<String> {
+    vec!["median_best".into()]
+}
+
+/// One planned run, as listed in `sweep.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedRun {
+    /// Run number (the shard key).
+    pub index: usize,
+    /// Folder name under `runs/`.
+    pub name: String,
+    /// Seed.
+    pub seed: u64,
+    /// Index of the value of each axis.
+    pub coords: Vec<usize>,
+    /// Config hash the folder must carry.
+    pub config_hash: String,
+}
+
+/// `sweep.json`: the plan of a sweep, identical for every shard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepManifest {
+    /// Sweep name.
+    pub name: String,
+    /// The axes, ordered by path.
+    pub axes: Vec<Axis>,
+    /// Seeds of every grid point.
+    pub seeds: Vec<u64>,
+    /// Plot settings.
+    pub plot: PlotSpec,
+    /// Every run of the sweep.
+    pub runs: Vec<PlannedRun>,
+    /// Hash of the run list: shards of one sweep agree on it.
+    pub plan_hash: String,
+}
+
+/// A loaded sweep: its manifest and the config of every run.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The plan.
+    pub manifest: SweepManifest,
+    /// `configs[k]` is the config of run `k`.
+    pub configs: Vec<RunConfig>,
+    /// The sweep file.
+    pub file: String,
+}
+
+/// `I/N`: this machine runs shard `I` of `N` (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// `I`, in `1..=N`.
+    pub index: usize,
+    /// `N >= 1`.
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let parse = |part: &str| part.trim().parse::<usize>().ok();
+        match text.split_once('/').map(|(index, count)| (parse(index), parse(count))) {
+            Some((Some(index), Some(count))) if count >= 1 && (1..=count).contains(&index) => Ok(Self { index, count }),
+            _ => Err(format!("`{text}` is not a shard I/N with 1 <= I <= N (e.g. 1/4)")),
+        }
+    }
+}
+
+impl Shard {
+    /// Whether run number `run` belongs to this shard (`run mod N = I - 1`).
+    #[must_use]
+    pub fn contains(&self, run: usize) -> bool {
+        run % self.count == self.index - 1
+    }
+}
+
+const SWEEP_FIELDS: [&str; 6] = ["name", "base", "grid", "seeds", "evaluation", "plot"];
+
+/// Reads a sweep file.
+///
+/// # Errors
+/// Any invalid input, prefixed with the file name.
+pub fn load_sweep(file: &Path) -> anyhow::Result<Sweep> {
+    let document = config_file::read_document(file)?;
+    let stem = file.file_stem().map_or_else(|| "sweep".into(), |stem| stem.to_string_lossy().into_owned());
+    let mut sweep = parse_sweep(document, file.parent(), &stem).with_context(|| file.display().to_string())?;
+    sweep.file = file.display().to_string();
+    Ok(sweep)
+}
+
+/// Builds a sweep from a parsed document; `dir` resolves a `base` path.
+///
+/// # Errors
+/// Unknown fields, bad values, grid paths that do not exist, runs whose
+/// config is invalid (named by their values), too many runs.
+pub fn parse_sweep(document: Value, dir: Option<&Path>, default_name: &str) -> anyhow::Result<Sweep> {
+    let Value::Object(mut fields) = document else { bail!("a sweep file is a table") };
+    if let Some(unknown) = fields.keys().find(|key| !SWEEP_FIELDS.contains(&key.as_str())) {
+        bail!("unknown field `{unknown}` of a sweep file; valid fields: {}", SWEEP_FIELDS.map(|field| format!("`{field}`")).join(", "));
+    }
+    let name = match fields.remove("name") {
+        None => default_name.to_string(),
+        Some(Value::String(name)) if !name.trim().is_empty() => name,
+        Some(other) => bail!("name: expected a non-empty string, found {other}"),
+    };
+    let mut base = config_file::default_tree();
+    match fields.remove("base") {
+        None => {}
+        Some(Value::String(path)) => {
+            let path = dir.map_or_else(|| PathBuf::from(&path), |dir| dir.join(&path));
+            overlay(&mut base, config_file::read_document(&path)?, "").with_context(|| format!("base {}", path.display()))?;
+        }
+        Some(table @ Value::Object(_)) => overlay(&mut base, table, "").context("base")?,
+        Some(other) => bail!("base: expected a config file path or a table, found {other}"),
+    }
+    if let Some(evaluation) = fields.remove("evaluation") {
+        set_path(&mut base, "evaluation", evaluation)?;
+    }
+    let mut axes = Vec::new();
+    if let Some(grid) = fields.remove("grid") {
+        flatten_grid(grid, "", &mut axes)?;
+    }
+    if axes.iter().any(|(path, _)| path == "seed") {
+        bail!("grid: sweep seeds with `seeds = [..]` (or a count), not a grid over `seed`");
+    }
+    let axes = shorten(axes);
+    let seeds = match fields.remove("seeds") {
+        None => vec![base.get("seed").and_then(Value::as_u64).unwrap_or(0)],
+        Some(Value::Number(count)) => match count.as_u64() {
+            Some(count @ 1..=10_000) => (0..count).collect(),
+            _ => bail!("seeds = {count} is out of range: a count must be in [1, 10000] (or give a list)"),
+        },
+        Some(Value::Array(items)) => {
+            let seeds: Option<Vec<u64>> = items.iter().map(Value::as_u64).collect();
+            match seeds {
+                Some(seeds) if !seeds.is_empty() && seeds.iter().collect::<HashSet<_>>().len() == seeds.len() => seeds,
+                _ => bail!("seeds: expected a non-empty list of distinct non-negative integers"),
+            }
+        }
+        Some(other) => bail!("seeds: expected a count or a list of integers, found {other}"),
+    };
+    let plot: PlotSpec = match fields.remove("plot") {
+        None => PlotSpec { metrics: default_metrics(), x: None, y: None },
+        Some(plot) => serde_json::from_value(plot).map_err(|error| anyhow!("plot: {error}"))?,
+    };
+    check_plot(&plot, &axes)?;
+    let points = axes.iter().try_fold(1usize, |total, axis| total.checked_mul(axis.values.len()));
+    match points.and_then(|points| points.checked_mul(seeds.len())) {
+        Some(total) if total <= MAX_RUNS => {}
+        _ => bail!("the grid times the seeds has more than {MAX_RUNS} runs"),
+    }
+    expand(name, base, axes, seeds, plot)
+}
+
+fn flatten_grid(node: Value, path: &str, axes: &mut Vec<(String, Vec<Value>)>) -> anyhow::Result<()> {
+    match node {
+        Value::Object(map) => {
+            for (key, value) in map {
+                flatten_grid(value, &if path.is_empty() { key } else { format!("{path}.{key}") }, axes)?;
+            }
+            Ok(())
+        }
+        Value::Array(values) if !values.is_empty() && !path.is_empty() => {
+            axes.push((path.to_string(), values));
+            Ok(())
+        }
+        Value::Array(_) => bail!("grid.{path}: a grid entry needs at least one value"),
+        other => bail!("grid{}{path}: expected a list of values, found {other}", if path.is_empty() { "" } else { "." }),
+    }
+}
+
+/// Gives every axis the shortest path suffix no other axis shares.
+fn shorten(axes: Vec<(String, Vec<Value>)>) -> Vec<Axis> {
+    let suffix = |path: &str, segments: usize| path.rsplit('.').take(segments).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(".");
+    axes.iter()
+        .map(|(path, values)| {
+            let depth = path.split('.').count();
+            let short = (1..=depth)
+                .map(|segments| suffix(path, segments))
+                .find(|candidate| axes.iter().filter(|(other, _)| other != path).all(|(other, _)| suffix(other, candidate.split('.').count()) != *candidate))
+                .unwrap_or_else(|| path.clone());
+            Axis { path: path.clone(), short, values: values.clone() }
+        })
+        .collect()
+}
+
+fn check_plot(plot: &PlotSpec, axes: &[Axis]) -> anyhow::Result<()> {
+    if let Some(unknown) = plot.metrics.iter().find(|metric| !METRICS.contains(&metric.as_str())) {
+        bail!("plot.metrics: unknown metric `{unknown}`; known: {}", METRICS.join(", "));
+    }
+    for (field, axis) in [("x", &plot.x), ("y", &plot.y)] {
+        if let Some(axis) = axis {
+            if !axes.iter().any(|known| &known.path == axis || &known.short == axis) {
+                let paths: Vec<&str> = axes.iter().map(|known| known.path.as_str()).collect();
+                bail!("plot.{field}: `{axis}` is not a swept field; swept: {}", paths.join(", "));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A file-name-safe version of `text`: `Kind(0.5,true)` becomes `Kind-0.5-true`.
+fn sanitize(text: &str, limit: usize) -> String {
+    let safe: String = text.chars().filter(|c| *c != ')' && *c != '}' && *c != ']').map(|c| if c.is_ascii_alphanumeric() || ".+-=".contains(c) { c } else { '-' }).take(limit).collect();
+    safe.trim_matches('-').to_string()
+}
+
+fn expand(name: String, base: Value, axes: Vec<Axis>, seeds: Vec<u64>, plot: PlotSpec) -> anyhow::Result<Sweep> {
+    let points: usize = axes.iter().map(|axis| axis.values.len()).product();
+    let (mut runs, mut configs, mut names) = (Vec::new(), Vec::new(), HashSet::new());
+    for point in 0..points {
+        let mut coords = vec![0; axes.len()];
+        let mut rest = point;
+        for (slot, axis) in coords.iter_mut().zip(&axes).rev() {
+            *slot = rest % axis.values.len();
+            rest /= axis.values.len();
+        }
+        let mut tree = base.clone();
+        let mut parts = Vec::new();
+        for (axis, &coord) in axes.iter().zip(&coords) {
+            let value = &axis.values[coord];
+            set_path(&mut tree, &axis.path, value.clone()).with_context(|| format!("grid {} = {}", axis.path, label(value)))?;
+            parts.push(format!("{}={}", axis.short, sanitize(&label(value), 40)));
+        }
+        for &seed in &seeds {
+            let mut tree = tree.clone();
+            set_path(&mut tree, "seed", Value::from(seed))?;
+            let describe = || parts.iter().cloned().chain([format!("seed={seed}")]).collect::<Vec<_>>().join(", ");
+            let config = config_file::resolve(&tree).with_context(|| format!("run {}", describe()))?;
+            let config_hash = config.hash();
+            let run_name = parts.iter().cloned().chain([format!("seed={seed}"), config_hash[..8].to_string()]).collect::<Vec<_>>().join("_");
+            if !names.insert(run_name.clone()) {
+                bail!("the grid gives the same run twice ({}): remove the repeated value", describe());
+            }
+            runs.push(PlannedRun { index: runs.len(), name: run_name, seed, coords: coords.clone(), config_hash });
+            configs.push(config);
+        }
+    }
+    let listing: String = runs.iter().map(|run| format!("{} {}\n", run.name, run.config_hash)).collect();
+    let plan_hash = config_file::hash_text(&listing);
+    Ok(Sweep { manifest: SweepManifest { name, axes, seeds, plot, runs, plan_hash }, configs, file: String::new() })
+}
+
+/// Options of `decouple sweep`.
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// Output folder (default `results/sweeps/NAME`).
+    pub out: Option<PathBuf>,
+    /// Runs in parallel.
+    pub jobs: usize,
+    /// Only this shard.
+    pub shard: Option<Shard>,
+}
+
+/// What a sweep invocation did.
+#[derive(Debug, Clone)]
+pub struct SweepOutcome {
+    /// The output folder.
+    pub out: PathBuf,
+    /// Runs of this shard.
+    pub runs: usize,
+    /// Of which already complete before this invocation.
+    pub skipped: usize,
+    /// Statuses of this shard's runs after it.
+    pub tally: Tally,
+    /// The table written.
+    pub table: PathBuf,
+}
+
+/// `decouple sweep`: runs this shard's incomplete runs, saving each as it
+/// finishes, then writes the table (`sweep.csv`, or `sweep-shard-I-of-N.csv`
+/// for a shard) and, unsharded, the plots.
+///
+/// # Errors
+/// Invalid sweep file or I/O failure (failed runs are not errors).
+pub fn run_sweep(file: &Path, options: &SweepOptions) -> anyhow::Result<SweepOutcome> {
+    let sweep = load_sweep(file)?;
+    let manifest = &sweep.manifest;
+    let out = options.out.clone().unwrap_or_else(|| PathBuf::from("results").join("sweeps").join(sanitize(&manifest.name, 80)));
+    let runs_dir = out.join("runs");
+    std::fs::create_dir_all(&runs_dir).with_context(|| format!("creating {}", runs_dir.display()))?;
+    write_manifest(&out, manifest)?;
+    let shard = options.shard.unwrap_or(Shard { index: 1, count: 1 });
+    let mine: Vec<usize> = manifest.runs.iter().map(|run| run.index).filter(|&index| shard.contains(index)).collect();
+    let mut pending = Vec::new();
+    for (position, &index) in mine.iter().enumerate() {
+        let dir = runs_dir.join(&manifest.runs[index].name);
+        if run_folder::completed(&dir, &manifest.runs[index].config_hash).is_none() {
+            run_folder::remove_partials(&dir)?;
+            pending.push(position);
+        }
+    }
+    let skipped = mine.len() - pending.len();
+    println!("sweep {}: {} runs{}, {skipped} already complete, {} to run -> {}", manifest.name, mine.len(), shard_words(shard), pending.len(), out.display());
+    let specs: Vec<RunSpec> = mine.iter().map(|&index| RunSpec { label: manifest.runs[index].name.clone(), config: sweep.configs[index].train }).collect();
+    let failures = Mutex::new(Vec::new());
+    execute_each(&manifest.name, &specs, &pending, &|position| sweep.configs[mine[position]].evaluation, options.jobs, &|position, record| {
+        let run = &manifest.runs[mine[position]];
+        let values: BTreeMap<String, Value> = manifest.axes.iter().zip(&run.coords).map(|(axis, &coord)| (axis.path.clone(), axis.values[coord].clone())).collect();
+        let origin = Origin { file: sweep.file.clone(), edits: values.iter().map(|(path, value)| format!("{path}={value}")).collect(), sweep: Some(manifest.name.clone()) };
+        if let Err(error) = run_folder::write_run(&runs_dir.join(&run.name), &sweep.configs[run.index], &origin, values, &record) {
+            if let Ok(mut failures) = failures.lock() {
+                failures.push(format!("{}: {error:#}", run.name));
+            }
+        }
+    });
+    let failures = failures.into_inner().unwrap_or_default();
+    if !failures.is_empty() {
+        bail!("could not save {} run(s): {}", failures.len(), failures.join("; "));
+    }
+    let (table, plots) = if shard.count == 1 { ("sweep.csv".to_string(), true) } else { (format!("sweep-shard-{}-of-{}.csv", shard.index, shard.count), false) };
+    let tally = sweep_results::write(&out, manifest, &mine, &table, plots)?;
+    Ok(SweepOutcome { table: out.join(table), out, runs: mine.len(), skipped, tally })
+}
+
+/// Writes `out/sweep.json` unless it already holds `manifest`. Shards sharing
+/// a folder may do this at the same moment: each writes its own temporary
+/// file (named with its process id) and renames it, so the file is always whole.
+///
+/// # Errors
+/// I/O failure.
+pub fn write_manifest(out: &Path, manifest: &SweepManifest) -> anyhow::Result<()> {
+    let path = out.join("sweep.json");
+    let existing = std::fs::read_to_string(&path).ok().and_then(|text| serde_json::from_str::<SweepManifest>(&text).ok());
+    if existing.as_ref() == Some(manifest) {
+        return Ok(());
+    }
+    let temporary = out.join(format!(".sweep.json.partial-{}", std::process::id()));
+    std::fs::write(&temporary, serde_json::to_string_pretty(manifest)?).with_context(|| format!("writing {}", temporary.display()))?;
+    std::fs::rename(&temporary, &path).with_context(|| format!("renaming into {}", path.display()))?;
+    Ok(())
+}
+
+fn shard_words(shard: Shard) -> String {
+    if shard.count == 1 { String::new() } else { format!(" in shard {}/{}", shard.index, shard.count) }
+}

@@ -1,0 +1,245 @@
+//! Sweeps through the `decouple` binary on tiny configs: a sweep killed
+//! midway and rerun ends identical to an uninterrupted one (and never leaves
+//! a half-written run that looks complete); the union of the shards, merged,
+//! equals the full sweep; a diverging run is recorded as failed and the
+//! sweep goes on; shards partition the runs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use decouple_experiments::sweep::Shard;
+
+/// 3 x 2 grid points x 2 seeds = 12 runs of about a tenth of a second each.
+const SWEEP: &str = r#"
+name = "tiny"
+seeds = 2
+
+[base]
+steps = 1500
+batch_size = 32
+log_every = 250
+data = { d = 4, d1 = 32, latent = { kind = "Bernoulli", p = 0.5 } }
+network = { width = 16 }
+
+[grid]
+"augmentation.keep" = [0.3, 0.5, 0.7]
+optimizer.learning_rate = [0.2, 0.5]
+
+[evaluation]
+n_activity = 200
+n_probe_train = 100
+n_probe_test = 100
+n_decoupling = 0
+
+[plot]
+metrics = ["median_best", "n_recovered"]
+"#;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes the sweep file into `dir` (`SWEEP` with `replace` applied).
+fn sweep_file(dir: &Path, replace: (&str, &str)) -> PathBuf {
+    let file = dir.join("tiny.toml");
+    std::fs::write(&file, SWEEP.replace(replace.0, replace.1)).unwrap();
+    file
+}
+
+fn decouple(args: &[&str], file: &Path, out: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_decouple"));
+    command.arg(args[0]).arg("--config").arg(file).arg("--out").arg(out).args(&args[1..]);
+    command
+}
+
+fn run(mut command: Command) -> Output {
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    output
+}
+
+/// Every file of every run folder (summary.json without its wall time),
+/// plus sweep.csv without the wall-time column: what must be identical.
+fn contents(out: &Path) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    for run in std::fs::read_dir(out.join("runs")).unwrap() {
+        let run = run.unwrap().path();
+        let name = run.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(!name.starts_with('.'), "a partial folder survived: {name}");
+        for file in std::fs::read_dir(&run).unwrap() {
+            let file = file.unwrap().path();
+            let mut text = std::fs::read_to_string(&file).unwrap();
+            if file.ends_with("summary.json") {
+                let mut summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+                summary.as_object_mut().unwrap().remove("wall_s");
+                text = summary.to_string();
+            }
+            files.insert(format!("{name}/{}", file.file_name().unwrap().to_string_lossy()), text);
+        }
+    }
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let wall = csv.lines().next().unwrap().split(',').position(|column| column == "wall_s").unwrap();
+    let without_wall: Vec<String> = csv.lines().map(|line| line.split(',').enumerate().filter(|(index, _)| *index != wall).map(|(_, cell)| cell).collect::<Vec<_>>().join(",")).collect();
+    files.insert("sweep.csv".into(), without_wall.join("\n"));
+    files
+}
+
+fn complete_runs(out: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(out.join("runs")) else { return Vec::new() };
+    entries
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| !path.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .map(|path| {
+            // A folder under its final name is complete: its summary parses.
+            let text = std::fs::read_to_string(path.join("summary.json")).unwrap_or_else(|_| panic!("{} has no summary.json", path.display()));
+            serde_json::from_str::<serde_json::Value>(&text).unwrap();
+            path.file_name().unwrap().to_string_lossy().into_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn a_killed_sweep_resumes_to_the_same_results_as_an_uninterrupted_one() {
+    let dir = scratch("sweep-resume");
+    let file = sweep_file(&dir, ("", ""));
+    let (full, resumed) = (dir.join("full"), dir.join("resumed"));
+    run(decouple(&["sweep", "--jobs", "2"], &file, &full));
+    assert_eq!(complete_runs(&full).len(), 12);
+
+    let mut child = decouple(&["sweep", "--jobs", "1"], &file, &resumed).stdout(Stdio::null()).spawn().unwrap();
+    let start = Instant::now();
+    while complete_runs(&resumed).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(60), "no run finished");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let survived = complete_runs(&resumed);
+    assert!(!survived.is_empty() && survived.len() < 12, "killed after {} of 12 runs", survived.len());
+
+    let output = run(decouple(&["sweep", "--jobs", "2"], &file, &resumed));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains(&format!("{} already complete, {} to run", survived.len(), 12 - survived.len())), "{stdout}");
+    assert_eq!(contents(&resumed), contents(&full));
+
+    // A third run finds everything complete and changes nothing.
+    let output = run(decouple(&["sweep"], &file, &resumed));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("12 already complete, 0 to run"));
+    assert_eq!(contents(&resumed), contents(&full));
+    for plot in ["median_best-heatmap.svg", "median_best-lines.svg", "n_recovered-heatmap.svg"] {
+        assert_eq!(std::fs::read(resumed.join(plot)).unwrap(), std::fs::read(full.join(plot)).unwrap(), "{plot}");
+    }
+}
+
+#[test]
+fn merged_shards_equal_the_full_sweep() {
+    let dir = scratch("sweep-shards");
+    let file = sweep_file(&dir, ("seeds = 2", "seeds = 1"));
+    let full = dir.join("full");
+    run(decouple(&["sweep", "--jobs", "2"], &file, &full));
+    let shards: Vec<PathBuf> = (1..=3).map(|index| dir.join(format!("shard-{index}"))).collect();
+    for (index, shard) in shards.iter().enumerate() {
+        run(decouple(&["sweep", "--jobs", "1", "--shard", &format!("{}/3", index + 1)], &file, shard));
+        assert_eq!(complete_runs(shard).len(), 2);
+        assert!(shard.join(format!("sweep-shard-{}-of-3.csv", index + 1)).is_file());
+    }
+    let merged = dir.join("merged");
+    let output = Command::new(env!("CARGO_BIN_EXE_decouple")).arg("merge").args(&shards).arg("--out").arg(&merged).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(contents(&merged), contents(&full));
+    assert_eq!(std::fs::read(merged.join("median_best-heatmap.svg")).unwrap(), std::fs::read(full.join("median_best-heatmap.svg")).unwrap());
+
+    // Shards running at the same time into one shared folder, merged in place.
+    let shared = dir.join("shared");
+    let children: Vec<_> = (1..=3).map(|index| decouple(&["sweep", "--jobs", "1", "--shard", &format!("{index}/3")], &file, &shared).stdout(Stdio::null()).spawn().unwrap()).collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_decouple")).arg("merge").arg(&shared).arg("--out").arg(&shared).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(contents(&shared), contents(&full));
+
+    // A missing shard is reported (exit code 1) with the missing runs in the table.
+    let partial = dir.join("partial");
+    let output = Command::new(env!("CARGO_BIN_EXE_decouple")).arg("merge").args(&shards[..2]).arg("--out").arg(&partial).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(partial.join("sweep.csv")).unwrap().matches(",missing,").count(), 2);
+
+    // Shards of different sweeps are not merged.
+    let other_file = sweep_file(&dir, ("[0.2, 0.5]", "[0.2, 0.4]"));
+    let other = dir.join("other");
+    run(decouple(&["sweep", "--shard", "1/3"], &other_file, &other));
+    let output = Command::new(env!("CARGO_BIN_EXE_decouple")).arg("merge").arg(&shards[0]).arg(&other).arg("--out").arg(dir.join("mixed")).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("only shards of one sweep can be merged"));
+}
+
+#[test]
+fn a_diverging_run_is_recorded_as_failed_and_the_sweep_goes_on() {
+    let dir = scratch("sweep-divergence");
+    let file = sweep_file(&dir, ("optimizer.learning_rate = [0.2, 0.5]", "optimizer.learning_rate = [0.2, 1e38]\nobjective.loss.similarity = [\"Dot\"]"));
+    let out = dir.join("out");
+    run(decouple(&["sweep", "--jobs", "2"], &file, &out));
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let failed: Vec<&str> = csv.lines().filter(|line| line.contains(",failed,")).collect();
+    assert_eq!(failed.len(), 6, "{csv}");
+    assert!(failed.iter().all(|line| line.contains("diverged at step")), "{csv}");
+    assert_eq!(csv.matches(",ok,").count(), 6, "{csv}");
+    // Failed runs are complete results: a rerun does not redo them.
+    let output = run(decouple(&["sweep"], &file, &out));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("12 already complete, 0 to run"));
+}
+
+#[test]
+fn shards_partition_the_runs() {
+    for count in 1..=7 {
+        let shards: Vec<Shard> = (1..=count).map(|index| format!("{index}/{count}").parse().unwrap()).collect();
+        for run in 0..50 {
+            assert_eq!(shards.iter().filter(|shard| shard.contains(run)).count(), 1);
+        }
+    }
+    for bad in ["0/3", "4/3", "1/0", "x/2", "3", ""] {
+        assert!(bad.parse::<Shard>().is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn run_folders_hold_the_outputs_of_an_experiment() {
+    let dir = scratch("run-folder");
+    let file = dir.join("tiny.toml");
+    std::fs::write(&file, "steps = 100\nbatch_size = 16\nlog_every = 50\ndata = { d = 4, d1 = 16, latent = { kind = \"Bernoulli\", p = 0.5 } }\nnetwork = { width = 8 }\n[evaluation]\nn_decoupling = 500\n").unwrap();
+    let out = dir.join("out");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_decouple"));
+    command.args(["run", "--config"]).arg(&file).args(["--set", "augmentation.keep=0.3", "--out"]).arg(&out);
+    run(command);
+    for name in ["config.json", "metrics.jsonl", "summary.json", "alignment.svg", "training.svg", "loss.svg", "sparse-energy.svg"] {
+        assert!(out.join(name).is_file(), "{name} missing");
+    }
+    let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["config"]["augmentation"]["keep"], 0.3);
+    assert_eq!(std::fs::read_to_string(out.join("metrics.jsonl")).unwrap().lines().count(), 3);
+    // Every metric a sweep can plot is in the summary (dense-span energy only exists for low-rank noise).
+    let summary: decouple_experiments::run_folder::RunSummary = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    for name in decouple_experiments::sweep_results::METRICS {
+        let value = decouple_experiments::sweep_results::metric(&summary, name);
+        assert_eq!(value.is_some(), name != "dense_span_energy_weighted", "{name}: {value:?}");
+    }
+    // Same config again: kept as it is; --force runs it again.
+    let mut again = Command::new(env!("CARGO_BIN_EXE_decouple"));
+    again.args(["run", "--config"]).arg(&file).args(["--set", "augmentation.keep=0.3", "--out"]).arg(&out);
+    assert!(String::from_utf8_lossy(&run(again).stdout).contains("already complete"));
+    // A folder that is not a run folder is never replaced.
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    let mut clobber = Command::new(env!("CARGO_BIN_EXE_decouple"));
+    clobber.args(["run", "--config"]).arg(&file).arg("--out").arg(&dir);
+    let output = clobber.output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(dir.join("notes.txt").is_file());
+}
