@@ -94,8 +94,15 @@ fn publish_docs(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<
     let report = std::fs::read_to_string(from.join("REPORT.md")).with_context(|| format!("reading {}/REPORT.md", from.display()))?;
     let figures = to.join("figures");
     std::fs::create_dir_all(&figures)?;
-    let mut text = String::from(
-        "<!-- Generated: `cargo xtask reproduce && cargo xtask publish-docs`. Do not edit by hand. -->\n\n",
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| info.lines().find(|line| line.starts_with("model name")).and_then(|line| line.split(':').nth(1)).map(|name| name.trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut text = format!(
+        "<!-- Generated: `cargo xtask reproduce && cargo xtask publish-docs`. Do not edit by hand. -->\n\n\
+         Machine (where this was published, the same as the run): {cpu}, {cores} cores. \
+         The run's commit, jobs and wall time are in the first lines below.\n\n"
     );
     for line in report.lines() {
         if let (Some(start), Some(end)) = (line.find("]("), line.rfind(')')) {
