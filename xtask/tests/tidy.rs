@@ -30,10 +30,8 @@ fn all_rust_files() -> Vec<PathBuf> {
 
 #[test]
 fn every_file_opens_with_a_module_doc() {
-    let missing: Vec<_> = all_rust_files()
-        .into_iter()
-        .filter(|path| !std::fs::read_to_string(path).unwrap().trim_start().starts_with("//!"))
-        .collect();
+    let missing: Vec<_> =
+        all_rust_files().into_iter().filter(|path| !std::fs::read_to_string(path).unwrap().trim_start().starts_with("//!")).collect();
     assert!(missing.is_empty(), "files without a leading //! doc: {missing:?}");
 }
 

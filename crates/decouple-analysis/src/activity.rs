@@ -40,11 +40,7 @@ pub fn activity_stats(features: ArrayView2<'_, f32>) -> Result<ActivityStats, An
     check_nonempty_2d("features", &features)?;
     check_finite_f32("features", &features)?;
     let (n_samples, n_neurons) = features.dim();
-    let active_counts: Vec<usize> = features
-        .columns()
-        .into_iter()
-        .map(|col| col.iter().filter(|&&v| v != 0.0).count())
-        .collect();
+    let active_counts: Vec<usize> = features.columns().into_iter().map(|col| col.iter().filter(|&&v| v != 0.0).count()).collect();
     let alive: Vec<bool> = active_counts.iter().map(|&c| c > 0).collect();
     let n_dead = alive.iter().filter(|&&a| !a).count();
     let n_active: usize = active_counts.iter().sum();
@@ -56,10 +52,7 @@ pub fn activity_stats(features: ArrayView2<'_, f32>) -> Result<ActivityStats, An
         dead_fraction: n_dead as f64 / n_neurons as f64,
         zero_fraction: (n_entries - n_active as f64) / n_entries,
         mean_active_per_sample: n_active as f64 / n_samples as f64,
-        active_fraction_per_neuron: active_counts
-            .iter()
-            .map(|&c| c as f64 / n_samples as f64)
-            .collect(),
+        active_fraction_per_neuron: active_counts.iter().map(|&c| c as f64 / n_samples as f64).collect(),
         alive,
     })
 }

@@ -22,10 +22,7 @@ use crate::error::{AnalysisError, check_finite_f32, check_nonempty_2d};
 /// [`AnalysisError::ShapeMismatch`] unless `weights.ncols() == dictionary.nrows()`;
 /// [`AnalysisError::Empty`] for an input without rows or columns;
 /// [`AnalysisError::NonFinite`] for NaN or infinite entries.
-pub fn cosine_matrix(
-    weights: ArrayView2<'_, f32>,
-    dictionary: ArrayView2<'_, f32>,
-) -> Result<Array2<f64>, AnalysisError> {
+pub fn cosine_matrix(weights: ArrayView2<'_, f32>, dictionary: ArrayView2<'_, f32>) -> Result<Array2<f64>, AnalysisError> {
     check_weights_and_basis(&weights, "dictionary", &dictionary)?;
     let w = weights.mapv(f64::from);
     let m = dictionary.mapv(f64::from);
@@ -34,11 +31,7 @@ pub fn cosine_matrix(
     let feature_norms: Array1<f64> = m.map_axis(Axis(0), |col| col.dot(&col).sqrt());
     for ((i, j), c) in cos.indexed_iter_mut() {
         let denominator = weight_norms[i] * feature_norms[j];
-        *c = if denominator > 0.0 {
-            (*c / denominator).clamp(-1.0, 1.0)
-        } else {
-            0.0
-        };
+        *c = if denominator > 0.0 { (*c / denominator).clamp(-1.0, 1.0) } else { 0.0 };
     }
     Ok(cos)
 }
@@ -59,10 +52,7 @@ pub fn cosine_matrix(
 /// assert!((a[[1, 0]] - 0.5_f64.sqrt()).abs() < 1e-12);
 /// assert_eq!(a[[2, 0]], 0.0);
 /// ```
-pub fn alignment_matrix(
-    weights: ArrayView2<'_, f32>,
-    dictionary: ArrayView2<'_, f32>,
-) -> Result<Array2<f64>, AnalysisError> {
+pub fn alignment_matrix(weights: ArrayView2<'_, f32>, dictionary: ArrayView2<'_, f32>) -> Result<Array2<f64>, AnalysisError> {
     Ok(cosine_matrix(weights, dictionary)?.mapv(f64::abs))
 }
 

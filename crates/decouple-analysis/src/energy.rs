@@ -48,10 +48,7 @@ pub struct SubspaceEnergy {
 /// [`AnalysisError::ShapeMismatch`] unless `weights.ncols() == basis.nrows()`;
 /// [`AnalysisError::Empty`]; [`AnalysisError::NonFinite`];
 /// [`AnalysisError::NotOrthonormal`] when `max |H^T H - I| > ORTHONORMALITY_TOLERANCE`.
-pub fn subspace_energy(
-    weights: ArrayView2<'_, f32>,
-    basis: ArrayView2<'_, f32>,
-) -> Result<SubspaceEnergy, AnalysisError> {
+pub fn subspace_energy(weights: ArrayView2<'_, f32>, basis: ArrayView2<'_, f32>) -> Result<SubspaceEnergy, AnalysisError> {
     energy_in_span(weights, "basis", basis)
 }
 
@@ -61,10 +58,7 @@ pub fn subspace_energy(
 ///
 /// # Errors
 /// As [`subspace_energy`], naming `dictionary`.
-pub fn sparse_energy(
-    weights: ArrayView2<'_, f32>,
-    dictionary: ArrayView2<'_, f32>,
-) -> Result<SubspaceEnergy, AnalysisError> {
+pub fn sparse_energy(weights: ArrayView2<'_, f32>, dictionary: ArrayView2<'_, f32>) -> Result<SubspaceEnergy, AnalysisError> {
     energy_in_span(weights, "dictionary", dictionary)
 }
 
@@ -92,11 +86,7 @@ fn energy_in_span(
         }
     }
     let sum_total: f64 = total.sum();
-    let weighted_mean = if sum_total > 0.0 {
-        (inside.sum() / sum_total).min(1.0)
-    } else {
-        0.0
-    };
+    let weighted_mean = if sum_total > 0.0 { (inside.sum() / sum_total).min(1.0) } else { 0.0 };
     let summary = summarize(&nonzero);
     let (ambient_dim, subspace_dim) = h.dim();
     Ok(SubspaceEnergy {
@@ -115,16 +105,9 @@ fn energy_in_span(
 /// Rejects a basis with `max |H^T H - I| > ORTHONORMALITY_TOLERANCE`.
 fn check_orthonormal(field: &'static str, h: &Array2<f64>) -> Result<(), AnalysisError> {
     let gram = h.t().dot(h);
-    let deviation = gram
-        .indexed_iter()
-        .map(|((i, j), &g)| (g - if i == j { 1.0 } else { 0.0 }).abs())
-        .fold(0.0, f64::max);
+    let deviation = gram.indexed_iter().map(|((i, j), &g)| (g - if i == j { 1.0 } else { 0.0 }).abs()).fold(0.0, f64::max);
     if deviation > ORTHONORMALITY_TOLERANCE {
-        return Err(AnalysisError::NotOrthonormal {
-            field,
-            deviation,
-            tolerance: ORTHONORMALITY_TOLERANCE,
-        });
+        return Err(AnalysisError::NotOrthonormal { field, deviation, tolerance: ORTHONORMALITY_TOLERANCE });
     }
     Ok(())
 }

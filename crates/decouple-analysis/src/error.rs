@@ -11,9 +11,7 @@ use ndarray::{ArrayView1, ArrayView2};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AnalysisError {
     /// Two inputs have incompatible shapes.
-    #[error(
-        "shape mismatch: `{left}` has shape {left_shape:?} but `{right}` has shape {right_shape:?}; required: {requirement}"
-    )]
+    #[error("shape mismatch: `{left}` has shape {left_shape:?} but `{right}` has shape {right_shape:?}; required: {requirement}")]
     ShapeMismatch {
         /// Name of the first input.
         left: &'static str,
@@ -69,9 +67,7 @@ pub enum AnalysisError {
         allowed: &'static str,
     },
     /// A binary label is not exactly -1 or +1.
-    #[error(
-        "`{field}`[{index}] = {value} is not an allowed label; labels must be exactly -1 or +1"
-    )]
+    #[error("`{field}`[{index}] = {value} is not an allowed label; labels must be exactly -1 or +1")]
     InvalidLabel {
         /// Name of the label vector.
         field: &'static str,
@@ -81,9 +77,7 @@ pub enum AnalysisError {
         value: f32,
     },
     /// The training labels contain only one class, so the probe is undefined.
-    #[error(
-        "`{field}` contains only the label {label}; a probe needs both -1 and +1 in the training set"
-    )]
+    #[error("`{field}` contains only the label {label}; a probe needs both -1 and +1 in the training set")]
     SingleClass {
         /// Name of the label vector.
         field: &'static str,
@@ -91,9 +85,7 @@ pub enum AnalysisError {
         label: f32,
     },
     /// A sparse latent entry is not in {-1, 0, +1}.
-    #[error(
-        "`{field}`[{row}, {col}] = {value} is not an allowed latent value; entries must be -1, 0 or +1"
-    )]
+    #[error("`{field}`[{row}, {col}] = {value} is not an allowed latent value; entries must be -1, 0 or +1")]
     InvalidLatent {
         /// Name of the latent matrix.
         field: &'static str,
@@ -105,9 +97,7 @@ pub enum AnalysisError {
         value: f32,
     },
     /// The columns of a basis are not orthonormal.
-    #[error(
-        "`{field}` does not have orthonormal columns: max |H^T H - I| = {deviation:e} exceeds the tolerance {tolerance:e}"
-    )]
+    #[error("`{field}` does not have orthonormal columns: max |H^T H - I| = {deviation:e} exceeds the tolerance {tolerance:e}")]
     NotOrthonormal {
         /// Name of the basis.
         field: &'static str,
@@ -117,9 +107,7 @@ pub enum AnalysisError {
         tolerance: f64,
     },
     /// A linear system that should be positive definite is not (numerically).
-    #[error(
-        "the {system} is not numerically positive definite (pivot {index} = {pivot:e}); increase `lambda` above 0"
-    )]
+    #[error("the {system} is not numerically positive definite (pivot {index} = {pivot:e}); increase `lambda` above 0")]
     NotPositiveDefinite {
         /// Which system failed.
         system: &'static str,
@@ -131,43 +119,25 @@ pub enum AnalysisError {
 }
 
 /// Rejects an array with no rows or no columns.
-pub(crate) fn check_nonempty_2d<T>(
-    field: &'static str,
-    a: &ArrayView2<'_, T>,
-) -> Result<(), AnalysisError> {
+pub(crate) fn check_nonempty_2d<T>(field: &'static str, a: &ArrayView2<'_, T>) -> Result<(), AnalysisError> {
     if a.nrows() == 0 || a.ncols() == 0 {
-        return Err(AnalysisError::Empty {
-            field,
-            shape: a.shape().to_vec(),
-        });
+        return Err(AnalysisError::Empty { field, shape: a.shape().to_vec() });
     }
     Ok(())
 }
 
 /// Rejects a non-finite entry of an `f32` matrix.
-pub(crate) fn check_finite_f32(
-    field: &'static str,
-    a: &ArrayView2<'_, f32>,
-) -> Result<(), AnalysisError> {
+pub(crate) fn check_finite_f32(field: &'static str, a: &ArrayView2<'_, f32>) -> Result<(), AnalysisError> {
     if let Some(((r, c), _)) = a.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        return Err(AnalysisError::NonFinite {
-            field,
-            index: vec![r, c],
-        });
+        return Err(AnalysisError::NonFinite { field, index: vec![r, c] });
     }
     Ok(())
 }
 
 /// Rejects a non-finite entry of an `f64` matrix.
-pub(crate) fn check_finite_f64(
-    field: &'static str,
-    a: &ArrayView2<'_, f64>,
-) -> Result<(), AnalysisError> {
+pub(crate) fn check_finite_f64(field: &'static str, a: &ArrayView2<'_, f64>) -> Result<(), AnalysisError> {
     if let Some(((r, c), _)) = a.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        return Err(AnalysisError::NonFinite {
-            field,
-            index: vec![r, c],
-        });
+        return Err(AnalysisError::NonFinite { field, index: vec![r, c] });
     }
     Ok(())
 }
@@ -208,20 +178,9 @@ pub(crate) fn check_same_rows(
 }
 
 /// Rejects labels that are not exactly -1 or +1.
-pub(crate) fn check_labels(
-    field: &'static str,
-    labels: &ArrayView1<'_, f32>,
-) -> Result<(), AnalysisError> {
-    if let Some((index, &value)) = labels
-        .iter()
-        .enumerate()
-        .find(|(_, v)| **v != 1.0 && **v != -1.0)
-    {
-        return Err(AnalysisError::InvalidLabel {
-            field,
-            index,
-            value,
-        });
+pub(crate) fn check_labels(field: &'static str, labels: &ArrayView1<'_, f32>) -> Result<(), AnalysisError> {
+    if let Some((index, &value)) = labels.iter().enumerate().find(|(_, v)| **v != 1.0 && **v != -1.0) {
+        return Err(AnalysisError::InvalidLabel { field, index, value });
     }
     Ok(())
 }

@@ -65,12 +65,7 @@ pub use activity::{ActivityStats, activity_stats};
 pub use alignment::{alignment_matrix, cosine_matrix};
 pub use energy::{ORTHONORMALITY_TOLERANCE, SubspaceEnergy, sparse_energy, subspace_energy};
 pub use error::AnalysisError;
-pub use probe::{
-    DEFAULT_PROBE_TEST_SAMPLES, DEFAULT_PROBE_TRAIN_SAMPLES, ProbeConfig, ProbeResult,
-    fit_logistic_probe,
-};
-pub use recovery::{
-    FeatureRecovery, NeuronPurity, PurityConfig, RecoveryConfig, feature_recovery, neuron_purity,
-};
+pub use probe::{DEFAULT_PROBE_TEST_SAMPLES, DEFAULT_PROBE_TRAIN_SAMPLES, ProbeConfig, ProbeResult, fit_logistic_probe};
+pub use recovery::{FeatureRecovery, NeuronPurity, PurityConfig, RecoveryConfig, feature_recovery, neuron_purity};
 pub use ridge::{RidgeConfig, RidgeResult, fit_ridge_regression};
 pub use support::{SupportConfig, SupportRecovery, support_recovery};

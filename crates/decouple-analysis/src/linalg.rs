@@ -25,15 +25,10 @@ impl Standardizer {
         let n = train.nrows() as f64;
         let x = train.mapv(f64::from);
         let mean = x.sum_axis(Axis(0)) / n;
-        let scale =
-            Array1::from_iter(x.columns().into_iter().zip(mean.iter()).map(|(col, &mu)| {
-                let std = (col.iter().map(|&v| (v - mu) * (v - mu)).sum::<f64>() / n).sqrt();
-                if std == 0.0 || std <= 1e-10 * mu.abs() {
-                    1.0
-                } else {
-                    std
-                }
-            }));
+        let scale = Array1::from_iter(x.columns().into_iter().zip(mean.iter()).map(|(col, &mu)| {
+            let std = (col.iter().map(|&v| (v - mu) * (v - mu)).sum::<f64>() / n).sqrt();
+            if std == 0.0 || std <= 1e-10 * mu.abs() { 1.0 } else { std }
+        }));
         Self { mean, scale }
     }
 
@@ -62,18 +57,12 @@ impl Cholesky {
     pub(crate) fn factor(mut a: Array2<f64>, system: &'static str) -> Result<Self, AnalysisError> {
         let n = a.nrows();
         debug_assert_eq!(n, a.ncols());
-        let data = a
-            .as_slice_mut()
-            .expect("a freshly built matrix is contiguous");
+        let data = a.as_slice_mut().expect("a freshly built matrix is contiguous");
         for j in 0..n {
             let row_j = &data[j * n..j * n + j];
             let diagonal = data[j * n + j] - dot(row_j, row_j);
             if !(diagonal > 0.0 && diagonal.is_finite()) {
-                return Err(AnalysisError::NotPositiveDefinite {
-                    system,
-                    index: j,
-                    pivot: diagonal,
-                });
+                return Err(AnalysisError::NotPositiveDefinite { system, index: j, pivot: diagonal });
             }
             let pivot = diagonal.sqrt();
             data[j * n + j] = pivot;
@@ -150,10 +139,7 @@ mod tests {
     fn cholesky_rejects_an_indefinite_matrix() {
         let a = array![[1.0, 2.0], [2.0, 1.0]];
         let err = Cholesky::factor(a, "test").unwrap_err();
-        assert!(matches!(
-            err,
-            AnalysisError::NotPositiveDefinite { index: 1, .. }
-        ));
+        assert!(matches!(err, AnalysisError::NotPositiveDefinite { index: 1, .. }));
     }
 
     #[test]

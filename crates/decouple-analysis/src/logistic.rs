@@ -46,11 +46,7 @@ impl LogisticFit {
 
 /// `log(1 + exp(-u))`, stable for large `|u|`.
 fn softplus_neg(u: f64) -> f64 {
-    if u > 0.0 {
-        (-u).exp().ln_1p()
-    } else {
-        -u + u.exp().ln_1p()
-    }
+    if u > 0.0 { (-u).exp().ln_1p() } else { -u + u.exp().ln_1p() }
 }
 
 /// `sigma(-u) = 1 / (1 + exp(u))`, stable for large `|u|`.
@@ -72,16 +68,11 @@ fn objective(margins: &Array1<f64>, theta: &Array1<f64>, lambda: f64) -> f64 {
 }
 
 /// Fits the model on standardised features `x` (n x p) and labels `y` (+-1).
-pub(crate) fn fit_logistic(
-    x: &Array2<f64>,
-    y: &Array1<f64>,
-    settings: NewtonSettings,
-) -> LogisticFit {
+pub(crate) fn fit_logistic(x: &Array2<f64>, y: &Array1<f64>, settings: NewtonSettings) -> LogisticFit {
     let (n, p) = x.dim();
     let nf = n as f64;
     let lambda = settings.lambda;
-    let x1 = concatenate(Axis(1), &[x.view(), Array2::ones((n, 1)).view()])
-        .expect("same number of rows");
+    let x1 = concatenate(Axis(1), &[x.view(), Array2::ones((n, 1)).view()]).expect("same number of rows");
     let mut theta = Array1::<f64>::zeros(p + 1);
     let margins_of = |theta: &Array1<f64>| x1.dot(theta) * y;
     let mut margins = margins_of(&theta);
@@ -89,19 +80,13 @@ pub(crate) fn fit_logistic(
     let mut iterations = 0;
     loop {
         // Gradient.
-        let residual = Array1::from_iter(
-            margins
-                .iter()
-                .zip(y.iter())
-                .map(|(&u, &yb)| -yb * sigmoid_neg(u)),
-        );
+        let residual = Array1::from_iter(margins.iter().zip(y.iter()).map(|(&u, &yb)| -yb * sigmoid_neg(u)));
         let mut gradient = x1.t().dot(&residual) / nf;
         for k in 0..p {
             gradient[k] += lambda * theta[k];
         }
         let gradient_max_abs = gradient.iter().fold(0.0_f64, |a, g| a.max(g.abs()));
-        if gradient_max_abs <= settings.gradient_tolerance || iterations >= settings.max_iterations
-        {
+        if gradient_max_abs <= settings.gradient_tolerance || iterations >= settings.max_iterations {
             return LogisticFit {
                 coefficients: theta,
                 iterations,
@@ -128,13 +113,7 @@ pub(crate) fn fit_logistic(
         let decrement = -gradient.dot(&direction);
         if !(decrement > 0.0 && decrement.is_finite()) {
             // No descent is left at machine precision: report the current point.
-            return LogisticFit {
-                coefficients: theta,
-                iterations,
-                converged: false,
-                gradient_max_abs,
-                loss,
-            };
+            return LogisticFit { coefficients: theta, iterations, converged: false, gradient_max_abs, loss };
         }
         let mut step = 1.0;
         let mut accepted = false;
@@ -152,13 +131,7 @@ pub(crate) fn fit_logistic(
             step *= 0.5;
         }
         if !accepted {
-            return LogisticFit {
-                coefficients: theta,
-                iterations,
-                converged: false,
-                gradient_max_abs,
-                loss,
-            };
+            return LogisticFit { coefficients: theta, iterations, converged: false, gradient_max_abs, loss };
         }
     }
 }
@@ -166,10 +139,7 @@ pub(crate) fn fit_logistic(
 /// Solves `H d = g` by Cholesky, adding `mu I` with growing `mu` if `H` is not
 /// numerically positive definite.
 fn newton_solve(hessian: Array2<f64>, gradient: &Array1<f64>) -> Array1<f64> {
-    let scale = hessian
-        .diag()
-        .iter()
-        .fold(1e-300_f64, |a, &h| a.max(h.abs()));
+    let scale = hessian.diag().iter().fold(1e-300_f64, |a, &h| a.max(h.abs()));
     let mut damping = 0.0;
     for _ in 0..40 {
         let mut h = hessian.clone();
@@ -178,13 +148,7 @@ fn newton_solve(hessian: Array2<f64>, gradient: &Array1<f64>) -> Array1<f64> {
         }
         match Cholesky::factor(h, "logistic Hessian") {
             Ok(chol) => return chol.solve(gradient),
-            Err(_) => {
-                damping = if damping == 0.0 {
-                    1e-12 * scale
-                } else {
-                    damping * 100.0
-                }
-            }
+            Err(_) => damping = if damping == 0.0 { 1e-12 * scale } else { damping * 100.0 },
         }
     }
     // Unreachable for finite inputs (the damping ends up dominating); fall back
@@ -214,11 +178,7 @@ mod tests {
         // must stop at max_iterations with finite coefficients and a perfect fit.
         let x = array![[-2.0], [-1.0], [1.0], [2.0]];
         let y = array![-1.0, -1.0, 1.0, 1.0];
-        let settings = NewtonSettings {
-            lambda: 0.0,
-            max_iterations: 50,
-            gradient_tolerance: 1e-300,
-        };
+        let settings = NewtonSettings { lambda: 0.0, max_iterations: 50, gradient_tolerance: 1e-300 };
         let fit = fit_logistic(&x, &y, settings);
         assert!(fit.coefficients.iter().all(|c| c.is_finite()));
         assert!(fit.loss.is_finite());
@@ -228,21 +188,10 @@ mod tests {
 
     #[test]
     fn gradient_vanishes_at_the_solution() {
-        let x = array![
-            [0.3, -1.2],
-            [1.5, 0.2],
-            [-0.7, 0.9],
-            [0.1, -0.4],
-            [-1.1, -0.8],
-            [0.6, 1.3]
-        ];
+        let x = array![[0.3, -1.2], [1.5, 0.2], [-0.7, 0.9], [0.1, -0.4], [-1.1, -0.8], [0.6, 1.3]];
         let y = array![1.0, 1.0, -1.0, 1.0, -1.0, -1.0];
         let lambda = 0.1;
-        let settings = NewtonSettings {
-            lambda,
-            max_iterations: 100,
-            gradient_tolerance: 1e-12,
-        };
+        let settings = NewtonSettings { lambda, max_iterations: 100, gradient_tolerance: 1e-12 };
         let fit = fit_logistic(&x, &y, settings);
         assert!(fit.converged);
         let c = &fit.coefficients;

@@ -14,9 +14,7 @@
 use ndarray::{Array1, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{
-    AnalysisError, check_finite_f32, check_labels, check_lambda, check_nonempty_2d, check_same_rows,
-};
+use crate::error::{AnalysisError, check_finite_f32, check_labels, check_lambda, check_nonempty_2d, check_same_rows};
 use crate::linalg::Standardizer;
 use crate::logistic::{NewtonSettings, fit_logistic};
 
@@ -67,11 +65,7 @@ impl ProbeConfig {
     pub fn check(&self) -> Result<(), AnalysisError> {
         check_lambda("lambda", self.lambda)?;
         if self.max_iterations == 0 {
-            return Err(AnalysisError::InvalidSolverParameter {
-                field: "max_iterations",
-                value: 0.0,
-                allowed: "[1, inf)",
-            });
+            return Err(AnalysisError::InvalidSolverParameter { field: "max_iterations", value: 0.0, allowed: "[1, inf)" });
         }
         if !(self.gradient_tolerance > 0.0 && self.gradient_tolerance.is_finite()) {
             return Err(AnalysisError::InvalidSolverParameter {
@@ -82,11 +76,7 @@ impl ProbeConfig {
         }
         for (field, value) in [("n_train", self.n_train), ("n_test", self.n_test)] {
             if value == 0 {
-                return Err(AnalysisError::InvalidSolverParameter {
-                    field,
-                    value: 0.0,
-                    allowed: "[1, inf)",
-                });
+                return Err(AnalysisError::InvalidSolverParameter { field, value: 0.0, allowed: "[1, inf)" });
             }
         }
         Ok(())
@@ -139,22 +129,12 @@ pub fn fit_logistic_probe(
     config: &ProbeConfig,
 ) -> Result<ProbeResult, AnalysisError> {
     config.check()?;
-    check_supervised_inputs(
-        &train_features,
-        train_labels.shape(),
-        "train_labels",
-        &test_features,
-        test_labels.shape(),
-        "test_labels",
-    )?;
+    check_supervised_inputs(&train_features, train_labels.shape(), "train_labels", &test_features, test_labels.shape(), "test_labels")?;
     check_labels("train_labels", &train_labels)?;
     check_labels("test_labels", &test_labels)?;
     let first = train_labels[0];
     if train_labels.iter().all(|&l| l == first) {
-        return Err(AnalysisError::SingleClass {
-            field: "train_labels",
-            label: first,
-        });
+        return Err(AnalysisError::SingleClass { field: "train_labels", label: first });
     }
 
     let standardizer = Standardizer::fit(&train_features);
@@ -164,18 +144,10 @@ pub fn fit_logistic_probe(
     let fit = fit_logistic(
         &x_train,
         &y_train,
-        NewtonSettings {
-            lambda: config.lambda,
-            max_iterations: config.max_iterations,
-            gradient_tolerance: config.gradient_tolerance,
-        },
+        NewtonSettings { lambda: config.lambda, max_iterations: config.max_iterations, gradient_tolerance: config.gradient_tolerance },
     );
     let accuracy = |scores: Array1<f64>, labels: &ArrayView1<'_, f32>| {
-        let correct = scores
-            .iter()
-            .zip(labels.iter())
-            .filter(|&(&s, &l)| (s >= 0.0) == (l > 0.0))
-            .count();
+        let correct = scores.iter().zip(labels.iter()).filter(|&(&s, &l)| (s >= 0.0) == (l > 0.0)).count();
         correct as f64 / labels.len() as f64
     };
     let train_accuracy = accuracy(fit.scores(&x_train), &train_labels);
@@ -217,18 +189,8 @@ pub(crate) fn check_supervised_inputs(
             requirement: "the same number of columns (features)",
         });
     }
-    check_same_rows(
-        "train_features",
-        train_features.shape(),
-        train_targets_field,
-        train_targets_shape,
-    )?;
-    check_same_rows(
-        "test_features",
-        test_features.shape(),
-        test_targets_field,
-        test_targets_shape,
-    )?;
+    check_same_rows("train_features", train_features.shape(), train_targets_field, train_targets_shape)?;
+    check_same_rows("test_features", test_features.shape(), test_targets_field, test_targets_shape)?;
     check_finite_f32("train_features", train_features)?;
     check_finite_f32("test_features", test_features)
 }

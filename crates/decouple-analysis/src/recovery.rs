@@ -67,10 +67,7 @@ pub struct FeatureRecovery {
 /// # Errors
 /// [`AnalysisError::ThresholdOutOfRange`], [`AnalysisError::Empty`],
 /// [`AnalysisError::NonFinite`].
-pub fn feature_recovery(
-    alignment: ArrayView2<'_, f64>,
-    config: &RecoveryConfig,
-) -> Result<FeatureRecovery, AnalysisError> {
+pub fn feature_recovery(alignment: ArrayView2<'_, f64>, config: &RecoveryConfig) -> Result<FeatureRecovery, AnalysisError> {
     config.check()?;
     check_nonempty_2d("alignment", &alignment)?;
     check_finite_f64("alignment", &alignment)?;
@@ -83,10 +80,7 @@ pub fn feature_recovery(
         best_neuron_per_feature.push(neuron);
     }
     let summary = summarize(&best_per_feature);
-    let n_recovered = best_per_feature
-        .iter()
-        .filter(|&&b| b >= config.threshold)
-        .count();
+    let n_recovered = best_per_feature.iter().filter(|&&b| b >= config.threshold).count();
     Ok(FeatureRecovery {
         threshold: config.threshold,
         n_features,
@@ -166,11 +160,7 @@ pub struct NeuronPurity {
 /// [`AnalysisError::ThresholdOutOfRange`], [`AnalysisError::Empty`],
 /// [`AnalysisError::NonFinite`], and [`AnalysisError::ShapeMismatch`] when
 /// `alive` does not have one entry per row of `alignment`.
-pub fn neuron_purity(
-    alignment: ArrayView2<'_, f64>,
-    alive: Option<&[bool]>,
-    config: &PurityConfig,
-) -> Result<NeuronPurity, AnalysisError> {
+pub fn neuron_purity(alignment: ArrayView2<'_, f64>, alive: Option<&[bool]>, config: &PurityConfig) -> Result<NeuronPurity, AnalysisError> {
     config.check()?;
     check_nonempty_2d("alignment", &alignment)?;
     check_finite_f64("alignment", &alignment)?;
@@ -208,11 +198,7 @@ pub fn neuron_purity(
     }
     let summary = summarize(&alive_purity);
     let n_alive = alive_purity.len();
-    let mean_features_per_neuron = if n_alive == 0 {
-        0.0
-    } else {
-        alive_counts.iter().sum::<usize>() as f64 / n_alive as f64
-    };
+    let mean_features_per_neuron = if n_alive == 0 { 0.0 } else { alive_counts.iter().sum::<usize>() as f64 / n_alive as f64 };
     Ok(NeuronPurity {
         threshold: config.threshold,
         n_neurons,

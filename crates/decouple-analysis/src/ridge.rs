@@ -84,14 +84,7 @@ pub fn fit_ridge_regression(
     config: &RidgeConfig,
 ) -> Result<RidgeResult, AnalysisError> {
     config.check()?;
-    check_supervised_inputs(
-        &train_features,
-        train_targets.shape(),
-        "train_targets",
-        &test_features,
-        test_targets.shape(),
-        "test_targets",
-    )?;
+    check_supervised_inputs(&train_features, train_targets.shape(), "train_targets", &test_features, test_targets.shape(), "test_targets")?;
     crate::error::check_nonempty_2d("train_targets", &train_targets)?;
     if train_targets.ncols() != test_targets.ncols() {
         return Err(AnalysisError::ShapeMismatch {
@@ -118,11 +111,7 @@ pub fn fit_ridge_regression(
     let chol = Cholesky::factor(gram, "ridge normal equations (X^T X / n + lambda I)")?;
     let right_hand_sides = x_train.t().dot(&y_centred) / n;
     let mut coefficients = Array2::<f64>::zeros(right_hand_sides.dim());
-    for (rhs, mut column) in right_hand_sides
-        .columns()
-        .into_iter()
-        .zip(coefficients.columns_mut())
-    {
+    for (rhs, mut column) in right_hand_sides.columns().into_iter().zip(coefficients.columns_mut()) {
         column.assign(&chol.solve(&rhs.to_owned()));
     }
 
@@ -152,11 +141,7 @@ fn r_squared(targets: &Array2<f64>, predictions: &Array2<f64>) -> Vec<f64> {
         .zip(predictions.columns())
         .zip(means.iter())
         .map(|((y, yhat), &mu)| {
-            let ss_res: f64 = y
-                .iter()
-                .zip(yhat.iter())
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum();
+            let ss_res: f64 = y.iter().zip(yhat.iter()).map(|(a, b)| (a - b) * (a - b)).sum();
             let ss_tot: f64 = y.iter().map(|a| (a - mu) * (a - mu)).sum();
             if ss_tot > 0.0 {
                 1.0 - ss_res / ss_tot

@@ -15,27 +15,13 @@ pub(crate) struct Summary {
 /// Summarises `values` (NaN-free by construction in this crate).
 pub(crate) fn summarize(values: &[f64]) -> Summary {
     if values.is_empty() {
-        return Summary {
-            mean: 0.0,
-            median: 0.0,
-            min: 0.0,
-            max: 0.0,
-        };
+        return Summary { mean: 0.0, median: 0.0, min: 0.0, max: 0.0 };
     }
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let n = sorted.len();
-    let median = if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
-    };
-    Summary {
-        mean: sorted.iter().sum::<f64>() / n as f64,
-        median,
-        min: sorted[0],
-        max: sorted[n - 1],
-    }
+    let median = if n % 2 == 1 { sorted[n / 2] } else { 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]) };
+    Summary { mean: sorted.iter().sum::<f64>() / n as f64, median, min: sorted[0], max: sorted[n - 1] }
 }
 
 #[cfg(test)]

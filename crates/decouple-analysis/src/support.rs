@@ -24,10 +24,7 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{
-    AnalysisError, check_finite_f32, check_finite_f64, check_nonempty_2d, check_same_rows,
-    check_threshold,
-};
+use crate::error::{AnalysisError, check_finite_f32, check_finite_f64, check_nonempty_2d, check_same_rows, check_threshold};
 use crate::recovery::first_argmax;
 
 /// Parameters of [`support_recovery`].
@@ -123,8 +120,7 @@ pub fn support_recovery(
         }
     }
 
-    let (mut n_nonzero, mut n_matched, mut n_wrong_sign, mut n_false_support, mut n_exact) =
-        (0, 0, 0, 0, 0);
+    let (mut n_nonzero, mut n_matched, mut n_wrong_sign, mut n_false_support, mut n_exact) = (0, 0, 0, 0, 0);
     // Per feature: a positive vote, a negative vote.
     let mut positive = vec![false; n_features];
     let mut negative = vec![false; n_features];
@@ -143,11 +139,7 @@ pub fn support_recovery(
         }
         let mut exact = true;
         for (j, &z) in z_row.iter().enumerate() {
-            let (agree, disagree) = if z > 0.0 {
-                (positive[j], negative[j])
-            } else {
-                (negative[j], positive[j])
-            };
+            let (agree, disagree) = if z > 0.0 { (positive[j], negative[j]) } else { (negative[j], positive[j]) };
             if z != 0.0 {
                 n_nonzero += 1;
                 n_matched += usize::from(agree);
@@ -162,11 +154,7 @@ pub fn support_recovery(
     }
     let n_zero = n_samples * n_features - n_nonzero;
     let rate = |count: usize, total: usize| {
-        if total == 0 {
-            0.0
-        } else {
-            count as f64 / total as f64
-        }
+        if total == 0 { 0.0 } else { count as f64 / total as f64 }
     };
     Ok(SupportRecovery {
         min_alignment: config.min_alignment,
@@ -186,11 +174,7 @@ pub fn support_recovery(
     })
 }
 
-fn check_inputs(
-    features: &ArrayView2<'_, f32>,
-    latent: &ArrayView2<'_, f32>,
-    cosines: &ArrayView2<'_, f64>,
-) -> Result<(), AnalysisError> {
+fn check_inputs(features: &ArrayView2<'_, f32>, latent: &ArrayView2<'_, f32>, cosines: &ArrayView2<'_, f64>) -> Result<(), AnalysisError> {
     check_nonempty_2d("features", features)?;
     check_nonempty_2d("latent", latent)?;
     check_nonempty_2d("cosines", cosines)?;
@@ -215,16 +199,8 @@ fn check_inputs(
     }
     check_finite_f32("features", features)?;
     check_finite_f64("cosines", cosines)?;
-    if let Some(((row, col), &value)) = latent
-        .indexed_iter()
-        .find(|(_, v)| **v != -1.0 && **v != 0.0 && **v != 1.0)
-    {
-        return Err(AnalysisError::InvalidLatent {
-            field: "latent",
-            row,
-            col,
-            value,
-        });
+    if let Some(((row, col), &value)) = latent.indexed_iter().find(|(_, v)| **v != -1.0 && **v != 0.0 && **v != 1.0) {
+        return Err(AnalysisError::InvalidLatent { field: "latent", row, col, value });
     }
     Ok(())
 }

@@ -7,8 +7,8 @@ mod common;
 
 use common::{gaussian_matrix, random_orthonormal, rng, soft_threshold, sparse_latent};
 use decouple_analysis::{
-    PurityConfig, RecoveryConfig, SupportConfig, activity_stats, alignment_matrix, cosine_matrix,
-    feature_recovery, neuron_purity, sparse_energy, subspace_energy, support_recovery,
+    PurityConfig, RecoveryConfig, SupportConfig, activity_stats, alignment_matrix, cosine_matrix, feature_recovery, neuron_purity,
+    sparse_energy, subspace_energy, support_recovery,
 };
 use ndarray::{Array2, Axis};
 use proptest::prelude::*;
@@ -36,12 +36,7 @@ fn ideal_network_recovers_every_feature() {
 
     let energy = sparse_energy(w.view(), m.view()).unwrap();
     assert!((energy.mean - 1.0).abs() < 1e-5 && (energy.weighted_mean - 1.0).abs() < 1e-5);
-    assert!(
-        energy
-            .energy_per_neuron
-            .iter()
-            .all(|e| (e - 1.0).abs() < 1e-5)
-    );
+    assert!(energy.energy_per_neuron.iter().all(|e| (e - 1.0).abs() < 1e-5));
     assert!((energy.random_baseline - d as f64 / d1 as f64).abs() < 1e-15);
 
     let purity = neuron_purity(a.view(), None, &PurityConfig::default()).unwrap();
@@ -62,11 +57,7 @@ fn random_weights_sit_at_the_random_baselines() {
     let energy = sparse_energy(w.view(), m.view()).unwrap();
     let q = d as f64 / d1 as f64;
     let sd_mean = (2.0 * q * (1.0 - q) / (d1 as f64 + 2.0) / n_neurons as f64).sqrt();
-    assert!(
-        (energy.mean - q).abs() < 5.0 * sd_mean,
-        "mean {} vs {q} (sd {sd_mean})",
-        energy.mean
-    );
+    assert!((energy.mean - q).abs() < 5.0 * sd_mean, "mean {} vs {q} (sd {sd_mean})", energy.mean);
     // Weighted mean ~ Beta(m d/2, m (d1-d)/2).
     let sd_weighted = (2.0 * q * (1.0 - q) / (n_neurons as f64 * d1 as f64 + 2.0)).sqrt();
     assert!((energy.weighted_mean - q).abs() < 5.0 * sd_weighted);
@@ -78,17 +69,8 @@ fn random_weights_sit_at_the_random_baselines() {
     let a = alignment_matrix(w.view(), m.view()).unwrap();
     let rec = feature_recovery(a.view(), &RecoveryConfig::default()).unwrap();
     assert_eq!(rec.n_recovered, 0);
-    assert!(
-        rec.min >= 0.55 * level && rec.max <= 1.5 * level,
-        "min {} max {} level {level}",
-        rec.min,
-        rec.max
-    );
-    assert!(
-        rec.median >= 0.7 * level && rec.median <= 1.0 * level,
-        "median {} level {level}",
-        rec.median
-    );
+    assert!(rec.min >= 0.55 * level && rec.max <= 1.5 * level, "min {} max {} level {level}", rec.min, rec.max);
+    assert!(rec.median >= 0.7 * level && rec.median <= 1.0 * level, "median {} level {level}", rec.median);
 
     // No random neuron passes the purity threshold 0.3 (noise max ~ 0.13 here).
     let purity = neuron_purity(a.view(), None, &PurityConfig::default()).unwrap();
@@ -128,8 +110,7 @@ fn ideal_network_recovers_the_signed_support_exactly() {
         }
         let f = soft_threshold(&x.dot(&w.t()), 0.5);
         let cos = cosine_matrix(w.view(), m.view()).unwrap();
-        let s =
-            support_recovery(f.view(), z.view(), cos.view(), &SupportConfig::default()).unwrap();
+        let s = support_recovery(f.view(), z.view(), cos.view(), &SupportConfig::default()).unwrap();
         assert_eq!(s.match_rate, 1.0);
         assert_eq!(s.false_support_rate, 0.0);
         assert_eq!(s.wrong_sign_rate, 0.0);
@@ -151,12 +132,7 @@ fn ideal_network_recovers_the_signed_support_exactly() {
 
 #[test]
 fn activity_counts_dead_neurons_and_zeros() {
-    let f = ndarray::array![
-        [0.0_f32, 1.0, 0.0],
-        [0.0, -2.0, 3.0],
-        [0.0, 0.0, 0.0],
-        [0.0, 4.0, 0.0]
-    ];
+    let f = ndarray::array![[0.0_f32, 1.0, 0.0], [0.0, -2.0, 3.0], [0.0, 0.0, 0.0], [0.0, 4.0, 0.0]];
     let s = activity_stats(f.view()).unwrap();
     assert_eq!(s.alive, vec![false, true, true]);
     assert_eq!(s.n_dead, 1);
@@ -192,15 +168,7 @@ fn permute_and_flip(seed: u64, w: &Array2<f32>, f: &Array2<f32>) -> (Array2<f32>
     let n = w.nrows();
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(&mut r);
-    let signs: Vec<f32> = (0..n)
-        .map(|_| {
-            if rand::Rng::random_bool(&mut r, 0.5) {
-                -1.0
-            } else {
-                1.0
-            }
-        })
-        .collect();
+    let signs: Vec<f32> = (0..n).map(|_| if rand::Rng::random_bool(&mut r, 0.5) { -1.0 } else { 1.0 }).collect();
     let mut w2 = w.select(Axis(0), &order);
     let mut f2 = f.select(Axis(1), &order);
     for (i, &s) in signs.iter().enumerate() {

@@ -5,13 +5,12 @@
 mod common;
 
 use common::{
-    gaussian_matrix, random_orthonormal, random_signs, ref_cosines, ref_energy, ref_median,
-    ref_solve, ref_standardize, ref_support, rng, soft_threshold, sparse_latent,
+    gaussian_matrix, random_orthonormal, random_signs, ref_cosines, ref_energy, ref_median, ref_solve, ref_standardize, ref_support, rng,
+    soft_threshold, sparse_latent,
 };
 use decouple_analysis::{
-    ProbeConfig, PurityConfig, RecoveryConfig, RidgeConfig, SupportConfig, activity_stats,
-    alignment_matrix, cosine_matrix, feature_recovery, fit_logistic_probe, fit_ridge_regression,
-    neuron_purity, sparse_energy, subspace_energy, support_recovery,
+    ProbeConfig, PurityConfig, RecoveryConfig, RidgeConfig, SupportConfig, activity_stats, alignment_matrix, cosine_matrix,
+    feature_recovery, fit_logistic_probe, fit_ridge_regression, neuron_purity, sparse_energy, subspace_energy, support_recovery,
 };
 use ndarray::{Array1, Array2};
 use proptest::prelude::*;

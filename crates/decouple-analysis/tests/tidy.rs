@@ -26,17 +26,9 @@ fn every_file_opens_with_a_module_doc_and_no_test_is_skipped() {
     let forbidden = [concat!("#[should", "_panic"), concat!("#[ig", "nore")];
     for file in files {
         let text = fs::read_to_string(&file).unwrap();
-        assert!(
-            text.starts_with("//!"),
-            "{} does not open with a //! doc",
-            file.display()
-        );
+        assert!(text.starts_with("//!"), "{} does not open with a //! doc", file.display());
         for pattern in forbidden {
-            assert!(
-                !text.contains(pattern),
-                "{} contains {pattern}",
-                file.display()
-            );
+            assert!(!text.contains(pattern), "{} contains {pattern}", file.display());
         }
     }
 }

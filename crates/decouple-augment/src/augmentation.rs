@@ -186,11 +186,19 @@ impl ChunkFactors {
 enum RowPlan {
     Identity,
     /// Kept (one `u32 < threshold`): `x+ = x * scale[0]`, `x++ = 0`; else `x+ = 0`, `x++ = x * scale[1]`.
-    Complementary { threshold: u64, scale: [f32; 2] },
+    Complementary {
+        threshold: u64,
+        scale: [f32; 2],
+    },
     /// Two draws per coordinate, first view then second view.
-    Independent { threshold: u64, scale: f32 },
+    Independent {
+        threshold: u64,
+        scale: f32,
+    },
     /// `x+ = x + n1`, `x++ = x + n2`, `n ~ N(0, sigma^2)`, drawn `n1` then `n2`.
-    Noise { sigma: f32 },
+    Noise {
+        sigma: f32,
+    },
 }
 
 impl RowPlan {

@@ -61,14 +61,10 @@ impl Augmentation {
     pub fn pair_moments(&self, component: Component, moments: SecondMoments) -> PairMoments {
         let SecondMoments { quad: a, diag: g, norm2 } = moments;
         match (*self, component) {
-            (Self::Identity, _) | (Self::GaussianNoise { .. }, Component::Sparse) => {
-                PairMoments { cross: a, first: a, second: a }
+            (Self::Identity, _) | (Self::GaussianNoise { .. }, Component::Sparse) => PairMoments { cross: a, first: a, second: a },
+            (Self::ComplementaryMask { keep: q }, _) => {
+                PairMoments { cross: a - g, first: a + (1.0 / q - 1.0) * g, second: a + (1.0 / (1.0 - q) - 1.0) * g }
             }
-            (Self::ComplementaryMask { keep: q }, _) => PairMoments {
-                cross: a - g,
-                first: a + (1.0 / q - 1.0) * g,
-                second: a + (1.0 / (1.0 - q) - 1.0) * g,
-            },
             (Self::IndependentMask { keep: q, rescale }, _) => {
                 let scale = if rescale { 1.0 } else { q * q };
                 let variance = scale * (a + (1.0 / q - 1.0) * g);

@@ -94,11 +94,7 @@ impl Augmentation {
         self.check()?;
         for (what, array) in [("dense", dense), ("x", x)] {
             if array.dim() != sparse.dim() {
-                return Err(AugmentError::ShapeMismatch {
-                    what,
-                    expected: sparse.shape().to_vec(),
-                    found: array.shape().to_vec(),
-                });
+                return Err(AugmentError::ShapeMismatch { what, expected: sparse.shape().to_vec(), found: array.shape().to_vec() });
             }
         }
         let mut first = View::zeros(sparse.dim());

@@ -7,7 +7,13 @@ use ndarray::{Array2, array};
 use proptest::prelude::*;
 
 fn small_model(seed: u64) -> SparseCodingModel {
-    let config = DataConfig { d: 4, d1: 16, latent: SparseLatent::Bernoulli { p: 0.5 }, dense: DenseFeatures::IsotropicGaussian { sigma: 0.5 }, ..DataConfig::default() };
+    let config = DataConfig {
+        d: 4,
+        d1: 16,
+        latent: SparseLatent::Bernoulli { p: 0.5 },
+        dense: DenseFeatures::IsotropicGaussian { sigma: 0.5 },
+        ..DataConfig::default()
+    };
     SparseCodingModel::from_seed(config, seed).unwrap()
 }
 
@@ -86,7 +92,11 @@ fn rescaled_masks_are_unbiased() {
                 for (sum, &value) in sums.iter().zip(&x) {
                     let value = f64::from(value);
                     let standard_error = value.abs() * ((1.0 / q - 1.0) / draws as f64).sqrt();
-                    assert!((sum / draws as f64 - value).abs() <= 5.0 * standard_error, "{augmentation:?}: mean {} vs {value}", sum / draws as f64);
+                    assert!(
+                        (sum / draws as f64 - value).abs() <= 5.0 * standard_error,
+                        "{augmentation:?}: mean {} vs {value}",
+                        sum / draws as f64
+                    );
                 }
             }
         }

@@ -25,8 +25,7 @@ fn views_do_not_depend_on_threads() {
         let (mut first, mut second) = (Array2::zeros((0, 0)), Array2::zeros((0, 0)));
         augmentation.apply_x_into(x.view(), &mut first, &mut second, &mut rng::stream(5, "augment")).unwrap();
         let (mut first_pool, mut second_pool) = (Array2::zeros((0, 0)), Array2::zeros((0, 0)));
-        pool.install(|| augmentation.apply_x_into(x.view(), &mut first_pool, &mut second_pool, &mut rng::stream(5, "augment")))
-            .unwrap();
+        pool.install(|| augmentation.apply_x_into(x.view(), &mut first_pool, &mut second_pool, &mut rng::stream(5, "augment"))).unwrap();
         assert_eq!(first, first_pool, "{augmentation:?}");
         assert_eq!(second, second_pool, "{augmentation:?}");
     }

@@ -13,7 +13,7 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
-use crate::{linalg, DataError};
+use crate::{DataError, linalg};
 
 /// Which dictionary to draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -60,12 +60,7 @@ impl Dictionary {
     ///
     /// # Errors
     /// [`DataError::OutOfRange`] if `d == 0` or `d1 < d`.
-    pub fn generate<R: Rng + ?Sized>(
-        kind: DictionaryKind,
-        d: usize,
-        d1: usize,
-        rng: &mut R,
-    ) -> Result<Self, DataError> {
+    pub fn generate<R: Rng + ?Sized>(kind: DictionaryKind, d: usize, d1: usize, rng: &mut R) -> Result<Self, DataError> {
         check_dimensions(d, d1)?;
         let matrix_f64 = match kind {
             DictionaryKind::Identity => Array2::from_shape_fn((d1, d), |(i, j)| f64::from(u8::from(i == j))),

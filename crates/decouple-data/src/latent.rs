@@ -43,9 +43,7 @@ impl SparseLatent {
     /// `latent.p` outside `[0, 1]`, `latent.k > d`.
     pub fn check(&self, d: usize) -> Result<(), DataError> {
         match *self {
-            Self::Bernoulli { p } if !(0.0..=1.0).contains(&p) => {
-                Err(DataError::out_of_range("latent.p", p, "in [0, 1]"))
-            }
+            Self::Bernoulli { p } if !(0.0..=1.0).contains(&p) => Err(DataError::out_of_range("latent.p", p, "in [0, 1]")),
             Self::ExactlyK { k } if k > d => Err(DataError::out_of_range("latent.k", k as f64, format!("in [0, d = {d}]"))),
             _ => Ok(()),
         }

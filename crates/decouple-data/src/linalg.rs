@@ -40,7 +40,5 @@ pub fn orthonormalize_columns(a: &mut Array2<f64>, against: ArrayView2<'_, f64>)
 #[must_use]
 pub fn orthonormality_error(q: ArrayView2<'_, f64>) -> f64 {
     let gram = q.t().dot(&q);
-    gram.indexed_iter()
-        .map(|((i, j), &value)| (value - if i == j { 1.0 } else { 0.0 }).abs())
-        .fold(0.0, f64::max)
+    gram.indexed_iter().map(|((i, j), &value)| (value - if i == j { 1.0 } else { 0.0 }).abs()).fold(0.0, f64::max)
 }

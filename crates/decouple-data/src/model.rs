@@ -130,9 +130,7 @@ impl SparseCodingModel {
                 let basis = self.dense_basis.as_ref().expect("LowRank model has a dense basis");
                 SecondMoments::of_projector(sigma * sigma * d1 / rank as f64, basis.view(), w)
             }
-            DenseFeatures::OrthogonalComplement { .. } => {
-                SecondMoments::of_complement(sigma * sigma, self.dictionary.matrix_f64(), w)
-            }
+            DenseFeatures::OrthogonalComplement { .. } => SecondMoments::of_complement(sigma * sigma, self.dictionary.matrix_f64(), w),
         }
     }
 

@@ -26,11 +26,7 @@ impl SecondMoments {
     #[must_use]
     pub fn of_projector(scale: f64, basis: ArrayView2<'_, f64>, w: ArrayView1<'_, f64>) -> Self {
         let projected = basis.t().dot(&w);
-        let diag = w
-            .iter()
-            .zip(basis.rows())
-            .map(|(wk, row)| wk * wk * row.dot(&row))
-            .sum::<f64>();
+        let diag = w.iter().zip(basis.rows()).map(|(wk, row)| wk * wk * row.dot(&row)).sum::<f64>();
         Self { quad: scale * projected.dot(&projected), diag: scale * diag, norm2: w.dot(&w) }
     }
 

@@ -17,8 +17,7 @@ fn default_model_samples_are_pinned() {
     let model = SparseCodingModel::from_seed(DataConfig::default(), 42).unwrap();
     let batch = model.sample(2, &mut rng::stream(42, "data"));
     let dictionary_corner = [model.dictionary().matrix()[[0, 0]], model.dictionary().matrix()[[511, 31]]];
-    let nonzero: Vec<(usize, usize, f32)> =
-        batch.z().indexed_iter().filter(|(_, v)| **v != 0.0).map(|((i, j), v)| (i, j, *v)).collect();
+    let nonzero: Vec<(usize, usize, f32)> = batch.z().indexed_iter().filter(|(_, v)| **v != 0.0).map(|((i, j), v)| (i, j, *v)).collect();
     let x_corner = [batch.x()[[0, 0]], batch.x()[[1, 511]]];
     assert_eq!(dictionary_corner, PINNED_DICTIONARY);
     assert_eq!(nonzero, PINNED_Z.to_vec());

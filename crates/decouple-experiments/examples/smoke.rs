@@ -14,9 +14,16 @@ fn main() {
     let config = TrainConfig { augmentation, log_every: 500, ..TrainConfig::default() };
     let start = std::time::Instant::now();
     let outcome = train(config, |m, net| {
-        let a = decouple_analysis::alignment_matrix(net.weights(), decouple_data::SparseCodingModel::from_seed(config.data, config.seed).unwrap().dictionary().matrix()).unwrap();
+        let a = decouple_analysis::alignment_matrix(
+            net.weights(),
+            decouple_data::SparseCodingModel::from_seed(config.data, config.seed).unwrap().dictionary().matrix(),
+        )
+        .unwrap();
         let r = decouple_analysis::feature_recovery(a.view(), &Default::default()).unwrap();
-        println!("step {} loss {:.4} |w| {:.3} b {:.3} active {:.3} median best {:.3} n>=0.9 {}", m.step, m.loss, m.weight_norm_mean, m.bias_mean, m.active_fraction, r.median, r.n_recovered);
+        println!(
+            "step {} loss {:.4} |w| {:.3} b {:.3} active {:.3} median best {:.3} n>=0.9 {}",
+            m.step, m.loss, m.weight_norm_mean, m.bias_mean, m.active_fraction, r.median, r.n_recovered
+        );
     })
     .unwrap();
     println!("{:.2} s, {:.3} ms/step", start.elapsed().as_secs_f64(), start.elapsed().as_secs_f64() * 1000.0 / outcome.config.steps as f64);

@@ -88,7 +88,9 @@ impl Format {
 /// a table, and values JSON cannot hold (non-finite floats, dates).
 pub fn parse_document(text: &str, format: Format) -> anyhow::Result<Value> {
     let tree = match format {
-        Format::Toml => toml_to_json(toml::Value::Table(text.parse::<toml::Table>().map_err(|error| anyhow!("{}", error.to_string().trim_end()))?), "")?,
+        Format::Toml => {
+            toml_to_json(toml::Value::Table(text.parse::<toml::Table>().map_err(|error| anyhow!("{}", error.to_string().trim_end()))?), "")?
+        }
         Format::Json => serde_json::from_str::<Value>(text)?,
     };
     if !tree.is_object() {
@@ -116,9 +118,13 @@ fn toml_to_json(value: toml::Value, path: &str) -> anyhow::Result<Value> {
         },
         toml::Value::Boolean(flag) => Value::Bool(flag),
         toml::Value::Datetime(date) => bail!("{}: a date ({date}) is not a config value", display_path(path)),
-        toml::Value::Array(items) => {
-            Value::Array(items.into_iter().enumerate().map(|(index, item)| toml_to_json(item, &format!("{path}[{index}]"))).collect::<anyhow::Result<_>>()?)
-        }
+        toml::Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(index, item)| toml_to_json(item, &format!("{path}[{index}]")))
+                .collect::<anyhow::Result<_>>()?,
+        ),
         toml::Value::Table(table) => {
             let mut map = Map::new();
             for (key, item) in table {
@@ -310,14 +316,26 @@ fn culprit(node: &Value, message: &str) -> Vec<String> {
     let quoted = |prefix: &str| message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()).map(str::to_string);
     let mut found = Vec::new();
     if let Some(key) = quoted("unknown field `") {
-        find(node, &mut Vec::new(), &mut |path, _, last_key| if last_key == key { found.push(path.to_vec()) });
+        find(node, &mut Vec::new(), &mut |path, _, last_key| {
+            if last_key == key {
+                found.push(path.to_vec())
+            }
+        });
     } else if let Some(variant) = quoted("unknown variant `") {
-        find(node, &mut Vec::new(), &mut |path, value, _| if value.as_str() == Some(variant.as_str()) { found.push(path.to_vec()) });
+        find(node, &mut Vec::new(), &mut |path, value, _| {
+            if value.as_str() == Some(variant.as_str()) {
+                found.push(path.to_vec())
+            }
+        });
     } else if let Some(unexpected) = ["invalid type: ", "invalid value: "]
         .iter()
         .find_map(|prefix| message.strip_prefix(prefix).and_then(|rest| rest.rsplit_once(", expected")).map(|(what, _)| what.to_string()))
     {
-        find(node, &mut Vec::new(), &mut |path, value, _| if describe(value) == unexpected { found.push(path.to_vec()) });
+        find(node, &mut Vec::new(), &mut |path, value, _| {
+            if describe(value) == unexpected {
+                found.push(path.to_vec())
+            }
+        });
     }
     if found.len() == 1 { found.remove(0) } else { Vec::new() }
 }

@@ -39,7 +39,9 @@ impl EvaluationConfig {
     /// # Errors
     /// A sample size below its minimum, named with its allowed range.
     pub fn check(&self) -> anyhow::Result<()> {
-        for (field, value, minimum) in [("n_activity", self.n_activity, 1), ("n_probe_train", self.n_probe_train, 10), ("n_probe_test", self.n_probe_test, 10)] {
+        for (field, value, minimum) in
+            [("n_activity", self.n_activity, 1), ("n_probe_train", self.n_probe_train, 10), ("n_probe_test", self.n_probe_test, 10)]
+        {
             if value < minimum {
                 anyhow::bail!("evaluation.{field} = {value} is out of range: must be >= {minimum}");
             }
@@ -151,7 +153,12 @@ fn ideal_network(model: &SparseCodingModel, net: &SymReluNet<f32>, rule: BiasRul
 ///
 /// # Errors
 /// Failures of the analysis functions (shape errors, degenerate probes).
-pub fn evaluate(config: &TrainConfig, model: &SparseCodingModel, net: &SymReluNet<f32>, evaluation: &EvaluationConfig) -> anyhow::Result<NetworkReport> {
+pub fn evaluate(
+    config: &TrainConfig,
+    model: &SparseCodingModel,
+    net: &SymReluNet<f32>,
+    evaluation: &EvaluationConfig,
+) -> anyhow::Result<NetworkReport> {
     let seed = config.seed;
     let dictionary = model.dictionary().matrix();
     let cosines = analysis::cosine_matrix(net.weights(), dictionary)?;
@@ -174,13 +181,21 @@ pub fn evaluate(config: &TrainConfig, model: &SparseCodingModel, net: &SymReluNe
     let test = draw_labelled(model, &task, evaluation.n_probe_test, &mut rng::stream(seed, "probe-test"))?;
     let probe_config = analysis::ProbeConfig::default();
     let probe = |train_features: ArrayView2<'_, f32>, test_features: ArrayView2<'_, f32>| -> anyhow::Result<f64> {
-        Ok(analysis::fit_logistic_probe(train_features, train.labels.view(), test_features, test.labels.view(), &probe_config)?.test_accuracy)
+        Ok(analysis::fit_logistic_probe(train_features, train.labels.view(), test_features, test.labels.view(), &probe_config)?
+            .test_accuracy)
     };
     let init = SymReluNet::<f32>::init(config.network.width, config.data.d1, config.network.sigma0, &mut rng::stream(seed, "init"))?;
     let ideal = ideal_network(model, net, config.network.bias)?;
     let (learned_train, learned_test) = (features(net, train.samples.x())?, features(net, test.samples.x())?);
     let ridge = |train_features: ArrayView2<'_, f32>, test_features: ArrayView2<'_, f32>| -> anyhow::Result<f64> {
-        Ok(analysis::fit_ridge_regression(train_features, train.samples.z(), test_features, test.samples.z(), &analysis::RidgeConfig::default())?.mean_test_r2)
+        Ok(analysis::fit_ridge_regression(
+            train_features,
+            train.samples.z(),
+            test_features,
+            test.samples.z(),
+            &analysis::RidgeConfig::default(),
+        )?
+        .mean_test_r2)
     };
     let probe_scores = ProbeScores {
         learned: probe(learned_train.view(), learned_test.view())?,
@@ -198,7 +213,13 @@ pub fn evaluate(config: &TrainConfig, model: &SparseCodingModel, net: &SymReluNe
         for (row, &neuron) in alive_rows.iter().enumerate() {
             directions.row_mut(row).assign(&net.weights().row(neuron).mapv(f64::from));
         }
-        let accumulator = decoupling::monte_carlo(model, &config.augmentation, directions.view(), evaluation.n_decoupling, &mut rng::stream(seed, "decoupling-eval"))?;
+        let accumulator = decoupling::monte_carlo(
+            model,
+            &config.augmentation,
+            directions.view(),
+            evaluation.n_decoupling,
+            &mut rng::stream(seed, "decoupling-eval"),
+        )?;
         for (slot, component) in [(0, Component::Sparse), (2, Component::Dense)] {
             let measured: Vec<f64> = accumulator.estimates(component).iter().flatten().map(|estimate| estimate.rho).collect();
             let theory: Vec<f64> = directions

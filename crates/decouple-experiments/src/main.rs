@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use decouple_experiments::RunContext;
 use decouple_experiments::experiments::{self, EXPERIMENTS};
 use decouple_experiments::report::{self, Verdict};
-use decouple_experiments::RunContext;
 
 #[derive(Parser)]
 #[command(name = "decouple", about = "Reproduce the claims of Wen & Li (2021) by simulation")]
@@ -96,7 +96,12 @@ fn publish_docs(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<
     std::fs::create_dir_all(&figures)?;
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|info| info.lines().find(|line| line.starts_with("model name")).and_then(|line| line.split(':').nth(1)).map(|name| name.trim().to_string()))
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|name| name.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let mut text = format!(
@@ -153,7 +158,14 @@ fn run_config(config: &std::path::Path, sets: &[String], out: Option<PathBuf>, f
 fn sweep(config: &std::path::Path, options: &decouple_experiments::sweep::SweepOptions) -> anyhow::Result<ExitCode> {
     let outcome = decouple_experiments::sweep::run_sweep(config, options)?;
     let tally = outcome.tally;
-    println!("{} runs: {} ok, {} failed, {} missing; table: {}", outcome.runs, tally.ok, tally.failed, tally.missing, outcome.table.display());
+    println!(
+        "{} runs: {} ok, {} failed, {} missing; table: {}",
+        outcome.runs,
+        tally.ok,
+        tally.failed,
+        tally.missing,
+        outcome.table.display()
+    );
     if options.shard.is_some_and(|shard| shard.count > 1) {
         println!("merge the shards for sweep.csv and plots: cargo xtask merge DIR...");
     }
@@ -163,7 +175,15 @@ fn sweep(config: &std::path::Path, options: &decouple_experiments::sweep::SweepO
 fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let outcome = decouple_experiments::merge::merge(dirs, out)?;
     let tally = outcome.tally;
-    println!("merged {} folder(s) into {}: {} runs, {} ok, {} failed, {} missing", dirs.len(), outcome.out.display(), outcome.runs, tally.ok, tally.failed, tally.missing);
+    println!(
+        "merged {} folder(s) into {}: {} runs, {} ok, {} failed, {} missing",
+        dirs.len(),
+        outcome.out.display(),
+        outcome.runs,
+        tally.ok,
+        tally.failed,
+        tally.missing
+    );
     if !outcome.missing.is_empty() {
         eprintln!("missing runs (rerun their shard): {}", outcome.missing.join(", "));
         return Ok(ExitCode::FAILURE);
@@ -216,7 +236,14 @@ fn run() -> anyhow::Result<ExitCode> {
         println!("{:<18} running: {}", experiment.id, experiment.claim);
         let summary = runner(&context)?;
         for claim in &summary.claims {
-            println!("    {} {}: measured {:.4}, threshold {:?} {}", if claim.pass { "pass" } else { "FAIL" }, claim.name, claim.measured, claim.comparison, claim.threshold);
+            println!(
+                "    {} {}: measured {:.4}, threshold {:?} {}",
+                if claim.pass { "pass" } else { "FAIL" },
+                claim.name,
+                claim.measured,
+                claim.comparison,
+                claim.threshold
+            );
         }
         println!("{:<18} {:?} in {:.1} s", experiment.id, summary.verdict, summary.wall_s);
         failed |= summary.verdict == Verdict::Fail;

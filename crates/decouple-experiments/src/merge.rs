@@ -28,7 +28,8 @@ pub struct MergeOutcome {
 
 fn manifest(dir: &Path) -> anyhow::Result<SweepManifest> {
     let path = dir.join("sweep.json");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {} (is {} a sweep folder?)", path.display(), dir.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {} (is {} a sweep folder?)", path.display(), dir.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 

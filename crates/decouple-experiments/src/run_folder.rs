@@ -95,7 +95,13 @@ pub fn remove_partials(dir: &Path) -> anyhow::Result<()> {
 ///
 /// # Errors
 /// I/O failure, or `dir` exists and is not a run folder (it is never deleted then).
-pub fn write_run(dir: &Path, config: &RunConfig, origin: &Origin, values: BTreeMap<String, Value>, record: &RunRecord) -> anyhow::Result<RunSummary> {
+pub fn write_run(
+    dir: &Path,
+    config: &RunConfig,
+    origin: &Origin,
+    values: BTreeMap<String, Value>,
+    record: &RunRecord,
+) -> anyhow::Result<RunSummary> {
     #[derive(Serialize)]
     struct ConfigFile<'a> {
         name: &'a str,
@@ -228,7 +234,8 @@ pub fn copy_run(source: &Path, dir: &Path) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(source).with_context(|| format!("reading {}", source.display()))? {
         let path = entry?.path();
         if path.is_file() {
-            std::fs::copy(&path, temporary.join(path.file_name().unwrap_or_default())).with_context(|| format!("copying {}", path.display()))?;
+            std::fs::copy(&path, temporary.join(path.file_name().unwrap_or_default()))
+                .with_context(|| format!("copying {}", path.display()))?;
         }
     }
     publish(&temporary, dir)
@@ -260,14 +267,19 @@ fn write_plots(dir: &Path, record: &RunRecord) -> anyhow::Result<Vec<String>> {
         let training = svg::lines("Feature learning over training", "step", "value", &steps, &series, (0.0, 1.0), usize::MAX);
         crate::write_atomic(&dir.join("training.svg"), &training)?;
         let losses = [curve("loss", |point| point.loss)];
-        let (low, high) = losses[0].values.iter().filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let (low, high) = losses[0]
+            .values
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         let range = if low < high { (low, high) } else { (low - 0.5, low + 0.5) };
         crate::write_atomic(&dir.join("loss.svg"), &svg::lines("Training loss", "step", "loss", &steps, &losses, range, usize::MAX))?;
         plots.extend(["training.svg".to_string(), "loss.svg".to_string()]);
     }
     if let Some(report) = &record.report {
         let energies = [("neurons".to_string(), report.sparse_energy_per_neuron.clone())];
-        let title = format!("Sparse energy ||M^T w_i||^2 / ||w_i||^2 of the neurons (random direction: {:.3})", report.sparse_energy_random);
+        let title =
+            format!("Sparse energy ||M^T w_i||^2 / ||w_i||^2 of the neurons (random direction: {:.3})", report.sparse_energy_random);
         crate::write_atomic(&dir.join("sparse-energy.svg"), &svg::histograms(&title, "sparse energy", &energies, (0.0, 1.0), 20))?;
         plots.push("sparse-energy.svg".to_string());
     }

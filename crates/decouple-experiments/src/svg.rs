@@ -25,7 +25,17 @@ pub struct Series {
 fn nice_step(raw: f64) -> f64 {
     let magnitude = 10f64.powf(raw.abs().max(1e-12).log10().floor());
     let fraction = raw / magnitude;
-    let nice = if fraction <= 1.0 { 1.0 } else if fraction <= 2.0 { 2.0 } else if fraction <= 2.5 { 2.5 } else if fraction <= 5.0 { 5.0 } else { 10.0 };
+    let nice = if fraction <= 1.0 {
+        1.0
+    } else if fraction <= 2.0 {
+        2.0
+    } else if fraction <= 2.5 {
+        2.5
+    } else if fraction <= 5.0 {
+        5.0
+    } else {
+        10.0
+    };
     nice * magnitude
 }
 
@@ -168,18 +178,41 @@ pub fn lines(title: &str, x_label: &str, y_label: &str, x: &[f64], series: &[Ser
 #[must_use]
 pub fn line_plot(title: &str, x_label: &str, y_label: &str, x: &[f64], series: &[Series], y_range: (f64, f64)) -> String {
     let span = x.last().copied().unwrap_or(0.0) - x.first().copied().unwrap_or(0.0);
-    let decimals = if span >= 20.0 { 0 } else if span >= 2.0 { 1 } else if span >= 0.1 { 2 } else { 3 };
+    let decimals = if span >= 20.0 {
+        0
+    } else if span >= 2.0 {
+        1
+    } else if span >= 0.1 {
+        2
+    } else {
+        3
+    };
     lines_with_ticks(title, x_label, y_label, x, series, y_range, usize::MAX, decimals)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn lines_with_ticks(title: &str, x_label: &str, y_label: &str, x: &[f64], series: &[Series], y_range: (f64, f64), dashed_from: usize, decimals: usize) -> String {
+fn lines_with_ticks(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    x: &[f64],
+    series: &[Series],
+    y_range: (f64, f64),
+    dashed_from: usize,
+    decimals: usize,
+) -> String {
     let mut frame = Frame::new(title, y_label, y_range.0, y_range.1);
-    let (x_min, x_max) = (x.first().copied().unwrap_or(0.0), x.last().copied().unwrap_or(1.0).max(x.first().copied().unwrap_or(0.0) + 1e-9));
+    let (x_min, x_max) =
+        (x.first().copied().unwrap_or(0.0), x.last().copied().unwrap_or(1.0).max(x.first().copied().unwrap_or(0.0) + 1e-9));
     let to_x = |value: f64| MARGIN_LEFT + (value - x_min) / (x_max - x_min) * Frame::plot_width();
     for tick in 0..=4 {
         let value = x_min + (x_max - x_min) * f64::from(tick) / 4.0;
-        let _ = writeln!(frame.svg, r#"<text x="{:.1}" y="{}" text-anchor="middle">{value:.decimals$}</text>"#, to_x(value), HEIGHT - MARGIN_BOTTOM + 16.0);
+        let _ = writeln!(
+            frame.svg,
+            r#"<text x="{:.1}" y="{}" text-anchor="middle">{value:.decimals$}</text>"#,
+            to_x(value),
+            HEIGHT - MARGIN_BOTTOM + 16.0
+        );
     }
     for (index, one) in series.iter().enumerate() {
         let points: Vec<String> = x
@@ -209,7 +242,14 @@ pub fn heatmap(title: &str, row_labels: &[String], column_labels: &[String], val
 
 /// A heatmap whose colour runs from white at `range.0` to dark blue at `range.1`.
 #[must_use]
-pub fn heatmap_in(title: &str, row_labels: &[String], column_labels: &[String], values: &[Vec<f64>], annotate: bool, range: (f64, f64)) -> String {
+pub fn heatmap_in(
+    title: &str,
+    row_labels: &[String],
+    column_labels: &[String],
+    values: &[Vec<f64>],
+    annotate: bool,
+    range: (f64, f64),
+) -> String {
     let rows = values.len().max(1);
     let columns = values.first().map_or(1, Vec::len).max(1);
     let (left, top) = (150.0, 40.0);
@@ -248,7 +288,13 @@ pub fn heatmap_in(title: &str, row_labels: &[String], column_labels: &[String], 
         }
     }
     for (row, label) in row_labels.iter().enumerate() {
-        let _ = writeln!(svg, r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#, left - 6.0, top + cell_height * (row as f64 + 0.5) + 4.0, escape(label));
+        let _ = writeln!(
+            svg,
+            r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+            left - 6.0,
+            top + cell_height * (row as f64 + 0.5) + 4.0,
+            escape(label)
+        );
     }
     for (column, label) in column_labels.iter().enumerate() {
         let _ = writeln!(

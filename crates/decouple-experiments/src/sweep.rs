@@ -232,13 +232,18 @@ fn flatten_grid(node: Value, path: &str, axes: &mut Vec<(String, Vec<Value>)>) -
 
 /// Gives every axis the shortest path suffix no other axis shares.
 fn shorten(axes: Vec<(String, Vec<Value>)>) -> Vec<Axis> {
-    let suffix = |path: &str, segments: usize| path.rsplit('.').take(segments).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(".");
+    let suffix =
+        |path: &str, segments: usize| path.rsplit('.').take(segments).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(".");
     axes.iter()
         .map(|(path, values)| {
             let depth = path.split('.').count();
             let short = (1..=depth)
                 .map(|segments| suffix(path, segments))
-                .find(|candidate| axes.iter().filter(|(other, _)| other != path).all(|(other, _)| suffix(other, candidate.split('.').count()) != *candidate))
+                .find(|candidate| {
+                    axes.iter()
+                        .filter(|(other, _)| other != path)
+                        .all(|(other, _)| suffix(other, candidate.split('.').count()) != *candidate)
+                })
                 .unwrap_or_else(|| path.clone());
             Axis { path: path.clone(), short, values: values.clone() }
         })
@@ -262,7 +267,12 @@ fn check_plot(plot: &PlotSpec, axes: &[Axis]) -> anyhow::Result<()> {
 
 /// A file-name-safe version of `text`: `Kind(0.5,true)` becomes `Kind-0.5-true`.
 fn sanitize(text: &str, limit: usize) -> String {
-    let safe: String = text.chars().filter(|c| *c != ')' && *c != '}' && *c != ']').map(|c| if c.is_ascii_alphanumeric() || ".+-=".contains(c) { c } else { '-' }).take(limit).collect();
+    let safe: String = text
+        .chars()
+        .filter(|c| *c != ')' && *c != '}' && *c != ']')
+        .map(|c| if c.is_ascii_alphanumeric() || ".+-=".contains(c) { c } else { '-' })
+        .take(limit)
+        .collect();
     safe.trim_matches('-').to_string()
 }
 
@@ -289,7 +299,8 @@ fn expand(name: String, base: Value, axes: Vec<Axis>, seeds: Vec<u64>, plot: Plo
             let describe = || parts.iter().cloned().chain([format!("seed={seed}")]).collect::<Vec<_>>().join(", ");
             let config = config_file::resolve(&tree).with_context(|| format!("run {}", describe()))?;
             let config_hash = config.hash();
-            let run_name = parts.iter().cloned().chain([format!("seed={seed}"), config_hash[..8].to_string()]).collect::<Vec<_>>().join("_");
+            let run_name =
+                parts.iter().cloned().chain([format!("seed={seed}"), config_hash[..8].to_string()]).collect::<Vec<_>>().join("_");
             if !names.insert(run_name.clone()) {
                 bail!("the grid gives the same run twice ({}): remove the repeated value", describe());
             }
@@ -352,24 +363,48 @@ pub fn run_sweep(file: &Path, options: &SweepOptions) -> anyhow::Result<SweepOut
         }
     }
     let skipped = mine.len() - pending.len();
-    println!("sweep {}: {} runs{}, {skipped} already complete, {} to run -> {}", manifest.name, mine.len(), shard_words(shard), pending.len(), out.display());
-    let specs: Vec<RunSpec> = mine.iter().map(|&index| RunSpec { label: manifest.runs[index].name.clone(), config: sweep.configs[index].train }).collect();
+    println!(
+        "sweep {}: {} runs{}, {skipped} already complete, {} to run -> {}",
+        manifest.name,
+        mine.len(),
+        shard_words(shard),
+        pending.len(),
+        out.display()
+    );
+    let specs: Vec<RunSpec> =
+        mine.iter().map(|&index| RunSpec { label: manifest.runs[index].name.clone(), config: sweep.configs[index].train }).collect();
     let failures = Mutex::new(Vec::new());
-    execute_each(&manifest.name, &specs, &pending, &|position| sweep.configs[mine[position]].evaluation, options.jobs, &|position, record| {
-        let run = &manifest.runs[mine[position]];
-        let values: BTreeMap<String, Value> = manifest.axes.iter().zip(&run.coords).map(|(axis, &coord)| (axis.path.clone(), axis.values[coord].clone())).collect();
-        let origin = Origin { file: sweep.file.clone(), edits: values.iter().map(|(path, value)| format!("{path}={value}")).collect(), sweep: Some(manifest.name.clone()) };
-        if let Err(error) = run_folder::write_run(&runs_dir.join(&run.name), &sweep.configs[run.index], &origin, values, &record) {
-            if let Ok(mut failures) = failures.lock() {
-                failures.push(format!("{}: {error:#}", run.name));
+    execute_each(
+        &manifest.name,
+        &specs,
+        &pending,
+        &|position| sweep.configs[mine[position]].evaluation,
+        options.jobs,
+        &|position, record| {
+            let run = &manifest.runs[mine[position]];
+            let values: BTreeMap<String, Value> =
+                manifest.axes.iter().zip(&run.coords).map(|(axis, &coord)| (axis.path.clone(), axis.values[coord].clone())).collect();
+            let origin = Origin {
+                file: sweep.file.clone(),
+                edits: values.iter().map(|(path, value)| format!("{path}={value}")).collect(),
+                sweep: Some(manifest.name.clone()),
+            };
+            if let Err(error) = run_folder::write_run(&runs_dir.join(&run.name), &sweep.configs[run.index], &origin, values, &record) {
+                if let Ok(mut failures) = failures.lock() {
+                    failures.push(format!("{}: {error:#}", run.name));
+                }
             }
-        }
-    });
+        },
+    );
     let failures = failures.into_inner().unwrap_or_default();
     if !failures.is_empty() {
         bail!("could not save {} run(s): {}", failures.len(), failures.join("; "));
     }
-    let (table, plots) = if shard.count == 1 { ("sweep.csv".to_string(), true) } else { (format!("sweep-shard-{}-of-{}.csv", shard.index, shard.count), false) };
+    let (table, plots) = if shard.count == 1 {
+        ("sweep.csv".to_string(), true)
+    } else {
+        (format!("sweep-shard-{}-of-{}.csv", shard.index, shard.count), false)
+    };
     let tally = sweep_results::write(&out, manifest, &mine, &table, plots)?;
     Ok(SweepOutcome { table: out.join(table), out, runs: mine.len(), skipped, tally })
 }

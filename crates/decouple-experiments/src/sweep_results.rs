@@ -44,8 +44,18 @@ pub const METRICS: [&str; 23] = [
 ];
 
 /// The metric columns every `sweep.csv` has.
-const COLUMNS: [&str; 10] =
-    ["median_best", "min_best", "n_recovered", "n_features", "sparse_energy_weighted", "probe.learned", "probe.raw", "probe.ideal", "final_loss", "wall_s"];
+const COLUMNS: [&str; 10] = [
+    "median_best",
+    "min_best",
+    "n_recovered",
+    "n_features",
+    "sparse_energy_weighted",
+    "probe.learned",
+    "probe.raw",
+    "probe.ideal",
+    "final_loss",
+    "wall_s",
+];
 
 /// Statuses of the runs of a table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -140,7 +150,9 @@ pub fn write(out: &Path, manifest: &SweepManifest, indices: &[usize], table: &st
 fn plot_label(value: &Value) -> String {
     let full = label(value);
     match value.get("kind").and_then(Value::as_str) {
-        Some(kind) if full.chars().count() > 18 => full.replacen(kind, &kind.chars().filter(char::is_ascii_uppercase).collect::<String>(), 1),
+        Some(kind) if full.chars().count() > 18 => {
+            full.replacen(kind, &kind.chars().filter(char::is_ascii_uppercase).collect::<String>(), 1)
+        }
         _ => full,
     }
 }
@@ -166,15 +178,31 @@ fn plot_metric(out: &Path, manifest: &SweepManifest, runs: &[(&[usize], &RunSumm
             cell.1 += 1;
         }
     }
-    let means: Vec<Vec<f64>> = sums.iter().map(|row| row.iter().map(|&(sum, count)| if count == 0 { f64::NAN } else { sum / count as f64 }).collect()).collect();
+    let means: Vec<Vec<f64>> =
+        sums.iter().map(|row| row.iter().map(|&(sum, count)| if count == 0 { f64::NAN } else { sum / count as f64 }).collect()).collect();
     let finite: Vec<f64> = means.iter().flatten().copied().filter(|value| value.is_finite()).collect();
     let (low, high) = finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), &value| (low.min(value), high.max(value)));
-    let range = if finite.is_empty() || (low >= 0.0 && high <= 1.0) { (0.0, 1.0) } else if low < high { (low, high) } else { (low - 1.0, high + 1.0) };
-    let others: Vec<&str> = manifest.axes.iter().enumerate().filter(|(index, _)| *index != x && Some(*index) != y).map(|(_, axis)| axis.short.as_str()).collect();
+    let range = if finite.is_empty() || (low >= 0.0 && high <= 1.0) {
+        (0.0, 1.0)
+    } else if low < high {
+        (low, high)
+    } else {
+        (low - 1.0, high + 1.0)
+    };
+    let others: Vec<&str> = manifest
+        .axes
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| *index != x && Some(*index) != y)
+        .map(|(_, axis)| axis.short.as_str())
+        .collect();
     let averaged = if others.is_empty() { "mean over seeds".to_string() } else { format!("mean over seeds and {}", others.join(", ")) };
     let title = format!("{}: {name} ({averaged})", manifest.name);
     let (heatmap_title, lines_title) = match y {
-        Some(y) => (format!("{title}; rows {}, columns {}", manifest.axes[y].short, x_axis.short), format!("{title}; one line per {}", manifest.axes[y].short)),
+        Some(y) => (
+            format!("{title}; rows {}, columns {}", manifest.axes[y].short, x_axis.short),
+            format!("{title}; one line per {}", manifest.axes[y].short),
+        ),
         None => (title.clone(), title),
     };
     let x_labels: Vec<String> = x_axis.values.iter().map(plot_label).collect();
@@ -184,20 +212,33 @@ fn plot_metric(out: &Path, manifest: &SweepManifest, runs: &[(&[usize], &RunSumm
     };
     let file = name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '_', "-");
     if y.is_some() {
-        write_atomic(&out.join(format!("{file}-heatmap.svg")), &svg::heatmap_in(&heatmap_title, &row_names, &x_labels, &means, true, range))?;
+        write_atomic(
+            &out.join(format!("{file}-heatmap.svg")),
+            &svg::heatmap_in(&heatmap_title, &row_names, &x_labels, &means, true, range),
+        )?;
     }
-    let series: Vec<Series> = row_names.iter().zip(&means).map(|(row, values)| Series { name: row.clone(), values: values.clone() }).collect();
+    let series: Vec<Series> =
+        row_names.iter().zip(&means).map(|(row, values)| Series { name: row.clone(), values: values.clone() }).collect();
     let numeric: Option<Vec<f64>> = x_axis.values.iter().map(Value::as_f64).collect();
     match numeric {
         Some(positions) if positions.len() > 1 => {
             let mut order: Vec<usize> = (0..positions.len()).collect();
             order.sort_by(|&a, &b| positions[a].total_cmp(&positions[b]));
             let sorted: Vec<f64> = order.iter().map(|&index| positions[index]).collect();
-            let series: Vec<Series> = series.iter().map(|one| Series { name: one.name.clone(), values: order.iter().map(|&index| one.values[index]).collect() }).collect();
-            write_atomic(&out.join(format!("{file}-lines.svg")), &svg::line_plot(&lines_title, &x_axis.path, name, &sorted, &series, range))?;
+            let series: Vec<Series> = series
+                .iter()
+                .map(|one| Series { name: one.name.clone(), values: order.iter().map(|&index| one.values[index]).collect() })
+                .collect();
+            write_atomic(
+                &out.join(format!("{file}-lines.svg")),
+                &svg::line_plot(&lines_title, &x_axis.path, name, &sorted, &series, range),
+            )?;
         }
         _ => {
-            write_atomic(&out.join(format!("{file}-bars.svg")), &svg::grouped_bars(&lines_title, name, &x_labels, &series, (range.0.min(0.0), range.1)))?;
+            write_atomic(
+                &out.join(format!("{file}-bars.svg")),
+                &svg::grouped_bars(&lines_title, name, &x_labels, &series, (range.0.min(0.0), range.1)),
+            )?;
         }
     }
     Ok(())

@@ -103,11 +103,8 @@ fn run_one(spec: &RunSpec, evaluation: &EvaluationConfig) -> RunRecord {
             }
         })?;
         let report = evaluate(&config, &model, &trained.net, evaluation)?;
-        let mut alignment: Vec<Vec<f64>> = analysis::alignment_matrix(trained.net.weights(), dictionary.view())?
-            .rows()
-            .into_iter()
-            .map(|row| row.to_vec())
-            .collect();
+        let mut alignment: Vec<Vec<f64>> =
+            analysis::alignment_matrix(trained.net.weights(), dictionary.view())?.rows().into_iter().map(|row| row.to_vec()).collect();
         let best = |row: &Vec<f64>| row.iter().enumerate().fold((0usize, 0.0f64), |acc, (j, &v)| if v > acc.1 { (j, v) } else { acc });
         alignment.sort_by(|a, b| best(a).0.cmp(&best(b).0).then(best(b).1.total_cmp(&best(a).1)));
         Ok((report, alignment))
@@ -116,7 +113,16 @@ fn run_one(spec: &RunSpec, evaluation: &EvaluationConfig) -> RunRecord {
         Ok((report, alignment)) => (Some(report), alignment, None),
         Err(error) => (None, Vec::new(), Some(format!("{error:#}"))),
     };
-    RunRecord { label: spec.label.clone(), seed: config.seed, config, wall_s: start.elapsed().as_secs_f64(), error, report, history, alignment }
+    RunRecord {
+        label: spec.label.clone(),
+        seed: config.seed,
+        config,
+        wall_s: start.elapsed().as_secs_f64(),
+        error,
+        report,
+        history,
+        alignment,
+    }
 }
 
 /// Runs every spec (reusing cached runs), `jobs` at a time, printing progress

@@ -54,7 +54,10 @@ fn the_default_file_is_the_spec_default_and_the_peer_file_is_the_peer_setting() 
     assert_eq!(peer.optimizer.learning_rate, 0.005);
     assert_eq!(peer.regime, decouple_train::DataRegime::Pool { n_samples: 3000 });
     let decouple_train::Objective::Contrastive { loss } = peer.objective else { panic!("peer is contrastive") };
-    assert_eq!(loss, decouple_loss::Contrastive::NtXent(decouple_loss::NtXent { similarity: decouple_loss::Similarity::Cosine, temperature: 0.05 }));
+    assert_eq!(
+        loss,
+        decouple_loss::Contrastive::NtXent(decouple_loss::NtXent { similarity: decouple_loss::Similarity::Cosine, temperature: 0.05 })
+    );
 }
 
 #[test]
@@ -73,7 +76,10 @@ fn unknown_fields_are_rejected_with_the_valid_ones() {
     assert_mentions(&error_of("[evaluation]\nn_probe = 3\n"), &["evaluation.n_probe", "`n_probe_train`"]);
     // Inside a tagged table of another kind, serde lists the variant's fields.
     assert_mentions(&error_of("augmentation = { kind = \"GaussianNoise\", sigma = 0.5 }\n"), &["augmentation.sigma", "`sigma_a`"]);
-    assert_mentions(&error_of("augmentation = { kind = \"Mask\" }\n"), &["augmentation.kind", "`Mask`", "ComplementaryMask", "IndependentMask"]);
+    assert_mentions(
+        &error_of("augmentation = { kind = \"Mask\" }\n"),
+        &["augmentation.kind", "`Mask`", "ComplementaryMask", "IndependentMask"],
+    );
 }
 
 #[test]
@@ -111,7 +117,13 @@ fn set_paths_must_exist_and_kinds_switch_variants() {
     assert!(parse_assignment("network.width").is_err());
     assert!(parse_assignment("network..width=3").is_err());
 
-    for assignment in ["augmentation.kind=GaussianNoise", "augmentation.sigma_a=0.3", "network.width=8", "objective.loss.similarity=Dot", "optimizer.clip_norm=1.5"] {
+    for assignment in [
+        "augmentation.kind=GaussianNoise",
+        "augmentation.sigma_a=0.3",
+        "network.width=8",
+        "objective.loss.similarity=Dot",
+        "optimizer.clip_norm=1.5",
+    ] {
         let (path, value) = parse_assignment(assignment).unwrap();
         set_path(&mut tree, &path, value).unwrap();
     }
@@ -135,12 +147,23 @@ fn the_cli_reports_config_errors_with_the_file_and_exit_code_2() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("bad.toml");
     std::fs::write(&file, "[network]\nwidth = 0\n").unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_decouple")).args(["run", "--config"]).arg(&file).arg("--out").arg(dir.join("out")).output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_decouple"))
+        .args(["run", "--config"])
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_mentions(&stderr, &["bad.toml", "network.width = 0", ">= 1"]);
     let good = examples().join("default.toml");
-    let output = Command::new(env!("CARGO_BIN_EXE_decouple")).args(["run", "--config"]).arg(&good).args(["--set", "network.depth=2"]).output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_decouple"))
+        .args(["run", "--config"])
+        .arg(&good)
+        .args(["--set", "network.depth=2"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert_mentions(&String::from_utf8_lossy(&output.stderr), &["--set network.depth=2", "no field `network.depth`", "`width`"]);
     assert!(!dir.join("out").exists(), "nothing is written for a bad config");

@@ -34,7 +34,22 @@ fn exercise(text: &str) {
 }
 
 const ODD_VALUES: [&str; 16] = [
-    "-1", "0", "1e308", "-0.0", "nan", "inf", "\"\"", "[]", "{}", "true", "18446744073709551616", "9223372036854775807", "0.5", "\"Identity\"", "[1, [2]]", "{ kind = 3 }",
+    "-1",
+    "0",
+    "1e308",
+    "-0.0",
+    "nan",
+    "inf",
+    "\"\"",
+    "[]",
+    "{}",
+    "true",
+    "18446744073709551616",
+    "9223372036854775807",
+    "0.5",
+    "\"Identity\"",
+    "[1, [2]]",
+    "{ kind = 3 }",
 ];
 
 #[derive(Debug, Clone)]
@@ -51,7 +66,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         any::<usize>().prop_map(Mutation::Delete),
         (any::<usize>(), prop::char::any()).prop_map(|(at, c)| Mutation::Insert(at, c)),
-        (any::<usize>(), prop::sample::select(vec!['=', '[', ']', '{', '}', '"', '.', ',', '\n', '#', '0', 'x', '-'])).prop_map(|(at, c)| Mutation::Replace(at, c)),
+        (any::<usize>(), prop::sample::select(vec!['=', '[', ']', '{', '}', '"', '.', ',', '\n', '#', '0', 'x', '-']))
+            .prop_map(|(at, c)| Mutation::Replace(at, c)),
         any::<usize>().prop_map(Mutation::DropLine),
         any::<usize>().prop_map(Mutation::DuplicateLine),
         (any::<usize>(), 0..ODD_VALUES.len()).prop_map(|(line, value)| Mutation::OddValue(line, value)),
@@ -62,7 +78,9 @@ fn apply(text: &str, mutation: &Mutation) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     match *mutation {
-        Mutation::Delete(at) if !chars.is_empty() => chars.iter().enumerate().filter(|(index, _)| *index != at % chars.len()).map(|(_, c)| *c).collect(),
+        Mutation::Delete(at) if !chars.is_empty() => {
+            chars.iter().enumerate().filter(|(index, _)| *index != at % chars.len()).map(|(_, c)| *c).collect()
+        }
         Mutation::Insert(at, c) => {
             let mut chars = chars;
             chars.insert(at % (chars.len() + 1), c);

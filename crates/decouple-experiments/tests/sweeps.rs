@@ -86,7 +86,10 @@ fn contents(out: &Path) -> BTreeMap<String, String> {
     }
     let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
     let wall = csv.lines().next().unwrap().split(',').position(|column| column == "wall_s").unwrap();
-    let without_wall: Vec<String> = csv.lines().map(|line| line.split(',').enumerate().filter(|(index, _)| *index != wall).map(|(_, cell)| cell).collect::<Vec<_>>().join(",")).collect();
+    let without_wall: Vec<String> = csv
+        .lines()
+        .map(|line| line.split(',').enumerate().filter(|(index, _)| *index != wall).map(|(_, cell)| cell).collect::<Vec<_>>().join(","))
+        .collect();
     files.insert("sweep.csv".into(), without_wall.join("\n"));
     files
 }
@@ -98,7 +101,8 @@ fn complete_runs(out: &Path) -> Vec<String> {
         .filter(|path| !path.file_name().unwrap().to_string_lossy().starts_with('.'))
         .map(|path| {
             // A folder under its final name is complete: its summary parses.
-            let text = std::fs::read_to_string(path.join("summary.json")).unwrap_or_else(|_| panic!("{} has no summary.json", path.display()));
+            let text =
+                std::fs::read_to_string(path.join("summary.json")).unwrap_or_else(|_| panic!("{} has no summary.json", path.display()));
             serde_json::from_str::<serde_json::Value>(&text).unwrap();
             path.file_name().unwrap().to_string_lossy().into_owned()
         })
@@ -154,11 +158,18 @@ fn merged_shards_equal_the_full_sweep() {
     let output = Command::new(env!("CARGO_BIN_EXE_decouple")).arg("merge").args(&shards).arg("--out").arg(&merged).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(contents(&merged), contents(&full));
-    assert_eq!(std::fs::read(merged.join("median_best-heatmap.svg")).unwrap(), std::fs::read(full.join("median_best-heatmap.svg")).unwrap());
+    assert_eq!(
+        std::fs::read(merged.join("median_best-heatmap.svg")).unwrap(),
+        std::fs::read(full.join("median_best-heatmap.svg")).unwrap()
+    );
 
     // Shards running at the same time into one shared folder, merged in place.
     let shared = dir.join("shared");
-    let children: Vec<_> = (1..=3).map(|index| decouple(&["sweep", "--jobs", "1", "--shard", &format!("{index}/3")], &file, &shared).stdout(Stdio::null()).spawn().unwrap()).collect();
+    let children: Vec<_> = (1..=3)
+        .map(|index| {
+            decouple(&["sweep", "--jobs", "1", "--shard", &format!("{index}/3")], &file, &shared).stdout(Stdio::null()).spawn().unwrap()
+        })
+        .collect();
     for mut child in children {
         assert!(child.wait().unwrap().success());
     }
@@ -176,7 +187,14 @@ fn merged_shards_equal_the_full_sweep() {
     let other_file = sweep_file(&dir, ("[0.2, 0.5]", "[0.2, 0.4]"));
     let other = dir.join("other");
     run(decouple(&["sweep", "--shard", "1/3"], &other_file, &other));
-    let output = Command::new(env!("CARGO_BIN_EXE_decouple")).arg("merge").arg(&shards[0]).arg(&other).arg("--out").arg(dir.join("mixed")).output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_decouple"))
+        .arg("merge")
+        .arg(&shards[0])
+        .arg(&other)
+        .arg("--out")
+        .arg(dir.join("mixed"))
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("only shards of one sweep can be merged"));
 }
@@ -184,7 +202,10 @@ fn merged_shards_equal_the_full_sweep() {
 #[test]
 fn a_diverging_run_is_recorded_as_failed_and_the_sweep_goes_on() {
     let dir = scratch("sweep-divergence");
-    let file = sweep_file(&dir, ("optimizer.learning_rate = [0.2, 0.5]", "optimizer.learning_rate = [0.2, 1e38]\nobjective.loss.similarity = [\"Dot\"]"));
+    let file = sweep_file(
+        &dir,
+        ("optimizer.learning_rate = [0.2, 0.5]", "optimizer.learning_rate = [0.2, 1e38]\nobjective.loss.similarity = [\"Dot\"]"),
+    );
     let out = dir.join("out");
     run(decouple(&["sweep", "--jobs", "2"], &file, &out));
     let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
@@ -226,7 +247,8 @@ fn run_folders_hold_the_outputs_of_an_experiment() {
     assert_eq!(config["config"]["augmentation"]["keep"], 0.3);
     assert_eq!(std::fs::read_to_string(out.join("metrics.jsonl")).unwrap().lines().count(), 3);
     // Every metric a sweep can plot is in the summary (dense-span energy only exists for low-rank noise).
-    let summary: decouple_experiments::run_folder::RunSummary = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary: decouple_experiments::run_folder::RunSummary =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     for name in decouple_experiments::sweep_results::METRICS {
         let value = decouple_experiments::sweep_results::metric(&summary, name);
         assert_eq!(value.is_some(), name != "dense_span_energy_weighted", "{name}: {value:?}");

@@ -22,12 +22,7 @@ pub trait ContrastiveLoss {
     ///
     /// # Errors
     /// Invalid hyperparameters, `u` and `v` of different shapes, `m = 0`, `B < 2`.
-    fn value_with<F: NdFloat>(
-        &self,
-        u: ArrayView2<'_, F>,
-        v: ArrayView2<'_, F>,
-        workspace: &mut LossWorkspace<F>,
-    ) -> Result<F, LossError>;
+    fn value_with<F: NdFloat>(&self, u: ArrayView2<'_, F>, v: ArrayView2<'_, F>, workspace: &mut LossWorkspace<F>) -> Result<F, LossError>;
 
     /// `L(u, v)`; overwrites `grad_u = dL/du` and `grad_v = dL/dv` (resized to `B x m` if needed).
     ///
@@ -122,12 +117,7 @@ impl ContrastiveLoss for Contrastive {
         }
     }
 
-    fn value_with<F: NdFloat>(
-        &self,
-        u: ArrayView2<'_, F>,
-        v: ArrayView2<'_, F>,
-        workspace: &mut LossWorkspace<F>,
-    ) -> Result<F, LossError> {
+    fn value_with<F: NdFloat>(&self, u: ArrayView2<'_, F>, v: ArrayView2<'_, F>, workspace: &mut LossWorkspace<F>) -> Result<F, LossError> {
         match self {
             Self::InfoNce(loss) => loss.value_with(u, v, workspace),
             Self::NtXent(loss) => loss.value_with(u, v, workspace),

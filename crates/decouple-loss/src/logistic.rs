@@ -33,12 +33,7 @@ impl<F: NdFloat> LogisticGradients<F> {
     /// Zero gradients for a batch of `batch` feature vectors of dimension `dim`.
     #[must_use]
     pub fn zeros(batch: usize, dim: usize) -> Self {
-        Self {
-            features: Array2::zeros((batch, dim)),
-            weights: Array1::zeros(dim),
-            bias: F::zero(),
-            residuals: Array1::zeros(batch),
-        }
+        Self { features: Array2::zeros((batch, dim)), weights: Array1::zeros(dim), bias: F::zero(), residuals: Array1::zeros(batch) }
     }
 
     /// `dL/dz_i`, the gradient with respect to each logit `z_i = <a, h_i> + c`.
@@ -63,11 +58,7 @@ fn sigmoid<F: NdFloat>(t: F) -> F {
     }
 }
 
-fn check_inputs<F: NdFloat>(
-    features: ArrayView2<'_, F>,
-    weights: ArrayView1<'_, F>,
-    labels: ArrayView1<'_, F>,
-) -> Result<(), LossError> {
+fn check_inputs<F: NdFloat>(features: ArrayView2<'_, F>, weights: ArrayView1<'_, F>, labels: ArrayView1<'_, F>) -> Result<(), LossError> {
     let (batch, dim) = features.dim();
     if batch == 0 {
         return Err(LossError::shape("features", "[B >= 1, m]", features.shape()));
@@ -131,10 +122,7 @@ impl LogisticLoss {
             *r = -y * sigmoid(-margin) * inv_batch;
         });
         let residuals = grads.residuals.view().insert_axis(Axis(1));
-        Zip::from(&mut grads.features)
-            .and_broadcast(&residuals)
-            .and_broadcast(&weights)
-            .for_each(|g, &r, &a| *g = r * a);
+        Zip::from(&mut grads.features).and_broadcast(&residuals).and_broadcast(&weights).for_each(|g, &r, &a| *g = r * a);
         general_mat_vec_mul(F::one(), &features.t(), &grads.residuals, F::zero(), &mut grads.weights);
         grads.bias = grads.residuals.sum();
         Ok(sum * inv_batch)

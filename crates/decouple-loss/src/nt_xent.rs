@@ -35,12 +35,7 @@ impl Default for NtXent {
 
 impl NtXent {
     /// Logits, loss value and `dL/dS` into `workspace`.
-    fn forward<F: NdFloat>(
-        &self,
-        u: ArrayView2<'_, F>,
-        v: ArrayView2<'_, F>,
-        workspace: &mut LossWorkspace<F>,
-    ) -> Result<F, LossError> {
+    fn forward<F: NdFloat>(&self, u: ArrayView2<'_, F>, v: ArrayView2<'_, F>, workspace: &mut LossWorkspace<F>) -> Result<F, LossError> {
         self.check()?;
         check_views(u, v)?;
         let batch = u.nrows();
@@ -68,12 +63,7 @@ impl ContrastiveLoss for NtXent {
         check_temperature(self.temperature)
     }
 
-    fn value_with<F: NdFloat>(
-        &self,
-        u: ArrayView2<'_, F>,
-        v: ArrayView2<'_, F>,
-        workspace: &mut LossWorkspace<F>,
-    ) -> Result<F, LossError> {
+    fn value_with<F: NdFloat>(&self, u: ArrayView2<'_, F>, v: ArrayView2<'_, F>, workspace: &mut LossWorkspace<F>) -> Result<F, LossError> {
         self.forward(u, v, workspace)
     }
 

@@ -96,11 +96,7 @@ impl Similarity {
 }
 
 /// Normalises every row of `hat` in place, storing the row norms in `norms`.
-pub(crate) fn normalize_rows<F: NdFloat>(
-    similarity: Similarity,
-    mut hat: ArrayViewMut2<'_, F>,
-    norms: ArrayViewMut1<'_, F>,
-) {
+pub(crate) fn normalize_rows<F: NdFloat>(similarity: Similarity, mut hat: ArrayViewMut2<'_, F>, norms: ArrayViewMut1<'_, F>) {
     for (row, norm) in hat.rows_mut().into_iter().zip(norms) {
         *norm = similarity.normalize_row(row);
     }

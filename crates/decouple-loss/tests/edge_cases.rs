@@ -5,9 +5,7 @@
 #[path = "../../decouple-net/tests/support/mod.rs"]
 mod support;
 
-use decouple_loss::{
-    Contrastive, ContrastiveLoss, InfoNce, LogisticGradients, LogisticLoss, LossError, NtXent, Similarity,
-};
+use decouple_loss::{Contrastive, ContrastiveLoss, InfoNce, LogisticGradients, LogisticLoss, LossError, NtXent, Similarity};
 use ndarray::{Array1, Array2, array};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -103,10 +101,7 @@ fn bad_shapes_are_errors() {
     let (mut gu, mut gv) = (Array2::<f64>::zeros((3, 2)), Array2::zeros((3, 2)));
     for loss in all_losses(0.5) {
         let err = loss.loss_and_grad(Array2::ones((3, 2)).view(), Array2::ones((3, 3)).view(), &mut gu, &mut gv);
-        assert_eq!(
-            err.unwrap_err().to_string(),
-            "shape mismatch for v: expected [B = 3, m = 2] (the shape of u), found [3, 3]"
-        );
+        assert_eq!(err.unwrap_err().to_string(), "shape mismatch for v: expected [B = 3, m = 2] (the shape of u), found [3, 3]");
         let err = loss.value(Array2::<f64>::ones((1, 2)).view(), Array2::ones((1, 2)).view()).unwrap_err();
         assert_eq!(err, LossError::BatchTooSmall { batch: 1 });
         assert!(err.to_string().starts_with("batch size B = 1 must be >= 2"));

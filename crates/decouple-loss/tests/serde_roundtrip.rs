@@ -29,11 +29,8 @@ fn configs_round_trip() {
 #[test]
 fn contrastive_is_internally_tagged() {
     let tree = to_value(&Contrastive::default()).unwrap();
-    let expected = Value::Map(vec![
-        (key("kind"), key("InfoNce")),
-        (key("similarity"), key("Cosine")),
-        (key("temperature"), Value::F64(0.2)),
-    ]);
+    let expected =
+        Value::Map(vec![(key("kind"), key("InfoNce")), (key("similarity"), key("Cosine")), (key("temperature"), Value::F64(0.2))]);
     assert_eq!(tree, expected);
     let unknown = Value::Map(vec![
         (key("kind"), key("NtXent")),

@@ -98,12 +98,7 @@ impl BiasRule {
     ///
     /// # Errors
     /// The rule fails [`BiasRule::check`] (the network is then unchanged).
-    pub fn apply_before_step<F: NdFloat>(
-        &self,
-        net: &mut SymReluNet<F>,
-        step: usize,
-        total_steps: usize,
-    ) -> Result<(), NetError> {
+    pub fn apply_before_step<F: NdFloat>(&self, net: &mut SymReluNet<F>, step: usize, total_steps: usize) -> Result<(), NetError> {
         self.check()?;
         match *self {
             Self::Fixed { b } => net.bias.fill(from_f64(b)),

@@ -72,12 +72,7 @@ impl<F: NdFloat> TryFrom<NetParts<F>> for SymReluNet<F> {
 /// Checks that every entry of `bias` is finite and `>= 0`.
 pub(crate) fn check_bias<F: NdFloat>(bias: ArrayView1<'_, F>) -> Result<(), NetError> {
     match bias.iter().position(|&b| !(b.is_finite() && b >= F::zero())) {
-        Some(i) => Err(NetError::InvalidEntry {
-            what: "bias",
-            index: vec![i],
-            value: to_f64(bias[i]),
-            allowed: "finite and >= 0",
-        }),
+        Some(i) => Err(NetError::InvalidEntry { what: "bias", index: vec![i], value: to_f64(bias[i]), allowed: "finite and >= 0" }),
         None => Ok(()),
     }
 }
@@ -97,12 +92,7 @@ impl<F: NdFloat> SymReluNet<F> {
             return Err(NetError::shape("bias", format!("[m = {m}] (one per row of weights)"), bias.shape()));
         }
         if let Some((index, &value)) = weights.indexed_iter().find(|(_, w)| !w.is_finite()) {
-            return Err(NetError::InvalidEntry {
-                what: "weights",
-                index: vec![index.0, index.1],
-                value: to_f64(value),
-                allowed: "finite",
-            });
+            return Err(NetError::InvalidEntry { what: "weights", index: vec![index.0, index.1], value: to_f64(value), allowed: "finite" });
         }
         check_bias(bias.view())?;
         Ok(Self { weights, bias })
@@ -125,11 +115,8 @@ impl<F: NdFloat> SymReluNet<F> {
         if !(sigma0.is_finite() && sigma0 > 0.0) {
             return Err(NetError::OutOfRange { field: "sigma0", value: sigma0, allowed: "finite and > 0" });
         }
-        let normal = Normal::new(0.0, sigma0).map_err(|_| NetError::OutOfRange {
-            field: "sigma0",
-            value: sigma0,
-            allowed: "finite and > 0",
-        })?;
+        let normal =
+            Normal::new(0.0, sigma0).map_err(|_| NetError::OutOfRange { field: "sigma0", value: sigma0, allowed: "finite and > 0" })?;
         let mut weights = Array2::zeros((m, d1));
         for w in weights.iter_mut() {
             *w = from_f64(normal.sample(rng));

@@ -322,12 +322,8 @@ impl<F: NdFloat> SymReluNet<F> {
             }
         }
         workspace.packed.resize(batch * d1, zero);
-        let compressed = Compressed {
-            starts: &workspace.offsets[..m],
-            ends: &workspace.cursor[..m],
-            rows: &workspace.rows,
-            values: &workspace.values,
-        };
+        let compressed =
+            Compressed { starts: &workspace.offsets[..m], ends: &workspace.cursor[..m], rows: &workspace.rows, values: &workspace.values };
         sparse_column_blocks(grads.weights.view_mut(), x, &mut workspace.packed, &compressed, accumulate);
         Ok(())
     }

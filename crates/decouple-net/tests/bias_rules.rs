@@ -23,8 +23,7 @@ fn check_names_field_and_range() {
 #[test]
 fn norm_ramp_schedule() {
     let rule = BiasRule::NormRamp { beta: 0.5, ramp: 0.5 };
-    let schedule: Vec<f64> =
-        [0, 250, 500, 1000, 1500, 3000].iter().map(|&t| rule.ramp_beta(t, 3000).unwrap()).collect();
+    let schedule: Vec<f64> = [0, 250, 500, 1000, 1500, 3000].iter().map(|&t| rule.ramp_beta(t, 3000).unwrap()).collect();
     assert_eq!(schedule, [0.0, 0.5 * 250.0 / 1500.0, 0.5 * 500.0 / 1500.0, 0.5 * 1000.0 / 1500.0, 0.5, 0.5]);
     assert_eq!(norm_ramp_beta(0.5, 0.5, 5000, 3000), 0.5);
     assert_eq!(norm_ramp_beta(0.5, 0.0, 0, 3000), 0.5, "ramp = 0 means beta immediately");

@@ -99,10 +99,7 @@ fn init_rejects_bad_parameters() {
     let err = SymReluNet::<f64>::init(4, 4, -1.0, &mut rng).unwrap_err();
     assert_eq!(err.to_string(), "sigma0 = -1 must be finite and > 0");
     for sigma0 in [0.0, f64::NAN, f64::INFINITY] {
-        assert!(matches!(
-            SymReluNet::<f64>::init(4, 4, sigma0, &mut rng),
-            Err(NetError::OutOfRange { field: "sigma0", .. })
-        ));
+        assert!(matches!(SymReluNet::<f64>::init(4, 4, sigma0, &mut rng), Err(NetError::OutOfRange { field: "sigma0", .. })));
     }
     assert_eq!(SymReluNet::<f64>::init(0, 4, 0.1, &mut rng).unwrap_err().to_string(), "m = 0 must be >= 1");
     assert_eq!(SymReluNet::<f64>::init(4, 0, 0.1, &mut rng).unwrap_err().to_string(), "d1 = 0 must be >= 1");

@@ -34,8 +34,7 @@ fn composed_loss(net: &SymReluNet<f64>, loss: &Contrastive, x1: ArrayView2<'_, f
 
 fn acceptable(net: &SymReluNet<f64>, loss: &Contrastive, x: ArrayView2<'_, f64>) -> bool {
     let s = x.dot(&net.weights().t());
-    let far_from_kinks =
-        s.rows().into_iter().all(|row| row.iter().zip(net.bias()).all(|(&s, &b)| (s.abs() - b).abs() > KINK_MARGIN));
+    let far_from_kinks = s.rows().into_iter().all(|row| row.iter().zip(net.bias()).all(|(&s, &b)| (s.abs() - b).abs() > KINK_MARGIN));
     let h = net.forward(x).expect("valid x");
     let norms_ok = loss.similarity() == Similarity::Dot
         || h.rows().into_iter().all(|r| {

@@ -145,10 +145,14 @@ impl Default for TrainConfig {
             data: DataConfig::default(),
             augmentation: Augmentation::ComplementaryMask { keep: 0.5 },
             network: NetworkConfig { width: 128, sigma0: 0.01, bias: BiasRule::NormRamp { beta: 0.5, ramp: 0.5 } },
-            objective: Objective::Contrastive {
-                loss: Contrastive::InfoNce(InfoNce { similarity: Similarity::Cosine, temperature: 0.2 }),
+            objective: Objective::Contrastive { loss: Contrastive::InfoNce(InfoNce { similarity: Similarity::Cosine, temperature: 0.2 }) },
+            optimizer: OptimizerConfig {
+                learning_rate: 0.5,
+                momentum: 0.0,
+                weight_decay: 0.0,
+                clip_norm: None,
+                schedule: Schedule::Constant,
             },
-            optimizer: OptimizerConfig { learning_rate: 0.5, momentum: 0.0, weight_decay: 0.0, clip_norm: None, schedule: Schedule::Constant },
             regime: DataRegime::Fresh,
             steps: 3000,
             batch_size: 128,

@@ -25,11 +25,7 @@ impl Sgd {
     /// and returns the global gradient norm before clipping.
     pub fn step(&mut self, config: &OptimizerConfig, learning_rate: f64, slots: &mut [ParameterSlot<'_>]) -> f64 {
         let (lambda, mu, eta) = (config.weight_decay as f32, config.momentum as f32, learning_rate as f32);
-        let norm = slots
-            .iter()
-            .map(|slot| squared_norm(slot.value, slot.grad, if slot.decay { lambda } else { 0.0 }))
-            .sum::<f64>()
-            .sqrt();
+        let norm = slots.iter().map(|slot| squared_norm(slot.value, slot.grad, if slot.decay { lambda } else { 0.0 })).sum::<f64>().sqrt();
         let clip_scale = match config.clip_norm {
             Some(clip) if norm > clip => (clip / norm) as f32,
             _ => 1.0,

@@ -143,10 +143,9 @@ impl Trainer {
         let model = SparseCodingModel::from_seed(config.data, seed)?;
         let net = SymReluNet::init(config.network.width, config.data.d1, config.network.sigma0, &mut rng::stream(seed, "init"))?;
         let (head, task) = match config.objective {
-            Objective::Supervised => (
-                Some(LinearHead { weights: Array1::zeros(config.network.width), bias: 0.0 }),
-                Some(supervised_task(&config)),
-            ),
+            Objective::Supervised => {
+                (Some(LinearHead { weights: Array1::zeros(config.network.width), bias: 0.0 }), Some(supervised_task(&config)))
+            }
             Objective::Contrastive { .. } => (None, None),
         };
         let pool = match config.regime {
@@ -286,18 +285,16 @@ impl Trainer {
         let mut forward_first = || net.forward_into(first.view(), first_workspace);
         let mut forward_second = || net.forward_into(second.view(), second_workspace);
         // The two views side by side on a pool's threads (each is one product).
-        let (first_result, second_result) =
-            if rayon::current_thread_index().is_some() { rayon::join(forward_first, forward_second) } else { (forward_first(), forward_second()) };
+        let (first_result, second_result) = if rayon::current_thread_index().is_some() {
+            rayon::join(forward_first, forward_second)
+        } else {
+            (forward_first(), forward_second())
+        };
         first_result?;
         second_result?;
         let [grad_u, grad_v] = &mut self.grad_outputs;
-        let value = loss.loss_and_grad_with(
-            self.workspaces[0].output(),
-            self.workspaces[1].output(),
-            &mut self.loss_workspace,
-            grad_u,
-            grad_v,
-        )?;
+        let value =
+            loss.loss_and_grad_with(self.workspaces[0].output(), self.workspaces[1].output(), &mut self.loss_workspace, grad_u, grad_v)?;
         let [workspace_u, workspace_v] = &mut self.workspaces;
         self.net.backward(self.views[0].view(), self.grad_outputs[0].view(), workspace_u, &mut self.grads)?;
         self.net.backward_accumulate(self.views[1].view(), self.grad_outputs[1].view(), workspace_v, &mut self.grads)?;
@@ -310,7 +307,8 @@ impl Trainer {
         let head = self.head.as_ref().expect("supervised runs have a head");
         let workspace = &mut self.workspaces[0];
         self.net.forward_into(samples.x(), workspace)?;
-        let value = LogisticLoss.loss_and_grad(workspace.output(), head.weights.view(), head.bias, labels.view(), &mut self.logistic_grads)?;
+        let value =
+            LogisticLoss.loss_and_grad(workspace.output(), head.weights.view(), head.bias, labels.view(), &mut self.logistic_grads)?;
         self.net.backward(samples.x(), self.logistic_grads.features.view(), workspace, &mut self.grads)?;
         Ok(f64::from(value))
     }
@@ -325,7 +323,11 @@ impl Trainer {
             grad: self.grads.weights.as_slice().expect("gradients are contiguous"),
             decay: true,
         };
-        let bias = ParameterSlot { value: bias.into_slice().expect("bias is contiguous"), grad: self.grads.bias.as_slice().expect("contiguous"), decay: false };
+        let bias = ParameterSlot {
+            value: bias.into_slice().expect("bias is contiguous"),
+            grad: self.grads.bias.as_slice().expect("contiguous"),
+            decay: false,
+        };
         let head_bias_grad = [self.logistic_grads.bias];
         self.last_gradient_norm = match &mut self.head {
             Some(head) => {

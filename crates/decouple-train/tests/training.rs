@@ -127,12 +127,18 @@ fn invalid_configs_name_the_field_and_range() {
         (TrainConfig { steps: 0, ..small() }, "steps = 0 is out of range: must be >= 1"),
         (TrainConfig { batch_size: 1, ..small() }, "batch_size = 1 is out of range: must be >= 2"),
         (TrainConfig { log_every: 0, ..small() }, "log_every = 0"),
-        (TrainConfig { optimizer: OptimizerConfig { learning_rate: -1.0, ..small().optimizer }, ..small() }, "optimizer.learning_rate = -1"),
+        (
+            TrainConfig { optimizer: OptimizerConfig { learning_rate: -1.0, ..small().optimizer }, ..small() },
+            "optimizer.learning_rate = -1",
+        ),
         (TrainConfig { optimizer: OptimizerConfig { momentum: 1.0, ..small().optimizer }, ..small() }, "optimizer.momentum = 1"),
         (TrainConfig { optimizer: OptimizerConfig { clip_norm: Some(0.0), ..small().optimizer }, ..small() }, "optimizer.clip_norm = 0"),
         (TrainConfig { augmentation: Augmentation::ComplementaryMask { keep: 1.0 }, ..small() }, "augmentation.keep = 1"),
         (TrainConfig { regime: DataRegime::Pool { n_samples: 0 }, ..small() }, "regime.n_samples = 0"),
-        (TrainConfig { regime: DataRegime::Pool { n_samples: 10 }, objective: Objective::Supervised, ..small() }, "regime: a fixed Pool is not supported"),
+        (
+            TrainConfig { regime: DataRegime::Pool { n_samples: 10 }, objective: Objective::Supervised, ..small() },
+            "regime: a fixed Pool is not supported",
+        ),
     ];
     for (config, expected) in cases {
         let message = train(config, |_, _| {}).unwrap_err().to_string();
@@ -190,7 +196,8 @@ fn schedules_and_sgd_follow_their_formulas() {
     assert!((Schedule::Cosine { warmup_steps: 0 }.factor(5, 10) - 0.5).abs() < 1e-12);
     assert!(Schedule::Cosine { warmup_steps: 2 }.factor(9, 10) < 0.05);
 
-    let config = OptimizerConfig { learning_rate: 0.1, momentum: 0.5, weight_decay: 0.2, clip_norm: Some(1.0), schedule: Schedule::Constant };
+    let config =
+        OptimizerConfig { learning_rate: 0.1, momentum: 0.5, weight_decay: 0.2, clip_norm: Some(1.0), schedule: Schedule::Constant };
     let mut sgd = Sgd::default();
     let mut w = [1.0f32, -2.0];
     let g = [3.0f32, 4.0];

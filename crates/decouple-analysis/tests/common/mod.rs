@@ -17,18 +17,14 @@ pub fn rng(seed: u64) -> ChaCha8Rng {
 
 /// `rows x cols` matrix of independent N(0, sigma^2) entries.
 pub fn gaussian_matrix(rng: &mut ChaCha8Rng, rows: usize, cols: usize, sigma: f32) -> Array2<f32> {
-    Array2::from_shape_fn((rows, cols), |_| {
-        sigma * rng.sample::<f32, _>(StandardNormal)
-    })
+    Array2::from_shape_fn((rows, cols), |_| sigma * rng.sample::<f32, _>(StandardNormal))
 }
 
 /// Random d1 x d matrix with orthonormal columns: modified Gram–Schmidt (run
 /// twice) of a seeded Gaussian matrix, in f64, then cast to f32.
 pub fn random_orthonormal(rng: &mut ChaCha8Rng, d1: usize, d: usize) -> Array2<f32> {
     assert!(d <= d1);
-    let mut q: Vec<Vec<f64>> = (0..d)
-        .map(|_| (0..d1).map(|_| rng.sample(StandardNormal)).collect())
-        .collect();
+    let mut q: Vec<Vec<f64>> = (0..d).map(|_| (0..d1).map(|_| rng.sample(StandardNormal)).collect()).collect();
     for j in 0..d {
         for _pass in 0..2 {
             for k in 0..j {
@@ -48,13 +44,7 @@ pub fn random_orthonormal(rng: &mut ChaCha8Rng, d1: usize, d: usize) -> Array2<f
 
 /// Random sparse latent (B x d) with entries +-1 with probability `p` (each sign half).
 pub fn sparse_latent(rng: &mut ChaCha8Rng, b: usize, d: usize, p: f64) -> Array2<f32> {
-    Array2::from_shape_fn((b, d), |_| {
-        if rng.random_bool(p) {
-            if rng.random_bool(0.5) { 1.0 } else { -1.0 }
-        } else {
-            0.0
-        }
-    })
+    Array2::from_shape_fn((b, d), |_| if rng.random_bool(p) { if rng.random_bool(0.5) { 1.0 } else { -1.0 } } else { 0.0 })
 }
 
 /// Soft thresholding `sign(s) max(|s| - b, 0)` of every entry.
@@ -77,11 +67,7 @@ pub fn ref_cosines(w: &Array2<f32>, m: &Array2<f32>) -> Array2<f64> {
                 ww += a * a;
                 mm += b * b;
             }
-            out[[i, j]] = if ww > 0.0 && mm > 0.0 {
-                dot / (ww.sqrt() * mm.sqrt())
-            } else {
-                0.0
-            };
+            out[[i, j]] = if ww > 0.0 && mm > 0.0 { dot / (ww.sqrt() * mm.sqrt()) } else { 0.0 };
         }
     }
     out
@@ -125,12 +111,7 @@ pub fn ref_energy(w: &Array2<f32>, h: &Array2<f32>) -> (Vec<f64>, f64) {
 }
 
 /// Reference support counts `(n_nonzero, n_matched, n_wrong_sign, n_false_support, n_exact)`.
-pub fn ref_support(
-    f: &Array2<f32>,
-    z: &Array2<f32>,
-    cos: &Array2<f64>,
-    min_alignment: f64,
-) -> [usize; 5] {
+pub fn ref_support(f: &Array2<f32>, z: &Array2<f32>, cos: &Array2<f64>, min_alignment: f64) -> [usize; 5] {
     let (b, n_neurons) = f.dim();
     let d = z.ncols();
     // Assignment: first argmax of |cos|.
@@ -184,19 +165,12 @@ pub fn ref_standardize(train: &Array2<f32>, other: &Array2<f32>) -> (Array2<f64>
     let mut scale = vec![1.0; p];
     for j in 0..p {
         mean[j] = (0..n).map(|i| f64::from(train[[i, j]])).sum::<f64>() / n as f64;
-        let var = (0..n)
-            .map(|i| (f64::from(train[[i, j]]) - mean[j]).powi(2))
-            .sum::<f64>()
-            / n as f64;
+        let var = (0..n).map(|i| (f64::from(train[[i, j]]) - mean[j]).powi(2)).sum::<f64>() / n as f64;
         if var.sqrt() > 1e-10 * mean[j].abs() && var > 0.0 {
             scale[j] = var.sqrt();
         }
     }
-    let map = |x: &Array2<f32>| {
-        Array2::from_shape_fn(x.dim(), |(i, j)| {
-            (f64::from(x[[i, j]]) - mean[j]) / scale[j]
-        })
-    };
+    let map = |x: &Array2<f32>| Array2::from_shape_fn(x.dim(), |(i, j)| (f64::from(x[[i, j]]) - mean[j]) / scale[j]);
     (map(train), map(other))
 }
 
@@ -206,9 +180,7 @@ pub fn ref_solve(a: &Array2<f64>, b: &Array1<f64>) -> Array1<f64> {
     let mut m = a.clone();
     let mut y = b.clone();
     for col in 0..n {
-        let pivot = (col..n)
-            .max_by(|&i, &k| m[[i, col]].abs().partial_cmp(&m[[k, col]].abs()).unwrap())
-            .unwrap();
+        let pivot = (col..n).max_by(|&i, &k| m[[i, col]].abs().partial_cmp(&m[[k, col]].abs()).unwrap()).unwrap();
         for k in 0..n {
             m.swap([col, k], [pivot, k]);
         }

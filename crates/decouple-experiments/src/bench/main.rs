@@ -171,7 +171,8 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     }
     let flops = workloads::dense_step_flops(&large);
     for &t in &threads {
-        let (Some(step_ms), Some(peak)) = (median_of(&entries, "step-large", t, "ms/step"), median_of(&entries, "gemm-peak", t, "GFLOP/s")) else {
+        let (Some(step_ms), Some(peak)) = (median_of(&entries, "step-large", t, "ms/step"), median_of(&entries, "gemm-peak", t, "GFLOP/s"))
+        else {
             continue;
         };
         let effective = flops / (step_ms * 1e-3) / 1e9;
@@ -226,11 +227,16 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
 
     let mut profiles = Vec::new();
     if cli.profile {
-        let workloads = [("step-default", workloads::default_config(), 200), ("step-large", large, 40), ("peer-epoch (one batch)", peer, 20)];
+        let workloads =
+            [("step-default", workloads::default_config(), 200), ("step-large", large, 40), ("peer-epoch (one batch)", peer, 20)];
         for (name, config, repetitions) in workloads {
             for fraction in [0.0, 0.8] {
                 let profile = workloads::profile(config, fraction, repetitions);
-                println!("\nprofile of {name} after {:.0} % of its steps (1 thread, active fraction {:.3}):", fraction * 100.0, profile.active_fraction);
+                println!(
+                    "\nprofile of {name} after {:.0} % of its steps (1 thread, active fraction {:.3}):",
+                    fraction * 100.0,
+                    profile.active_fraction
+                );
                 let total: f64 = profile.phases.iter().map(|(_, ms)| ms).sum();
                 for (phase, ms) in &profile.phases {
                     println!("  {phase:<10} {ms:8.3} ms  {:5.1} %", ms / total * 100.0);

@@ -40,8 +40,7 @@ pub fn peer_config() -> TrainConfig {
     config.network.width = 50;
     config.batch_size = 512;
     config.augmentation = Augmentation::IndependentMask { keep: 0.5, rescale: true };
-    config.objective =
-        Objective::Contrastive { loss: Contrastive::NtXent(NtXent { similarity: Similarity::Cosine, temperature: 0.05 }) };
+    config.objective = Objective::Contrastive { loss: Contrastive::NtXent(NtXent { similarity: Similarity::Cosine, temperature: 0.05 }) };
     config.optimizer.learning_rate = 0.005;
     config.regime = DataRegime::Pool { n_samples: 3000 };
     config.steps = 600;
@@ -92,9 +91,7 @@ pub fn gemm_gflops(n: usize, threads: usize, repetitions: usize) -> Vec<f64> {
     let b = a.t().to_owned();
     let mut c = Array2::zeros((n, n));
     gemm(a.view(), b.view(), c.view_mut(), threads);
-    (0..repetitions)
-        .map(|_| 2.0 * (n as f64).powi(3) / seconds(|| gemm(a.view(), b.view(), c.view_mut(), threads)) / 1e9)
-        .collect()
+    (0..repetitions).map(|_| 2.0 * (n as f64).powi(3) / seconds(|| gemm(a.view(), b.view(), c.view_mut(), threads)) / 1e9).collect()
 }
 
 /// Milliseconds per step spent in each phase of the step pipeline (replayed

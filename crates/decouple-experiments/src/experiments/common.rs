@@ -42,7 +42,10 @@ pub fn run_and_record(context: &RunContext, id: &str, dir: &Path, specs: &[RunSp
         runs: Vec<(&'a str, &'a TrainConfig)>,
         context: &'a RunContext,
     }
-    write_json(&dir.join("config.json"), &Config { experiment: id, runs: specs.iter().map(|s| (s.label.as_str(), &s.config)).collect(), context })?;
+    write_json(
+        &dir.join("config.json"),
+        &Config { experiment: id, runs: specs.iter().map(|s| (s.label.as_str(), &s.config)).collect(), context },
+    )?;
     let records = execute(id, specs, context.jobs, &context.cache);
     write_metrics(&dir.join("metrics.jsonl"), &records)?;
     write_json(&dir.join("runs.json"), &records)?;
@@ -78,7 +81,11 @@ pub fn worst(runs: &[&RunRecord], metric: impl Fn(&NetworkReport) -> f64, lower_
     if values.len() < runs.len() {
         return f64::NAN; // a failed run fails every claim on it
     }
-    if lower_is_worse { values.iter().copied().fold(f64::INFINITY, f64::min) } else { values.iter().copied().fold(f64::NEG_INFINITY, f64::max) }
+    if lower_is_worse {
+        values.iter().copied().fold(f64::INFINITY, f64::min)
+    } else {
+        values.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+    }
 }
 
 fn cell(runs: &[&RunRecord], metric: impl Fn(&NetworkReport) -> f64, digits: usize) -> String {
@@ -174,7 +181,9 @@ pub fn default_setting(context: &RunContext) -> String {
 /// # Errors
 /// I/O failure.
 pub fn summary_bars(dir: &Path, file: &str, title: &str, records: &[RunRecord], labels: &[String]) -> anyhow::Result<String> {
-    let mean_of = |metric: fn(&NetworkReport) -> f64| -> Vec<f64> { labels.iter().map(|label| mean_sd(&values(&with_label(records, label), metric)).0).collect() };
+    let mean_of = |metric: fn(&NetworkReport) -> f64| -> Vec<f64> {
+        labels.iter().map(|label| mean_sd(&values(&with_label(records, label), metric)).0).collect()
+    };
     let series = [
         crate::svg::Series { name: "median best_j".into(), values: mean_of(|r| r.median_best) },
         crate::svg::Series { name: "sparse energy".into(), values: mean_of(|r| r.sparse_energy_weighted) },

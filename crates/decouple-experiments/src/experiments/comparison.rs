@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use decouple_augment::Augmentation;
 
-use super::common::{summary_bars, default_config, default_setting, finish, metrics_table, over_seeds, run_and_record, with_label, worst};
+use super::common::{default_config, default_setting, finish, metrics_table, over_seeds, run_and_record, summary_bars, with_label, worst};
 use crate::report::{Claim, Comparison, Summary};
 use crate::training::{RunRecord, RunSpec};
 use crate::{RunContext, svg, write_atomic};
@@ -25,7 +25,9 @@ pub fn augmentations() -> [Augmentation; 4] {
 fn specs(context: &RunContext, which: &[Augmentation]) -> Vec<RunSpec> {
     which
         .iter()
-        .flat_map(|augmentation| over_seeds(context, &augmentation.label(), decouple_train::TrainConfig { augmentation: *augmentation, ..default_config(0) }))
+        .flat_map(|augmentation| {
+            over_seeds(context, &augmentation.label(), decouple_train::TrainConfig { augmentation: *augmentation, ..default_config(0) })
+        })
         .collect()
 }
 
@@ -42,7 +44,8 @@ fn side_by_side_plots(dir: &std::path::Path, records: &[RunRecord]) -> anyhow::R
             if !run.alignment.is_empty() {
                 let file = format!("alignment-{}.svg", if name == "Identity" { "identity" } else { "mask" });
                 let rows: Vec<String> = (0..run.alignment.len()).map(|_| String::new()).collect();
-                let columns: Vec<String> = (0..run.alignment[0].len()).map(|j| if j % 4 == 0 { format!("M{j}") } else { String::new() }).collect();
+                let columns: Vec<String> =
+                    (0..run.alignment[0].len()).map(|j| if j % 4 == 0 { format!("M{j}") } else { String::new() }).collect();
                 let title = format!("|cos(w_i, M_j)| under {name}, seed {} (rows: neurons sorted by best feature)", run.seed);
                 write_atomic(&dir.join(&file), &svg::heatmap(&title, &rows, &columns, &run.alignment, false))?;
                 plots.push(file);
@@ -52,12 +55,21 @@ fn side_by_side_plots(dir: &std::path::Path, records: &[RunRecord]) -> anyhow::R
     let histogram_samples: Vec<(String, Vec<f64>)> = [("ComplementaryMask(0.5)", &mask), ("Identity", &identity)]
         .iter()
         .map(|(name, runs)| {
-            (name.to_string(), runs.iter().filter_map(|run| run.report.as_ref()).flat_map(|report| report.sparse_energy_per_neuron.clone()).collect())
+            (
+                name.to_string(),
+                runs.iter().filter_map(|run| run.report.as_ref()).flat_map(|report| report.sparse_energy_per_neuron.clone()).collect(),
+            )
         })
         .collect();
     write_atomic(
         &dir.join("sparse-energy.svg"),
-        &svg::histograms("Sparse-energy fraction ||M^T w_i||^2 / ||w_i||^2 of the neurons (all seeds)", "sparse energy", &histogram_samples, (0.0, 1.0), 20),
+        &svg::histograms(
+            "Sparse-energy fraction ||M^T w_i||^2 / ||w_i||^2 of the neurons (all seeds)",
+            "sparse energy",
+            &histogram_samples,
+            (0.0, 1.0),
+            20,
+        ),
     )?;
     plots.push("sparse-energy.svg".into());
     Ok(plots)
@@ -95,9 +107,24 @@ pub fn sparse_with_aug(context: &RunContext) -> anyhow::Result<Summary> {
         |runs| {
             vec![
                 Claim::new("median best_j (worst seed)", worst(runs, |r| r.median_best, true), Comparison::AtLeast, median_threshold),
-                Claim::new("features with best_j >= 0.9 (worst seed), of d = 32", worst(runs, |r| r.n_recovered as f64, true), Comparison::AtLeast, 32.0),
-                Claim::new("norm-weighted sparse energy (worst seed)", worst(runs, |r| r.sparse_energy_weighted, true), Comparison::AtLeast, energy_threshold),
-                Claim::new("probe accuracy f(x) minus raw-x probe (worst seed)", worst(runs, |r| r.probe.learned - r.probe.raw, true), Comparison::AtLeast, margin),
+                Claim::new(
+                    "features with best_j >= 0.9 (worst seed), of d = 32",
+                    worst(runs, |r| r.n_recovered as f64, true),
+                    Comparison::AtLeast,
+                    32.0,
+                ),
+                Claim::new(
+                    "norm-weighted sparse energy (worst seed)",
+                    worst(runs, |r| r.sparse_energy_weighted, true),
+                    Comparison::AtLeast,
+                    energy_threshold,
+                ),
+                Claim::new(
+                    "probe accuracy f(x) minus raw-x probe (worst seed)",
+                    worst(runs, |r| r.probe.learned - r.probe.raw, true),
+                    Comparison::AtLeast,
+                    margin,
+                ),
             ]
         },
         "Theorem (Wen & Li): with proper augmentation (masking), contrastive learning of the symmetric-ReLU network learns the sparse features.",
@@ -118,8 +145,18 @@ pub fn dense_without_aug(context: &RunContext) -> anyhow::Result<Summary> {
         |runs| {
             vec![
                 Claim::new("median best_j (worst seed)", worst(runs, |r| r.median_best, false), Comparison::AtMost, median_threshold),
-                Claim::new("features with best_j >= 0.9 (worst seed)", worst(runs, |r| r.n_recovered as f64, false), Comparison::AtMost, 0.0),
-                Claim::new("probe accuracy f(x) minus raw-x probe (worst seed)", worst(runs, |r| r.probe.learned - r.probe.raw, false), Comparison::Below, 0.0),
+                Claim::new(
+                    "features with best_j >= 0.9 (worst seed)",
+                    worst(runs, |r| r.n_recovered as f64, false),
+                    Comparison::AtMost,
+                    0.0,
+                ),
+                Claim::new(
+                    "probe accuracy f(x) minus raw-x probe (worst seed)",
+                    worst(runs, |r| r.probe.learned - r.probe.raw, false),
+                    Comparison::Below,
+                    0.0,
+                ),
             ]
         },
         "Theorem (Wen & Li): without augmentation, contrastive learning learns the dense features instead of the sparse ones.",
@@ -138,7 +175,8 @@ pub fn weak_aug(context: &RunContext) -> anyhow::Result<Summary> {
     let which = augmentations();
     let records = run_and_record(context, id, &dir, &specs(context, &which))?;
     let noise = with_label(&records, &Augmentation::GaussianNoise { sigma_a: 0.5 }.label());
-    let claims = vec![Claim::new("GaussianNoise(0.5): median best_j (worst seed)", worst(&noise, |r| r.median_best, false), Comparison::Below, 0.6)];
+    let claims =
+        vec![Claim::new("GaussianNoise(0.5): median best_j (worst seed)", worst(&noise, |r| r.median_best, false), Comparison::Below, 0.6)];
     let categories = labels(&which);
     let plot = summary_bars(&dir, "augmentations.svg", "What each augmentation lets the network learn", &records, &categories)?;
     finish(
@@ -152,7 +190,8 @@ pub fn weak_aug(context: &RunContext) -> anyhow::Result<Summary> {
         default_setting(context),
         metrics_table(&records, &categories),
         vec![plot],
-        "Only the GaussianNoise claim is checked; IndependentMask(0.5) is reported as measured (SPEC section 7 saw ~30 of 32 features).".into(),
+        "Only the GaussianNoise claim is checked; IndependentMask(0.5) is reported as measured (SPEC section 7 saw ~30 of 32 features)."
+            .into(),
     )
 }
 
@@ -174,8 +213,18 @@ pub fn dynamics(context: &RunContext) -> anyhow::Result<Summary> {
     };
     let final_median = |run: &&RunRecord| run.history.last().map_or(f64::NAN, |last| last.median_best);
     let claims = vec![
-        Claim::new("ComplementaryMask: final minus initial median best_j (worst seed)", mask.iter().map(gain).fold(f64::INFINITY, f64::min), Comparison::AtLeast, 0.5),
-        Claim::new("Identity: final median best_j (worst seed)", identity.iter().map(final_median).fold(f64::NEG_INFINITY, f64::max), Comparison::Below, 0.35),
+        Claim::new(
+            "ComplementaryMask: final minus initial median best_j (worst seed)",
+            mask.iter().map(gain).fold(f64::INFINITY, f64::min),
+            Comparison::AtLeast,
+            0.5,
+        ),
+        Claim::new(
+            "Identity: final median best_j (worst seed)",
+            identity.iter().map(final_median).fold(f64::NEG_INFINITY, f64::max),
+            Comparison::Below,
+            0.35,
+        ),
     ];
     let mut plots = Vec::new();
     let pick = |runs: &[&RunRecord], metric: fn(&crate::training::HistoryPoint) -> f64| -> (Vec<f64>, Vec<f64>) {
@@ -189,8 +238,18 @@ pub fn dynamics(context: &RunContext) -> anyhow::Result<Summary> {
     type Metric = fn(&crate::training::HistoryPoint) -> f64;
     type Panel = (&'static str, &'static str, [(&'static str, Metric); 2], (f64, f64));
     let panels: [Panel; 3] = [
-        ("best-j.svg", "Feature recovery over training (mean over seeds)", [("median best_j", |p| p.median_best), ("min best_j", |p| p.min_best)], (0.0, 1.0)),
-        ("sparse-energy.svg", "Norm-weighted sparse energy over training", [("sparse energy", |p| p.sparse_energy_weighted), ("active fraction", |p| p.active_fraction)], (0.0, 1.0)),
+        (
+            "best-j.svg",
+            "Feature recovery over training (mean over seeds)",
+            [("median best_j", |p| p.median_best), ("min best_j", |p| p.min_best)],
+            (0.0, 1.0),
+        ),
+        (
+            "sparse-energy.svg",
+            "Norm-weighted sparse energy over training",
+            [("sparse energy", |p| p.sparse_energy_weighted), ("active fraction", |p| p.active_fraction)],
+            (0.0, 1.0),
+        ),
         ("loss.svg", "Contrastive loss over training", [("loss", |p| p.loss), ("mean threshold b", |p| p.bias_mean)], (0.0, 5.0)),
     ];
     for (file, title, metrics, range) in panels {
@@ -207,9 +266,13 @@ pub fn dynamics(context: &RunContext) -> anyhow::Result<Summary> {
         write_atomic(&dir.join(file), &svg::lines(title, "step", "value", &x, &series, range, 2))?;
         plots.push(file.to_string());
     }
-    let mut table = String::from("| step | median best_j (mask) | median best_j (identity) | sparse energy (mask) | sparse energy (identity) | loss (mask) | loss (identity) |\n|---|---|---|---|---|---|---|\n");
+    let mut table = String::from(
+        "| step | median best_j (mask) | median best_j (identity) | sparse energy (mask) | sparse energy (identity) | loss (mask) | loss (identity) |\n|---|---|---|---|---|---|---|\n",
+    );
     if let (Some(m), Some(i)) = (mask.first(), identity.first()) {
-        for (a, b) in m.history.iter().zip(&i.history).filter(|(a, _)| a.step % 500 == 0 || a.step == m.history.last().map_or(0, |l| l.step)) {
+        for (a, b) in
+            m.history.iter().zip(&i.history).filter(|(a, _)| a.step % 500 == 0 || a.step == m.history.last().map_or(0, |l| l.step))
+        {
             table.push_str(&format!(
                 "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
                 a.step, a.median_best, b.median_best, a.sparse_energy_weighted, b.sparse_energy_weighted, a.loss, b.loss

@@ -161,12 +161,18 @@ pub fn run(context: &RunContext) -> anyhow::Result<Summary> {
         let cells: Vec<(f64, f64)> = [("feature", "sparse"), ("feature", "dense"), ("random", "sparse"), ("random", "dense")]
             .iter()
             .map(|&(direction, component)| {
-                let selected: Vec<&Measurement> =
-                    measurements.iter().filter(|m| m.augmentation == label && m.direction == direction && m.component == component).collect();
+                let selected: Vec<&Measurement> = measurements
+                    .iter()
+                    .filter(|m| m.augmentation == label && m.direction == direction && m.component == component)
+                    .collect();
                 (mean(selected.iter().map(|m| m.measured)), mean(selected.iter().map(|m| m.theory)))
             })
             .collect();
-        let worst = measurements.iter().filter(|m| m.augmentation == augmentation.label()).map(|m| (m.measured - m.theory).abs()).fold(0.0, f64::max);
+        let worst = measurements
+            .iter()
+            .filter(|m| m.augmentation == augmentation.label())
+            .map(|m| (m.measured - m.theory).abs())
+            .fold(0.0, f64::max);
         let _ = writeln!(
             table,
             "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.4} |",
@@ -199,7 +205,10 @@ pub fn run(context: &RunContext) -> anyhow::Result<Summary> {
         "Pair correlations: Monte Carlo vs closed form",
         "correlation between the two views",
         &categories,
-        &[svg::Series { name: "Monte Carlo".into(), values: measured_series }, svg::Series { name: "closed form".into(), values: theory_series }],
+        &[
+            svg::Series { name: "Monte Carlo".into(), values: measured_series },
+            svg::Series { name: "closed form".into(), values: theory_series },
+        ],
         (-0.2, 1.0),
     );
     write_atomic(&dir.join("decoupling.svg"), &plot)?;

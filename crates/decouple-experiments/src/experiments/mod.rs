@@ -52,8 +52,18 @@ pub const EXPERIMENTS: &[Experiment] = &[
         measures: "phase diagram over sigma x augmentation strength",
         run: Some(variations::strength),
     },
-    Experiment { id: "dynamics", claim: "the feature learning process", measures: "metrics over training steps", run: Some(comparison::dynamics) },
-    Experiment { id: "bias-rules", claim: "thresholds must rise gradually", measures: "Fixed vs Learned vs NormRamp bias", run: Some(variations::bias_rules) },
+    Experiment {
+        id: "dynamics",
+        claim: "the feature learning process",
+        measures: "metrics over training steps",
+        run: Some(comparison::dynamics),
+    },
+    Experiment {
+        id: "bias-rules",
+        claim: "thresholds must rise gradually",
+        measures: "Fixed vs Learned vs NormRamp bias",
+        run: Some(variations::bias_rules),
+    },
     Experiment {
         id: "supervised",
         claim: "supervised learning needs no strong augmentation",

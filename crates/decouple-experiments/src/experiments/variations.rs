@@ -9,7 +9,9 @@ use decouple_data::{DenseFeatures, DictionaryKind};
 use decouple_net::BiasRule;
 use decouple_train::{DataRegime, Objective, TrainConfig};
 
-use super::common::{summary_bars, default_config, default_setting, finish, mean_sd, metrics_table, over_seeds, run_and_record, values, with_label, worst};
+use super::common::{
+    default_config, default_setting, finish, mean_sd, metrics_table, over_seeds, run_and_record, summary_bars, values, with_label, worst,
+};
 use crate::report::{Claim, Comparison, Summary};
 use crate::training::RunSpec;
 use crate::{RunContext, svg, write_atomic};
@@ -41,16 +43,29 @@ pub fn strength(context: &RunContext) -> anyhow::Result<Summary> {
         }
     }
     let records = run_and_record(context, id, &dir, &specs)?;
-    let median = |sigma: f64, augmentation: &Augmentation| worst(&with_label(&records, &label(sigma, augmentation)), |r| r.median_best, true);
+    let median =
+        |sigma: f64, augmentation: &Augmentation| worst(&with_label(&records, &label(sigma, augmentation)), |r| r.median_best, true);
     let identity_threshold = if context.quick { 0.4 } else { 0.3 };
     let mask_threshold = if context.quick { 0.8 } else { 0.9 };
-    let mut claims = vec![Claim::new("sigma 0.25, Identity: median best_j", median(0.25, &Augmentation::Identity), Comparison::AtMost, identity_threshold)];
+    let mut claims = vec![Claim::new(
+        "sigma 0.25, Identity: median best_j",
+        median(0.25, &Augmentation::Identity),
+        Comparison::AtMost,
+        identity_threshold,
+    )];
     for keep in [0.3, 0.5, 0.7] {
         let augmentation = Augmentation::ComplementaryMask { keep };
-        claims.push(Claim::new(format!("sigma 0.25, {}: median best_j", augmentation.label()), median(0.25, &augmentation), Comparison::AtLeast, mask_threshold));
+        claims.push(Claim::new(
+            format!("sigma 0.25, {}: median best_j", augmentation.label()),
+            median(0.25, &augmentation),
+            Comparison::AtLeast,
+            mask_threshold,
+        ));
     }
-    let grid: Vec<Vec<f64>> = sigmas.iter().map(|&sigma| augmentations.iter().map(|augmentation| median(sigma, augmentation)).collect()).collect();
-    let row_labels: Vec<String> = sigmas.iter().map(|sigma| format!("sigma = {sigma} (ratio {:.0})", sigma * sigma * 512.0 / 2.0)).collect();
+    let grid: Vec<Vec<f64>> =
+        sigmas.iter().map(|&sigma| augmentations.iter().map(|augmentation| median(sigma, augmentation)).collect()).collect();
+    let row_labels: Vec<String> =
+        sigmas.iter().map(|sigma| format!("sigma = {sigma} (ratio {:.0})", sigma * sigma * 512.0 / 2.0)).collect();
     let column_labels: Vec<String> = augmentations
         .iter()
         .map(|augmentation| match augmentation {
@@ -60,7 +75,10 @@ pub fn strength(context: &RunContext) -> anyhow::Result<Summary> {
             Augmentation::GaussianNoise { sigma_a } => format!("GN {sigma_a}"),
         })
         .collect();
-    write_atomic(&dir.join("phase-diagram.svg"), &svg::heatmap("Median best_j over dense noise sigma x augmentation", &row_labels, &column_labels, &grid, true))?;
+    write_atomic(
+        &dir.join("phase-diagram.svg"),
+        &svg::heatmap("Median best_j over dense noise sigma x augmentation", &row_labels, &column_labels, &grid, true),
+    )?;
     let mut table = String::from("Median best_j (seed 0); the dense-to-sparse energy ratio is sigma^2 d1 / (p d).\n\n| sigma |");
     for column in &column_labels {
         let _ = write!(table, " {column} |");
@@ -133,7 +151,8 @@ pub fn bias_rules(context: &RunContext) -> anyhow::Result<Summary> {
         let (recovered, _) = mean_sd(&values(&runs, |r| r.n_recovered as f64));
         let (per_neuron, _) = mean_sd(&values(&runs, |r| r.mean_features_per_neuron));
         let (dead, _) = mean_sd(&values(&runs, |r| r.n_dead as f64));
-        let ratio: Vec<f64> = runs.iter().filter_map(|run| run.history.last()).map(|point| point.bias_mean / point.weight_norm_mean.max(1e-12)).collect();
+        let ratio: Vec<f64> =
+            runs.iter().filter_map(|run| run.history.last()).map(|point| point.bias_mean / point.weight_norm_mean.max(1e-12)).collect();
         let _ = write!(
             notes,
             "{label}: median best_j {median:.3}, {recovered:.1} of 32 features >= 0.9, {per_neuron:.2} features per neuron, {dead:.1} dead neurons, \
@@ -174,7 +193,12 @@ pub fn supervised(context: &RunContext) -> anyhow::Result<Summary> {
     specs.extend(over_seeds(context, "contrastive, Identity", contrastive));
     let records = run_and_record(context, id, &dir, &specs)?;
     let runs = with_label(&records, "supervised (logistic, no augmentation)");
-    let claims = vec![Claim::new("supervised: norm-weighted sparse energy (worst seed)", worst(&runs, |r| r.sparse_energy_weighted, true), Comparison::AtLeast, 0.6)];
+    let claims = vec![Claim::new(
+        "supervised: norm-weighted sparse energy (worst seed)",
+        worst(&runs, |r| r.sparse_energy_weighted, true),
+        Comparison::AtLeast,
+        0.6,
+    )];
     let labels = vec!["supervised (logistic, no augmentation)".to_string(), "contrastive, Identity".to_string()];
     finish(
         &dir,
@@ -183,10 +207,14 @@ pub fn supervised(context: &RunContext) -> anyhow::Result<Summary> {
         false,
         start.elapsed().as_secs_f64(),
         "Supervised learning needs no strong augmentation: the labels depend only on z, so the gradient carries no dense direction consistently.",
-        format!("{} Supervised: the same network with a linear head trained by logistic loss on sign(<a,z>) (a from the seed's task stream), no augmentation; beside contrastive learning without augmentation.", default_setting(context)),
+        format!(
+            "{} Supervised: the same network with a linear head trained by logistic loss on sign(<a,z>) (a from the seed's task stream), no augmentation; beside contrastive learning without augmentation.",
+            default_setting(context)
+        ),
         metrics_table(&records, &labels),
         vec![summary_bars(&dir, "supervised.svg", "Supervised vs contrastive learning, no augmentation", &records, &labels)?],
-        "The probe task of the evaluation uses its own random direction, so probe accuracies measure transfer, not the training task.".into(),
+        "The probe task of the evaluation uses its own random direction, so probe accuracies measure transfer, not the training task."
+            .into(),
     )
 }
 
@@ -222,7 +250,12 @@ pub fn controls(context: &RunContext) -> anyhow::Result<Summary> {
     let b = with_label(&records, cases[1].0);
     let claims = vec![
         Claim::new("(a) norm-weighted sparse energy (worst seed)", worst(&a, |r| r.sparse_energy_weighted, false), Comparison::AtMost, 0.2),
-        Claim::new("(a) norm-weighted energy in span(H) (worst seed)", worst(&a, |r| r.dense_span_energy_weighted.unwrap_or(f64::NAN), true), Comparison::AtLeast, 0.4),
+        Claim::new(
+            "(a) norm-weighted energy in span(H) (worst seed)",
+            worst(&a, |r| r.dense_span_energy_weighted.unwrap_or(f64::NAN), true),
+            Comparison::AtLeast,
+            0.4,
+        ),
         Claim::new("(b) median best_j (worst seed)", worst(&b, |r| r.median_best, false), Comparison::AtMost, 0.3),
     ];
     let labels: Vec<String> = cases.iter().map(|(name, _)| (*name).to_string()).collect();
