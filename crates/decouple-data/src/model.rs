@@ -211,8 +211,7 @@ fn contiguous(array: &mut Array2<f32>) -> &mut [f32] {
 }
 
 /// Fills `out` with independent `N(0, sigma^2)` draws, row-major order
-/// (`rand_distr::StandardNormal`, whose stream the seeded results are pinned
-/// to; [`crate::fill_normal`] is a faster sampler with another stream).
+/// (`rand_distr::StandardNormal`, whose stream the seeded results are pinned to).
 pub fn fill_gaussian<R: Rng + ?Sized>(mut out: ArrayViewMut2<'_, f32>, sigma: f32, rng: &mut R) {
     for value in &mut out {
         *value = sigma * rng.sample::<f32, _>(StandardNormal);

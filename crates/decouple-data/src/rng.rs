@@ -7,40 +7,8 @@
 //! randomness therefore never shifts the numbers another consumer sees, and
 //! results do not depend on thread scheduling.
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 pub use rand_chacha::ChaCha8Rng;
-
-/// The key of a family of per-row streams (see [`row_stream`]).
-pub type RowKey = [u8; 32];
-
-/// Draws the key of a family of per-row streams from `rng` (32 bytes).
-pub fn row_key<R: Rng + ?Sized>(rng: &mut R) -> RowKey {
-    let mut key = [0u8; 32];
-    rng.fill(&mut key);
-    key
-}
-
-/// Stream `row` of the family `key`: ChaCha8 keyed by `key` with stream id `row`.
-///
-/// Bulk random quantities of a batch (dense noise, masks) are drawn row by
-/// row from these streams, one key per batch taken from the caller's
-/// generator: each row's numbers depend only on the key and the row index,
-/// so rows can be generated in any order, or in parallel, with the same result.
-///
-/// ```
-/// use rand::Rng;
-/// use decouple_data::rng::{row_key, row_stream, stream};
-/// let key = row_key(&mut stream(3, "data"));
-/// let a: u32 = row_stream(&key, 5).random();
-/// assert_eq!(a, row_stream(&key, 5).random::<u32>());
-/// assert_ne!(a, row_stream(&key, 6).random::<u32>());
-/// ```
-#[must_use]
-pub fn row_stream(key: &RowKey, row: usize) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::from_seed(*key);
-    rng.set_stream(row as u64);
-    rng
-}
 
 /// The 64-bit FNV-1a hash of `bytes` (a fixed, portable stream id).
 #[must_use]

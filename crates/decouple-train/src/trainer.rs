@@ -323,29 +323,30 @@ impl Trainer {
             grad: self.grads.weights.as_slice().expect("gradients are contiguous"),
             decay: true,
         };
-        let bias = ParameterSlot {
-            value: bias.into_slice().expect("bias is contiguous"),
-            grad: self.grads.bias.as_slice().expect("contiguous"),
-            decay: false,
+        // Parameters that do not train this run get empty slots (a no-op).
+        let empty = || ParameterSlot { value: &mut [], grad: &[], decay: false };
+        let bias = if learns_bias {
+            ParameterSlot {
+                value: bias.into_slice().expect("bias is contiguous"),
+                grad: self.grads.bias.as_slice().expect("contiguous"),
+                decay: false,
+            }
+        } else {
+            empty()
         };
         let head_bias_grad = [self.logistic_grads.bias];
-        self.last_gradient_norm = match &mut self.head {
-            Some(head) => {
-                let head_weights = ParameterSlot {
+        let (head_weights, head_bias) = match &mut self.head {
+            Some(head) => (
+                ParameterSlot {
                     value: head.weights.as_slice_mut().expect("contiguous"),
                     grad: self.logistic_grads.weights.as_slice().expect("contiguous"),
                     decay: false,
-                };
-                let head_bias = ParameterSlot { value: std::slice::from_mut(&mut head.bias), grad: &head_bias_grad, decay: false };
-                if learns_bias {
-                    self.sgd.step(&optimizer, learning_rate, &mut [weights, bias, head_weights, head_bias])
-                } else {
-                    self.sgd.step(&optimizer, learning_rate, &mut [weights, head_weights, head_bias])
-                }
-            }
-            None if learns_bias => self.sgd.step(&optimizer, learning_rate, &mut [weights, bias]),
-            None => self.sgd.step(&optimizer, learning_rate, &mut [weights]),
+                },
+                ParameterSlot { value: std::slice::from_mut(&mut head.bias), grad: &head_bias_grad, decay: false },
+            ),
+            None => (empty(), empty()),
         };
+        self.last_gradient_norm = self.sgd.step(&optimizer, learning_rate, &mut [weights, bias, head_weights, head_bias]);
         self.last_learning_rate = learning_rate;
     }
 
