@@ -1,41 +1,104 @@
-//! Softmax cross-entropy of one row of logits, shared by `InfoNce` and `NtXent`.
+//! Log-sum-exp and softmax-gradient passes over contiguous rows, shared by
+//! `InfoNce` and `NtXent`.
 //!
-//! `l = -log( exp(s_t) / sum_j exp(s_j) ) = lse(s) - s_t`, with the
-//! log-sum-exp stabilised by subtracting `max_j s_j`; its gradient is
-//! `dl/ds_j = softmax(s)_j - 1[j = t]`. An entry equal to `-inf` (the
-//! excluded self-similarity of `NtXent`) has probability 0 and gradient 0.
+//! A row of logits `s` with target `t` has the cross-entropy
+//! `l = lse(s) - s_t`, `lse(s) = max_j s_j + ln sum_j exp(s_j - max_j s_j)`,
+//! and `dl/ds_j = exp(s_j - lse(s)) - 1[j = t]`. Both losses only need the
+//! log-sum-exp of every row (and, for `InfoNce`, of every column), after
+//! which the symmetrised gradient is one elementwise pass over the logits:
+//! `exp(S_ij - r_i) + exp(S_ij - c_j)`, with no transposed copy of `S`. An entry
+//! equal to `-inf` (the excluded self-similarity of `NtXent`) gets
+//! probability 0 and gradient 0. The loops keep eight independent partial
+//! results so that the compiler vectorises them.
 
 use std::any::TypeId;
 
-use ndarray::{ArrayViewMut1, NdFloat};
+use ndarray::{ArrayView2, NdFloat};
 
-/// Replaces the logits `row` by the gradient `softmax(row) - e_target` and
-/// returns `-log softmax(row)_target`. Contiguous rows take ndarray's fast paths.
-pub(crate) fn cross_entropy_in_place<F: NdFloat>(mut row: ArrayViewMut1<'_, F>, target: usize) -> F {
-    let max = row.fold(F::neg_infinity(), |max, &s| max.max(s));
-    let target_logit = row[target];
-    exp_shifted_in_place(row.view_mut(), max);
-    let sum = row.sum();
-    let inv = F::one() / sum;
-    row.mapv_inplace(|p| p * inv);
-    row[target] -= F::one();
-    max + sum.ln() - target_logit
+/// Independent accumulators per reduction (one AVX register of `f32`).
+const LANES: usize = 8;
+
+/// `exp(x)`, through the vectorisable [`exp_f32`] for `f32`.
+#[inline]
+fn exp_of<F: NdFloat>(x: F) -> F {
+    if TypeId::of::<F>() == TypeId::of::<f32>() {
+        // For F = f32 these conversions are the identity and compile away.
+        F::from(exp_f32(x.to_f32().unwrap_or(f32::NAN))).unwrap_or_else(F::nan)
+    } else {
+        x.exp()
+    }
 }
 
-/// `s <- exp(s - shift)` for every entry; `f32` rows use the vectorisable [`exp_f32`].
-fn exp_shifted_in_place<F: NdFloat>(mut row: ArrayViewMut1<'_, F>, shift: F) {
-    if TypeId::of::<F>() == TypeId::of::<f32>() {
-        if let Some(values) = row.as_slice_mut() {
-            // For F = f32 these conversions are the identity and compile away.
-            let shift = shift.to_f32().unwrap_or(f32::NAN);
-            for value in values {
-                let s = value.to_f32().unwrap_or(f32::NAN);
-                *value = F::from(exp_f32(s - shift)).unwrap_or_else(F::nan);
-            }
-            return;
+/// `max_j s_j` (`-inf` for an empty slice; NaN entries are skipped, and show up in the sum instead).
+fn max_of<F: NdFloat>(values: &[F]) -> F {
+    let mut lanes = [F::neg_infinity(); LANES];
+    let chunks = values.chunks_exact(LANES);
+    let mut max = chunks.remainder().iter().fold(F::neg_infinity(), |max, &s| max.max(s));
+    for chunk in chunks {
+        for (lane, &s) in lanes.iter_mut().zip(chunk) {
+            *lane = lane.max(s);
         }
     }
-    row.mapv_inplace(|s| (s - shift).exp());
+    for lane in lanes {
+        max = max.max(lane);
+    }
+    max
+}
+
+/// `exps_j = exp(s_j - max_k s_k)`; returns `(lse(s), sum_j exps_j)`, with
+/// `lse(s) = max_k s_k + ln sum_j exp(s_j - max_k s_k)`.
+pub(crate) fn exp_row_into<F: NdFloat>(row: &[F], exps: &mut [F]) -> (F, F) {
+    let max = max_of(row);
+    let mut lanes = [F::zero(); LANES];
+    let (mut exp_chunks, mut row_chunks) = (exps.chunks_exact_mut(LANES), row.chunks_exact(LANES));
+    for (exp_chunk, row_chunk) in (&mut exp_chunks).zip(&mut row_chunks) {
+        for ((lane, e), &s) in lanes.iter_mut().zip(exp_chunk).zip(row_chunk) {
+            *e = exp_of(s - max);
+            *lane += *e;
+        }
+    }
+    let mut sum = F::zero();
+    for (e, &s) in exp_chunks.into_remainder().iter_mut().zip(row_chunks.remainder()) {
+        *e = exp_of(s - max);
+        sum += *e;
+    }
+    for lane in lanes {
+        sum += lane;
+    }
+    (max + sum.ln(), sum)
+}
+
+/// The log-sum-exp of every column of a `logits` block (rows contiguous) into
+/// `lse` (`max` is scratch of the same length), one row at a time.
+pub(crate) fn column_log_sum_exp<F: NdFloat>(logits: ArrayView2<'_, F>, max: &mut [F], lse: &mut [F]) {
+    max.fill(F::neg_infinity());
+    for row in logits.rows() {
+        let row = row.to_slice().expect("rows are contiguous");
+        for (max, &s) in max.iter_mut().zip(row) {
+            *max = max.max(s);
+        }
+    }
+    lse.fill(F::zero());
+    for row in logits.rows() {
+        let row = row.to_slice().expect("rows are contiguous");
+        for ((sum, &max), &s) in lse.iter_mut().zip(&*max).zip(row) {
+            *sum += exp_of(s - max);
+        }
+    }
+    for (lse, &max) in lse.iter_mut().zip(&*max) {
+        *lse = max + lse.ln();
+    }
+}
+
+/// One row of the gradient of the row-softmax plus the column-softmax
+/// cross-entropies (without the `-1` of the targets): `grad` holds
+/// `exp(s_j - max)` from [`exp_row_into`] and becomes
+/// `grad_j row_factor + scale exp(s_j - column_lse_j)`, where
+/// `row_factor = scale / sum_j exp(s_j - max)`.
+pub(crate) fn softmax_pair_row<F: NdFloat>(grad: &mut [F], row_factor: F, logits: &[F], column_lse: &[F], scale: F) {
+    for ((g, &s), &column) in grad.iter_mut().zip(logits).zip(column_lse) {
+        *g = *g * row_factor + scale * exp_of(s - column);
+    }
 }
 
 /// `exp(x)` in `f32` without branches or calls, so that loops over it vectorise
@@ -55,7 +118,10 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     const ROUND: f32 = 12_582_912.0;
     // `clamp` keeps NaN (as NaN).
     let clamped = x.clamp(-87.0, 88.0);
-    let n = (clamped * LOG2_E + ROUND) - ROUND;
+    // `shifted = ROUND + n` exactly, so its low bits are the integer `n`
+    // (no float-to-int cast, whose saturation stops vectorisation).
+    let shifted = clamped * LOG2_E + ROUND;
+    let n = shifted - ROUND;
     let r = (clamped - n * LN2_HI) - n * LN2_LO;
     let mut p = 1.987_569_1e-4_f32;
     p = p * r + 1.398_199_9e-3;
@@ -64,16 +130,12 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 0.5;
     let exp_r = p * (r * r) + r + 1.0;
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
-    let value = exp_r * scale;
-    if x > 88.0 {
-        f32::INFINITY
-    } else if x < -87.0 {
-        0.0
-    } else {
-        // NaN falls through every comparison and stays NaN here.
-        value
-    }
+    // 2^n = the float with biased exponent n + 127 (n is in [-126, 127]).
+    let exponent = shifted.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127);
+    let value = exp_r * f32::from_bits(exponent << 23);
+    let value = if x > 88.0 { f32::INFINITY } else { value };
+    // NaN fails both comparisons and stays NaN (`exp_r` is NaN).
+    if x < -87.0 { 0.0 } else { value }
 }
 
 #[cfg(test)]

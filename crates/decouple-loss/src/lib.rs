@@ -45,6 +45,7 @@
 //! # Ok::<(), decouple_loss::LossError>(())
 //! ```
 
+mod blocks;
 mod contrastive;
 mod cross_entropy;
 mod error;

@@ -6,9 +6,21 @@
 //! (`NtXent`), and `dL/dZ_hat` is mapped back to `dL/du`, `dL/dv` through the
 //! normalisation (see [`crate::similarity`]).
 
-use ndarray::{Array1, Array2, ArrayView2, Axis, NdFloat};
+use ndarray::{Array1, Array2, ArrayView2, Axis, NdFloat, Slice, linalg::general_mat_mul};
+
+use crate::blocks::for_row_blocks;
+use crate::cross_entropy::exp_row_into;
 
 use crate::Similarity;
+
+/// Which similarities the logits hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogitPairs {
+    /// `S_ij = <u_hat_i, v_hat_j> / tau`, `B x B` (`InfoNce`).
+    CrossView,
+    /// `S_ab = <z_hat_a, z_hat_b> / tau` over `z = [u; v]`, `2B x 2B`, with `S_aa = -inf` (`NtXent`).
+    AllViews,
+}
 
 /// Buffers of one contrastive loss evaluation; reallocated only when `B` or `m` changes.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,10 +31,17 @@ pub struct LossWorkspace<F> {
     pub(crate) norms: Array1<F>,
     /// Logits `S`, `n x n`.
     pub(crate) logits: Array2<F>,
-    /// `dL/dS`, `n x n`.
+    /// `exp(S_ij - max_j S_ij)` after the forward pass, then `dL/dS` (`InfoNce`)
+    /// or `dL/dS + dL/dS^T` (`NtXent`), `n x n`.
     pub(crate) grad_logits: Array2<F>,
-    /// Second `n x n` buffer (`S^T` for the column pass of `InfoNce`).
-    pub(crate) scratch: Array2<F>,
+    /// Log-sum-exp of every row of `S`, `n`.
+    pub(crate) row_lse: Array1<F>,
+    /// `sum_j exp(S_ij - max_j S_ij)` of every row, `n`.
+    pub(crate) row_sum: Array1<F>,
+    /// Log-sum-exp of every column of `S` (`InfoNce`), `n`.
+    pub(crate) column_lse: Array1<F>,
+    /// Maximum of every column of `S` (`InfoNce`), `n`.
+    pub(crate) column_max: Array1<F>,
     /// `dL/dZ_hat`, `2B x m`.
     pub(crate) grad_hat: Array2<F>,
 }
@@ -42,7 +61,10 @@ impl<F: NdFloat> LossWorkspace<F> {
             norms: Array1::zeros(0),
             logits: Array2::zeros((0, 0)),
             grad_logits: Array2::zeros((0, 0)),
-            scratch: Array2::zeros((0, 0)),
+            row_lse: Array1::zeros(0),
+            row_sum: Array1::zeros(0),
+            column_lse: Array1::zeros(0),
+            column_max: Array1::zeros(0),
             grad_hat: Array2::zeros((0, 0)),
         }
     }
@@ -69,12 +91,44 @@ impl<F: NdFloat> LossWorkspace<F> {
         crate::similarity::normalize_rows(similarity, self.hat.view_mut(), self.norms.view_mut());
     }
 
+    /// The logits of `pairs` (`scale` = `1 / tau`) after [`LossWorkspace::load`], and per row
+    /// `lse`, `sum_j exp(S_ij - max_j S_ij)` and `exp(S_ij - max_j S_ij)` (into `grad_logits`), in row blocks.
+    pub(crate) fn logits_and_row_exps(&mut self, scale: F, pairs: LogitPairs) {
+        let n = match pairs {
+            LogitPairs::CrossView => self.hat.nrows() / 2,
+            LogitPairs::AllViews => self.hat.nrows(),
+        };
+        self.ensure_logits(n);
+        let (left, right) = match pairs {
+            LogitPairs::CrossView => self.hat.view().split_at(Axis(0), n),
+            LogitPairs::AllViews => (self.hat.view(), self.hat.view()),
+        };
+        let row_stats = (self.row_lse.as_slice_mut().expect("contiguous"), self.row_sum.as_slice_mut().expect("contiguous"));
+        let outputs = (self.logits.view_mut(), (self.grad_logits.view_mut(), row_stats));
+        for_row_blocks(outputs, &|first, (mut logits, (mut exps, (lse, sum)))| {
+            let rows = left.slice_axis(Axis(0), Slice::from(first..first + logits.nrows()));
+            general_mat_mul(scale, &rows, &right.t(), F::zero(), &mut logits);
+            let rows = logits.rows_mut().into_iter().zip(exps.rows_mut()).zip(lse.iter_mut().zip(sum));
+            for (r, ((mut row, mut exp_row), (lse, sum))) in rows.enumerate() {
+                if pairs == LogitPairs::AllViews {
+                    // The self-similarity S_aa is excluded: -inf gives it probability 0.
+                    row[first + r] = F::neg_infinity();
+                }
+                let row = row.into_slice().expect("standard layout");
+                (*lse, *sum) = exp_row_into(row, exp_row.as_slice_mut().expect("standard layout"));
+            }
+        });
+    }
+
     /// Sizes the logit buffers to `n x n`.
-    pub(crate) fn ensure_logits(&mut self, n: usize) {
+    fn ensure_logits(&mut self, n: usize) {
         if self.logits.dim() != (n, n) {
             self.logits = Array2::zeros((n, n));
             self.grad_logits = Array2::zeros((n, n));
-            self.scratch = Array2::zeros((n, n));
+            self.row_lse = Array1::zeros(n);
+            self.row_sum = Array1::zeros(n);
+            self.column_lse = Array1::zeros(n);
+            self.column_max = Array1::zeros(n);
         }
     }
 

@@ -12,7 +12,8 @@
 //! Threads: [`Trainer::with_threads`] runs each step inside a private rayon
 //! pool, where sampling, augmentation, forward and backward split their work
 //! into fixed blocks (of rows or neurons) that each write their own outputs
-//! in a fixed order. The thread count is an execution option, not part of the
+//! in a fixed order, and the next step's batch and views are drawn while the
+//! current step computes. The thread count is an execution option, not part of the
 //! config: the run is bit-identical on 1 or more threads.
 
 use std::sync::Arc;
@@ -81,26 +82,101 @@ pub struct TrainOutcome {
 /// (except the labelled batches of the supervised objective).
 pub struct Trainer {
     config: TrainConfig,
-    model: SparseCodingModel,
     net: SymReluNet<f32>,
     head: Option<LinearHead>,
     task: Option<SignTask>,
     step: usize,
-    data_rng: ChaCha8Rng,
-    shuffle_rng: ChaCha8Rng,
-    augment_rng: ChaCha8Rng,
-    pool: Option<Pool>,
-    batch: Batch,
-    views: [Array2<f32>; 2],
-    workspaces: [NetWorkspace<f32>; 2],
-    loss_workspace: LossWorkspace<f32>,
-    grad_outputs: [Array2<f32>; 2],
+    source: InputSource,
+    /// The batch and views of the current step.
+    inputs: StepInputs,
+    /// The next step's inputs, drawn during this step on a second thread
+    /// (only with a thread pool); `next_ready` says whether they are drawn.
+    next_inputs: Option<StepInputs>,
+    next_ready: bool,
+    buffers: ContrastiveBuffers,
     grads: NetGradients<f32>,
     logistic_grads: LogisticGradients<f32>,
     sgd: Sgd,
     last_gradient_norm: f64,
     last_learning_rate: f64,
     threads: Option<Arc<rayon::ThreadPool>>,
+}
+
+/// Where batches come from: the data model or the fixed pool, and the random
+/// streams of samples, epoch order and augmentation.
+struct InputSource {
+    model: SparseCodingModel,
+    pool: Option<Pool>,
+    data_rng: ChaCha8Rng,
+    shuffle_rng: ChaCha8Rng,
+    augment_rng: ChaCha8Rng,
+}
+
+/// One contrastive step's inputs: a batch and its two augmented views.
+struct StepInputs {
+    batch: Batch,
+    views: [Array2<f32>; 2],
+}
+
+/// The forward and loss buffers of a contrastive step (`workspaces[0]` also
+/// serves the supervised objective).
+struct ContrastiveBuffers {
+    workspaces: [NetWorkspace<f32>; 2],
+    loss_workspace: LossWorkspace<f32>,
+    grad_outputs: [Array2<f32>; 2],
+}
+
+impl StepInputs {
+    fn zeros(config: &TrainConfig) -> Self {
+        let (batch_size, d1) = (config.batch_size, config.data.d1);
+        Self {
+            batch: Batch::zeros(batch_size, config.data.d, d1),
+            views: [Array2::zeros((batch_size, d1)), Array2::zeros((batch_size, d1))],
+        }
+    }
+}
+
+impl InputSource {
+    /// Draws the next batch (fresh, or the pool's next) and its two views into `inputs`.
+    fn fill(&mut self, config: &TrainConfig, inputs: &mut StepInputs) -> Result<(), TrainError> {
+        match &mut self.pool {
+            None => self.model.sample_into(&mut inputs.batch, &mut self.data_rng),
+            Some(pool) => pool.next_batch_into(config.batch_size, &mut inputs.batch, &mut self.shuffle_rng),
+        }
+        let [first, second] = &mut inputs.views;
+        config.augmentation.apply_x_into(inputs.batch.x(), first, second, &mut self.augment_rng)?;
+        Ok(())
+    }
+}
+
+impl ContrastiveBuffers {
+    /// Forward on both views, the loss and its gradient, and the backward pass
+    /// into `grads`; returns the loss.
+    fn gradients<L: ContrastiveLoss>(
+        &mut self,
+        loss: &L,
+        net: &SymReluNet<f32>,
+        views: &[Array2<f32>; 2],
+        grads: &mut NetGradients<f32>,
+    ) -> Result<f64, TrainError> {
+        let ([first, second], [first_workspace, second_workspace]) = (views, &mut self.workspaces);
+        let mut forward_first = || net.forward_into(first.view(), first_workspace);
+        let mut forward_second = || net.forward_into(second.view(), second_workspace);
+        // The two views side by side on a pool's threads (each is one product).
+        let (first_result, second_result) = if rayon::current_thread_index().is_some() {
+            rayon::join(forward_first, forward_second)
+        } else {
+            (forward_first(), forward_second())
+        };
+        first_result?;
+        second_result?;
+        let [grad_u, grad_v] = &mut self.grad_outputs;
+        let [workspace_u, workspace_v] = &mut self.workspaces;
+        let value = loss.loss_and_grad_with(workspace_u.output(), workspace_v.output(), &mut self.loss_workspace, grad_u, grad_v)?;
+        net.backward(first.view(), grad_u.view(), workspace_u, grads)?;
+        net.backward_accumulate(second.view(), grad_v.view(), workspace_v, grads)?;
+        Ok(f64::from(value))
+    }
 }
 
 impl Trainer {
@@ -153,25 +229,31 @@ impl Trainer {
             DataRegime::Pool { n_samples } => Some(Pool::new(model.sample(n_samples, &mut rng::stream(seed, "pool")))),
         };
         let (batch_size, width) = (config.batch_size, config.network.width);
+        let prefetches = thread_pool.is_some() && matches!(config.objective, Objective::Contrastive { .. });
         Ok(Self {
-            batch: Batch::zeros(batch_size, config.data.d, config.data.d1),
-            views: [Array2::zeros((batch_size, config.data.d1)), Array2::zeros((batch_size, config.data.d1))],
-            workspaces: [NetWorkspace::with_shape(batch_size, width), NetWorkspace::with_shape(batch_size, width)],
-            loss_workspace: LossWorkspace::new(),
-            grad_outputs: [Array2::zeros((batch_size, width)), Array2::zeros((batch_size, width))],
+            inputs: StepInputs::zeros(&config),
+            next_inputs: prefetches.then(|| StepInputs::zeros(&config)),
+            next_ready: false,
+            buffers: ContrastiveBuffers {
+                workspaces: [NetWorkspace::with_shape(batch_size, width), NetWorkspace::with_shape(batch_size, width)],
+                loss_workspace: LossWorkspace::new(),
+                grad_outputs: [Array2::zeros((batch_size, width)), Array2::zeros((batch_size, width))],
+            },
             grads: NetGradients::for_net(&net),
             logistic_grads: LogisticGradients::zeros(batch_size, width),
             sgd: Sgd::default(),
-            data_rng: rng::stream(seed, "data"),
-            shuffle_rng: rng::stream(seed, "shuffle"),
-            augment_rng: rng::stream(seed, "augment"),
+            source: InputSource {
+                model,
+                pool,
+                data_rng: rng::stream(seed, "data"),
+                shuffle_rng: rng::stream(seed, "shuffle"),
+                augment_rng: rng::stream(seed, "augment"),
+            },
             config,
-            model,
             net,
             head,
             task,
             step: 0,
-            pool,
             last_gradient_norm: 0.0,
             last_learning_rate: 0.0,
             threads: thread_pool,
@@ -187,7 +269,7 @@ impl Trainer {
     /// The data model.
     #[must_use]
     pub fn model(&self) -> &SparseCodingModel {
-        &self.model
+        &self.source.model
     }
 
     /// The network in its current state.
@@ -227,7 +309,7 @@ impl Trainer {
                 (loss_sum, loss_count) = (0.0, 0);
             }
         }
-        Ok(TrainOutcome { config: self.config, model: self.model, net: self.net, head: self.head, history })
+        Ok(TrainOutcome { config: self.config, model: self.source.model, net: self.net, head: self.head, history })
     }
 
     /// One SGD update; returns the loss of its batch (before the update).
@@ -245,10 +327,7 @@ impl Trainer {
         let (step, steps) = (self.step, self.config.steps);
         self.config.network.bias.apply_before_step(&mut self.net, step, steps)?;
         let loss = match self.config.objective {
-            Objective::Contrastive { loss } => {
-                self.next_batch();
-                self.contrastive_forward_backward(&loss)?
-            }
+            Objective::Contrastive { loss } => self.contrastive_step(&loss)?,
             Objective::Supervised => self.supervised_forward_backward()?,
         };
         if !loss.is_finite() {
@@ -270,42 +349,32 @@ impl Trainer {
         TrainError::Diverged { step: self.step, quantity, likely_cause: self.config.divergence_hint() }
     }
 
-    fn next_batch(&mut self) {
-        match &mut self.pool {
-            None => self.model.sample_into(&mut self.batch, &mut self.data_rng),
-            Some(pool) => pool.next_batch_into(self.config.batch_size, &mut self.batch, &mut self.shuffle_rng),
+    /// One contrastive step's gradients. With a thread pool, the next step's
+    /// batch and views are drawn at the same time on another thread: the
+    /// streams are consumed in the same order, so the run is unchanged.
+    fn contrastive_step<L: ContrastiveLoss + Sync>(&mut self, loss: &L) -> Result<f64, TrainError> {
+        match &mut self.next_inputs {
+            Some(next) if self.next_ready => std::mem::swap(&mut self.inputs, next),
+            _ => self.source.fill(&self.config, &mut self.inputs)?,
         }
-    }
-
-    /// Forward both views, loss, and backward into `self.grads`.
-    fn contrastive_forward_backward<L: ContrastiveLoss>(&mut self, loss: &L) -> Result<f64, TrainError> {
-        let [first, second] = &mut self.views;
-        self.config.augmentation.apply_x_into(self.batch.x(), first, second, &mut self.augment_rng)?;
-        let (net, [first, second], [first_workspace, second_workspace]) = (&self.net, &self.views, &mut self.workspaces);
-        let mut forward_first = || net.forward_into(first.view(), first_workspace);
-        let mut forward_second = || net.forward_into(second.view(), second_workspace);
-        // The two views side by side on a pool's threads (each is one product).
-        let (first_result, second_result) = if rayon::current_thread_index().is_some() {
-            rayon::join(forward_first, forward_second)
-        } else {
-            (forward_first(), forward_second())
+        self.next_ready = false;
+        let (net, inputs, grads) = (&self.net, &self.inputs, &mut self.grads);
+        let next = self.next_inputs.as_mut().filter(|_| self.step + 1 < self.config.steps);
+        let Some(next) = next else {
+            return self.buffers.gradients(loss, net, &inputs.views, grads);
         };
-        first_result?;
-        second_result?;
-        let [grad_u, grad_v] = &mut self.grad_outputs;
-        let value =
-            loss.loss_and_grad_with(self.workspaces[0].output(), self.workspaces[1].output(), &mut self.loss_workspace, grad_u, grad_v)?;
-        let [workspace_u, workspace_v] = &mut self.workspaces;
-        self.net.backward(self.views[0].view(), self.grad_outputs[0].view(), workspace_u, &mut self.grads)?;
-        self.net.backward_accumulate(self.views[1].view(), self.grad_outputs[1].view(), workspace_v, &mut self.grads)?;
-        Ok(f64::from(value))
+        let (source, config) = (&mut self.source, &self.config);
+        let (drawn, value) = rayon::join(|| source.fill(config, next), || self.buffers.gradients(loss, net, &inputs.views, grads));
+        drawn?;
+        self.next_ready = true;
+        value
     }
 
     fn supervised_forward_backward(&mut self) -> Result<f64, TrainError> {
         let task = self.task.as_ref().expect("supervised runs have a task");
-        let LabelledSet { samples, labels } = draw_labelled(&self.model, task, self.config.batch_size, &mut self.data_rng)?;
+        let LabelledSet { samples, labels } = draw_labelled(&self.source.model, task, self.config.batch_size, &mut self.source.data_rng)?;
         let head = self.head.as_ref().expect("supervised runs have a head");
-        let workspace = &mut self.workspaces[0];
+        let workspace = &mut self.buffers.workspaces[0];
         self.net.forward_into(samples.x(), workspace)?;
         let value =
             LogisticLoss.loss_and_grad(workspace.output(), head.weights.view(), head.bias, labels.view(), &mut self.logistic_grads)?;
@@ -356,16 +425,16 @@ impl Trainer {
         self.config.network.bias.apply_before_step(&mut self.net, 0, self.config.steps)?;
         match self.config.objective {
             Objective::Contrastive { loss } => {
-                let batch = self.model.sample(self.config.batch_size, &mut eval);
-                let [first, second] = &mut self.views;
+                let batch = self.source.model.sample(self.config.batch_size, &mut eval);
+                let [first, second] = &mut self.inputs.views;
                 self.config.augmentation.apply_x_into(batch.x(), first, second, &mut eval)?;
-                let u = self.net.forward(self.views[0].view())?;
-                let v = self.net.forward(self.views[1].view())?;
+                let u = self.net.forward(self.inputs.views[0].view())?;
+                let v = self.net.forward(self.inputs.views[1].view())?;
                 Ok(f64::from(loss.value(u.view(), v.view())?))
             }
             Objective::Supervised => {
                 let task = self.task.as_ref().expect("supervised runs have a task");
-                let set = draw_labelled(&self.model, task, self.config.batch_size, &mut eval)?;
+                let set = draw_labelled(&self.source.model, task, self.config.batch_size, &mut eval)?;
                 let head = self.head.as_ref().expect("supervised runs have a head");
                 let features = self.net.forward(set.samples.x())?;
                 Ok(f64::from(LogisticLoss.value(features.view(), head.weights.view(), head.bias, set.labels.view())?))
@@ -376,7 +445,7 @@ impl Trainer {
     fn metrics(&self, loss: f64) -> StepMetrics {
         let norms: Vec<f64> = self.net.weights().rows().into_iter().map(|row| f64::from(row.dot(&row)).sqrt()).collect();
         let bias = self.net.bias();
-        let output = self.workspaces[0].output();
+        let output = self.buffers.workspaces[0].output();
         let active = output.iter().filter(|h| **h != 0.0).count();
         StepMetrics {
             step: self.step,

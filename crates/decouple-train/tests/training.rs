@@ -60,7 +60,8 @@ fn supervised_and_pool_runs_lower_their_loss() {
 }
 
 /// One run on a 2-thread pool (sampling, augmentation, both views' forward
-/// passes and the backward kernels split over threads) equals the run on one
+/// passes and the backward kernels split over threads, the next batch drawn
+/// while the current one trains) equals the run on one
 /// thread bit for bit, through the dense backward of the first steps and the
 /// sparse one after the thresholds have risen; for both losses.
 #[test]

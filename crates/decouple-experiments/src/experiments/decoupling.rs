@@ -5,6 +5,8 @@
 //! Claim: every measured value lies within 0.03 of its closed form.
 
 use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use decouple_augment::{Augmentation, Component, decoupling};
@@ -65,47 +67,84 @@ pub struct Measurement {
     pub theory: f64,
 }
 
-/// Measures every (seed, augmentation, direction, component).
+/// Measures every (seed, augmentation, direction, component), the
+/// (seed, augmentation) pairs `jobs` at a time (each has its own random
+/// stream, so the result does not depend on `jobs`).
 ///
 /// # Errors
 /// Invalid configuration (not expected for the fixed settings here).
-pub fn measure(data: DataConfig, seeds: &[u64], n_features: usize, n_random: usize, n_samples: usize) -> anyhow::Result<Vec<Measurement>> {
-    let mut measurements = Vec::new();
-    for &seed in seeds {
-        let model = SparseCodingModel::from_seed(data, seed)?;
-        let mut directions = Array2::<f64>::zeros((n_features + n_random, data.d1));
-        for j in 0..n_features {
-            directions.row_mut(j).assign(&model.dictionary().feature(j));
-        }
-        let mut direction_rng = rng::stream(seed, "random-directions");
-        for row in n_features..n_features + n_random {
-            directions.row_mut(row).mapv_inplace(|_| direction_rng.sample(StandardNormal));
-        }
-        for (index, augmentation) in augmentations().iter().enumerate() {
-            let mut stream = rng::indexed_stream(seed, "decoupling", index as u64);
-            let accumulator = decoupling::monte_carlo(&model, augmentation, directions.view(), n_samples, &mut stream)?;
-            for (component, name) in [(Component::Sparse, "sparse"), (Component::Dense, "dense")] {
-                for (row, estimate) in accumulator.estimates(component).into_iter().enumerate() {
-                    let w = directions.row(row);
-                    let moments = match component {
-                        Component::Sparse => model.sparse_moments(w),
-                        Component::Dense => model.dense_moments(w),
-                    };
-                    let theory = augmentation.pair_moments(component, moments).correlation().unwrap_or(f64::NAN);
-                    let estimate = estimate.ok_or_else(|| anyhow::anyhow!("no variance along direction {row}"))?;
-                    let (direction, index) = if row < n_features { ("feature", row) } else { ("random", row - n_features) };
-                    measurements.push(Measurement {
-                        seed,
-                        augmentation: augmentation.label(),
-                        direction,
-                        index,
-                        component: name,
-                        measured: estimate.rho,
-                        standard_error: estimate.standard_error,
-                        theory,
-                    });
+pub fn measure(
+    data: DataConfig,
+    seeds: &[u64],
+    n_features: usize,
+    n_random: usize,
+    n_samples: usize,
+    jobs: usize,
+) -> anyhow::Result<Vec<Measurement>> {
+    let tasks: Vec<(u64, usize)> = seeds.iter().flat_map(|&seed| (0..augmentations().len()).map(move |index| (seed, index))).collect();
+    let results: Vec<Mutex<Option<anyhow::Result<Vec<Measurement>>>>> = tasks.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, tasks.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let position = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(&(seed, index)) = tasks.get(position) else { break };
+                    let result = measure_one(data, seed, index, n_features, n_random, n_samples);
+                    *results[position].lock().expect("lock") = Some(result);
                 }
-            }
+            });
+        }
+    });
+    let mut measurements = Vec::new();
+    for slot in results {
+        measurements.extend(slot.into_inner().expect("lock").expect("every task ran")?);
+    }
+    Ok(measurements)
+}
+
+/// One seed's model and directions under augmentation number `index`.
+fn measure_one(
+    data: DataConfig,
+    seed: u64,
+    index: usize,
+    n_features: usize,
+    n_random: usize,
+    n_samples: usize,
+) -> anyhow::Result<Vec<Measurement>> {
+    let model = SparseCodingModel::from_seed(data, seed)?;
+    let mut directions = Array2::<f64>::zeros((n_features + n_random, data.d1));
+    for j in 0..n_features {
+        directions.row_mut(j).assign(&model.dictionary().feature(j));
+    }
+    let mut direction_rng = rng::stream(seed, "random-directions");
+    for row in n_features..n_features + n_random {
+        directions.row_mut(row).mapv_inplace(|_| direction_rng.sample(StandardNormal));
+    }
+    let augmentation = &augmentations()[index];
+    let mut stream = rng::indexed_stream(seed, "decoupling", index as u64);
+    let accumulator = decoupling::monte_carlo(&model, augmentation, directions.view(), n_samples, &mut stream)?;
+    let mut measurements = Vec::new();
+    for (component, name) in [(Component::Sparse, "sparse"), (Component::Dense, "dense")] {
+        for (row, estimate) in accumulator.estimates(component).into_iter().enumerate() {
+            let w = directions.row(row);
+            let moments = match component {
+                Component::Sparse => model.sparse_moments(w),
+                Component::Dense => model.dense_moments(w),
+            };
+            let theory = augmentation.pair_moments(component, moments).correlation().unwrap_or(f64::NAN);
+            let estimate = estimate.ok_or_else(|| anyhow::anyhow!("no variance along direction {row}"))?;
+            let (direction, index) = if row < n_features { ("feature", row) } else { ("random", row - n_features) };
+            measurements.push(Measurement {
+                seed,
+                augmentation: augmentation.label(),
+                direction,
+                index,
+                component: name,
+                measured: estimate.rho,
+                standard_error: estimate.standard_error,
+                theory,
+            });
         }
     }
     Ok(measurements)
@@ -140,7 +179,7 @@ pub fn run(context: &RunContext) -> anyhow::Result<Summary> {
             context,
         },
     )?;
-    let measurements = measure(data, &seeds, n_features, n_random, n_samples)?;
+    let measurements = measure(data, &seeds, n_features, n_random, n_samples, context.jobs)?;
     let mut lines = String::new();
     for measurement in &measurements {
         lines.push_str(&serde_json::to_string(measurement)?);
