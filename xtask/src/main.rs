@@ -13,13 +13,13 @@ const TASKS: &str = "tasks:
             run the experiments of SPEC section 8, write results/ and REPORT.md
   publish-docs [--from results] [--to docs]
             copy a finished default run into docs/experiments.md and docs/figures/
-  run --config FILE [--set path=value ...] [--out DIR]
+  run --config FILE [--set path=value ...] [--out DIR] [--force]
             one training run with the full analysis
   sweep --config SWEEP [--jobs N] [--shard I/N] [--out DIR]
             a grid of runs x seeds, resumable and shardable
-  merge DIR...
+  merge DIR... [--out DIR]
             combine the results of sweep shards
-  bench [--out DIR]
+  bench [--out DIR] [--threads 1,2] [--profile] [--full] [--no-reproduce] [--only NAME,..]
             throughput of the training step and the reproduction (bench.json)";
 
 fn main() -> ExitCode {

@@ -3,7 +3,8 @@
 //! and linear probes (SPEC section 6).
 //!
 //! Every metric is a plain function of plain arrays (it never trains and knows
-//! nothing of the other decouple crates) returning a serde result struct.
+//! nothing of the other decouple crates) returning a serde result struct, or
+//! a matrix (`alignment_matrix`, `cosine_matrix`).
 //! Conventions: weights `W` are m x d1 (row `w_i` per neuron), the dictionary
 //! `M` is d1 x d (column `M_j` per feature, `x = z M^T + xi` row-wise),
 //! representations `F = f(X)` are B x m, latents `z` are B x d; data arrive as

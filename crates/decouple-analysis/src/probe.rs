@@ -36,22 +36,11 @@ pub struct ProbeConfig {
     pub max_iterations: usize,
     /// Convergence when `max |gradient| <= gradient_tolerance`; `> 0`, default `1e-8`.
     pub gradient_tolerance: f64,
-    /// Label budget the caller should draw for training (default 1000). The
-    /// fit uses whatever it is given and records the actual size.
-    pub n_train: usize,
-    /// Number of fresh test samples the caller should draw (default 2000).
-    pub n_test: usize,
 }
 
 impl Default for ProbeConfig {
     fn default() -> Self {
-        Self {
-            lambda: 1e-3,
-            max_iterations: 100,
-            gradient_tolerance: 1e-8,
-            n_train: DEFAULT_PROBE_TRAIN_SAMPLES,
-            n_test: DEFAULT_PROBE_TEST_SAMPLES,
-        }
+        Self { lambda: 1e-3, max_iterations: 100, gradient_tolerance: 1e-8 }
     }
 }
 
@@ -60,8 +49,8 @@ impl ProbeConfig {
     ///
     /// # Errors
     /// [`AnalysisError::NegativeLambda`] for `lambda` not in `[0, inf)`;
-    /// [`AnalysisError::InvalidSolverParameter`] for `max_iterations == 0`, a
-    /// non-positive `gradient_tolerance`, or a zero `n_train` / `n_test`.
+    /// [`AnalysisError::InvalidSolverParameter`] for `max_iterations == 0` or a
+    /// non-positive `gradient_tolerance`.
     pub fn check(&self) -> Result<(), AnalysisError> {
         check_lambda("lambda", self.lambda)?;
         if self.max_iterations == 0 {
@@ -73,11 +62,6 @@ impl ProbeConfig {
                 value: self.gradient_tolerance,
                 allowed: "(0, inf)",
             });
-        }
-        for (field, value) in [("n_train", self.n_train), ("n_test", self.n_test)] {
-            if value == 0 {
-                return Err(AnalysisError::InvalidSolverParameter { field, value: 0.0, allowed: "[1, inf)" });
-            }
         }
         Ok(())
     }

@@ -19,9 +19,8 @@ const N_TEST: usize = DEFAULT_PROBE_TEST_SAMPLES;
 
 #[test]
 fn default_budget_is_1000_train_and_2000_test() {
-    let config = ProbeConfig::default();
-    assert_eq!((config.n_train, config.n_test), (1000, 2000));
-    assert_eq!(config.lambda, 1e-3);
+    assert_eq!((DEFAULT_PROBE_TRAIN_SAMPLES, DEFAULT_PROBE_TEST_SAMPLES), (1000, 2000));
+    assert_eq!(ProbeConfig::default().lambda, 1e-3);
 }
 
 #[test]

@@ -232,15 +232,22 @@ pub fn monte_carlo<R: rand::Rng + ?Sized>(
     Ok(accumulator)
 }
 
-/// The exact `rho_sparse(w)` and `rho_dense(w)` of `model` under `augmentation`.
+/// The [`SecondMoments`] of `model`'s `component` (`M z` or `xi`) along `w`.
+#[must_use]
+pub fn component_moments(model: &decouple_data::SparseCodingModel, component: Component, w: ndarray::ArrayView1<'_, f64>) -> SecondMoments {
+    match component {
+        Component::Sparse => model.sparse_moments(w),
+        Component::Dense => model.dense_moments(w),
+    }
+}
+
+/// The exact `rho_sparse(w)` or `rho_dense(w)` of `model` under `augmentation` (`None` without variance along `w`).
 #[must_use]
 pub fn closed_form(
     model: &decouple_data::SparseCodingModel,
     augmentation: &Augmentation,
+    component: Component,
     w: ndarray::ArrayView1<'_, f64>,
-) -> (Option<f64>, Option<f64>) {
-    (
-        augmentation.pair_moments(Component::Sparse, model.sparse_moments(w)).correlation(),
-        augmentation.pair_moments(Component::Dense, model.dense_moments(w)).correlation(),
-    )
+) -> Option<f64> {
+    augmentation.pair_moments(component, component_moments(model, component, w)).correlation()
 }

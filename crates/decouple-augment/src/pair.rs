@@ -8,7 +8,8 @@ use crate::{AugmentError, Augmentation};
 
 /// One view of a batch: its sparse part, dense part, and the view of `x`
 /// (each `n x d1`). `x` is the operator applied to `x` itself; it equals
-/// `sparse + dense` up to one float rounding per coordinate.
+/// `sparse + dense` up to a few float roundings per coordinate (the bound is
+/// in `tests/operators.rs`, `views_of_parts_add_up`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct View {
     sparse: Array2<f32>,
@@ -47,14 +48,6 @@ pub struct PositivePair {
     pub first: View,
     /// `x++`.
     pub second: View,
-}
-
-impl PositivePair {
-    /// Number of samples.
-    #[must_use]
-    pub fn n(&self) -> usize {
-        self.first.x.nrows()
-    }
 }
 
 impl Augmentation {

@@ -1,5 +1,5 @@
 //! Invariants of the augmentation operators: partition, unbiasedness,
-//! linearity over parts, agreement of the x-only path, validation.
+//! linearity over parts, agreement of the x-only path, mask rates, validation.
 
 use decouple_augment::{AugmentError, Augmentation};
 use decouple_data::{DataConfig, DenseFeatures, SparseCodingModel, SparseLatent, rng};
@@ -126,4 +126,20 @@ fn invalid_parameters_are_errors() {
     assert_eq!(serde_json::from_str::<Augmentation>(json).unwrap(), Augmentation::IndependentMask { keep: 0.5, rescale: true });
     let unknown = r#"{"kind":"ComplementaryMask","keep":0.5,"kep":1}"#;
     assert!(serde_json::from_str::<Augmentation>(unknown).unwrap_err().to_string().contains("unknown field `kep`"));
+}
+
+#[test]
+fn masks_keep_coordinates_with_probability_keep() {
+    let x = Array2::<f32>::ones((200, 333));
+    for keep in [0.5, 0.25, 0.3, 0.9] {
+        let augmentation = Augmentation::IndependentMask { keep, rescale: false };
+        let (mut first, mut second) = (Array2::zeros((0, 0)), Array2::zeros((0, 0)));
+        augmentation.apply_x_into(x.view(), &mut first, &mut second, &mut rng::stream(9, "augment")).unwrap();
+        for view in [&first, &second] {
+            let n = view.len() as f64;
+            let kept = view.iter().filter(|&&v| v != 0.0).count() as f64;
+            let sd = (n * keep * (1.0 - keep)).sqrt();
+            assert!((kept - n * keep).abs() < 5.0 * sd, "keep {keep}: {kept} of {n}");
+        }
+    }
 }

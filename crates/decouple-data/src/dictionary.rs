@@ -29,30 +29,15 @@ pub enum DictionaryKind {
 pub const ORTHONORMAL_TOLERANCE: f64 = 1e-5;
 
 /// A `d1 x d` matrix with orthonormal columns, stored in `f32` (for sampling)
-/// and `f64` (for exact statistics).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(from = "DictionaryParts")]
+/// and `f64` (for exact statistics). Not serialised: it is rebuilt from a
+/// `DataConfig` and a seed.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Dictionary {
     kind: DictionaryKind,
     matrix: Array2<f32>,
     matrix_f64: Array2<f64>,
     /// `M^T` (`d x d1`, row `j` = feature `j`), contiguous, for sampling `z M^T` row by row.
-    #[serde(skip)]
     features_f32: Array2<f32>,
-}
-
-/// The serialised form of [`Dictionary`] (without the derived `M^T`).
-#[derive(Deserialize)]
-struct DictionaryParts {
-    kind: DictionaryKind,
-    matrix: Array2<f32>,
-    matrix_f64: Array2<f64>,
-}
-
-impl From<DictionaryParts> for Dictionary {
-    fn from(parts: DictionaryParts) -> Self {
-        Self::with_parts(parts.kind, parts.matrix, parts.matrix_f64)
-    }
 }
 
 impl Dictionary {

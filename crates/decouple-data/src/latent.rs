@@ -6,6 +6,7 @@
 
 use ndarray::ArrayViewMut2;
 use rand::Rng;
+use rand::distr::Bernoulli;
 use rand::seq::index::sample as sample_indices;
 use serde::{Deserialize, Serialize};
 
@@ -66,8 +67,10 @@ impl SparseLatent {
         for mut row in z.rows_mut() {
             match *self {
                 Self::Bernoulli { p } => {
+                    // One distribution per row: `random_bool(p)` builds it for every coordinate (same draws).
+                    let coin = Bernoulli::new(p).expect("p is checked to lie in [0, 1]");
                     for value in &mut row {
-                        if rng.random_bool(p) {
+                        if rng.sample(coin) {
                             *value = random_sign(rng);
                         }
                     }

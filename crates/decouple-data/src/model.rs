@@ -56,8 +56,9 @@ impl DataConfig {
     }
 }
 
-/// A realised data model: the config with its dictionary (and dense basis).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A realised data model: the config with its dictionary (and dense basis);
+/// rebuilt from its `DataConfig` and seed rather than serialised.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SparseCodingModel {
     config: DataConfig,
     dictionary: Dictionary,
@@ -142,7 +143,7 @@ impl SparseCodingModel {
     }
 
     /// Overwrites every sample of `batch` with a fresh draw (no allocation for
-    /// isotropic dense features).
+    /// isotropic dense features and `Bernoulli` or `OneHot` latents).
     ///
     /// Draw order, per batch: all of `z` row by row, then all of the dense
     /// noise row by row (`rand_distr::StandardNormal`; pinned by the

@@ -34,7 +34,7 @@ impl SecondMoments {
     #[must_use]
     pub fn of_complement(scale: f64, basis: ArrayView2<'_, f64>, w: ArrayView1<'_, f64>) -> Self {
         let inside = Self::of_projector(1.0, basis, w);
-        let norm2 = w.dot(&w);
+        let norm2 = inside.norm2;
         // `w` inside span(B) must give exactly 0, not cancellation noise.
         let flush = |value: f64| if value.abs() <= 1e-12 * norm2 { 0.0 } else { value };
         Self { quad: scale * flush(norm2 - inside.quad), diag: scale * flush(norm2 - inside.diag), norm2 }

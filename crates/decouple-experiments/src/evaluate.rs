@@ -29,7 +29,12 @@ pub struct EvaluationConfig {
 
 impl Default for EvaluationConfig {
     fn default() -> Self {
-        Self { n_activity: 2000, n_probe_train: 1000, n_probe_test: 2000, n_decoupling: 20_000 }
+        Self {
+            n_activity: 2000,
+            n_probe_train: decouple_analysis::DEFAULT_PROBE_TRAIN_SAMPLES,
+            n_probe_test: decouple_analysis::DEFAULT_PROBE_TEST_SAMPLES,
+            n_decoupling: 20_000,
+        }
     }
 }
 
@@ -59,7 +64,7 @@ pub struct ProbeScores {
     pub raw: f64,
     /// The network at initialisation (same seed, bias 0).
     pub init: f64,
-    /// The ideal network `w_j = M_j` with the trained threshold ratio.
+    /// The ideal network `w_j = M_j` with the run's thresholds (see `ideal_network`).
     pub ideal: f64,
     /// Test `R^2` of ridge regression of `z` on the learned features.
     pub learned_r2: f64,
@@ -126,8 +131,9 @@ fn mean(values: &[f64]) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
-/// The ideal network: `w_j = M_j`, thresholds `b_j = beta` with `beta` the
-/// trained network's median `b_i / ||w_i||` (exactly `beta` for `NormRamp`).
+/// The ideal network: `w_j = M_j` (unit norm) with thresholds `b_j` = the
+/// `NormRamp` `beta`, the `Fixed` `b`, or for `Learned` the trained network's
+/// median `b_i / ||w_i||`.
 fn ideal_network(model: &SparseCodingModel, net: &SymReluNet<f32>, rule: BiasRule) -> anyhow::Result<SymReluNet<f32>> {
     let ratio = match rule {
         BiasRule::NormRamp { beta, .. } => beta,
@@ -144,7 +150,7 @@ fn ideal_network(model: &SparseCodingModel, net: &SymReluNet<f32>, rule: BiasRul
             ratios.get(ratios.len() / 2).copied().unwrap_or(0.0)
         }
     };
-    let weights = model.dictionary().matrix().t().to_owned();
+    let weights = model.dictionary().features_f32().to_owned();
     let bias = Array1::from_elem(weights.nrows(), ratio as f32);
     Ok(SymReluNet::new(weights, bias)?)
 }
@@ -222,17 +228,8 @@ pub fn evaluate(
         )?;
         for (slot, component) in [(0, Component::Sparse), (2, Component::Dense)] {
             let measured: Vec<f64> = accumulator.estimates(component).iter().flatten().map(|estimate| estimate.rho).collect();
-            let theory: Vec<f64> = directions
-                .rows()
-                .into_iter()
-                .filter_map(|w| {
-                    let moments = match component {
-                        Component::Sparse => model.sparse_moments(w),
-                        Component::Dense => model.dense_moments(w),
-                    };
-                    config.augmentation.pair_moments(component, moments).correlation()
-                })
-                .collect();
+            let theory: Vec<f64> =
+                directions.rows().into_iter().filter_map(|w| decoupling::closed_form(model, &config.augmentation, component, w)).collect();
             rho[slot] = mean(&measured);
             rho[slot + 1] = mean(&theory);
         }

@@ -22,7 +22,9 @@ pub mod sweep;
 pub mod sweep_results;
 pub mod training;
 
-pub use context::{RunContext, write_atomic, write_json};
+pub use context::{
+    RunContext, available_cores, command_output, cpu_model, for_each_job, git_commit, parallel_map, toolchain, write_atomic, write_json,
+};
 
 /// The README's code examples, compiled and run as doctests.
 #[doc = include_str!("../../../README.md")]

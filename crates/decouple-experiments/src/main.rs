@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use decouple_experiments::RunContext;
 use decouple_experiments::experiments::{self, EXPERIMENTS};
 use decouple_experiments::report::{self, Verdict};
+use decouple_experiments::{RunContext, available_cores};
 
 #[derive(Parser)]
 #[command(name = "decouple", about = "Reproduce the claims of Wen & Li (2021) by simulation")]
@@ -94,16 +94,7 @@ fn publish_docs(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<
     let report = std::fs::read_to_string(from.join("REPORT.md")).with_context(|| format!("reading {}/REPORT.md", from.display()))?;
     let figures = to.join("figures");
     std::fs::create_dir_all(&figures)?;
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split(':').nth(1))
-                .map(|name| name.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let (cpu, cores) = (decouple_experiments::cpu_model(), available_cores());
     let mut text = format!(
         "<!-- Generated: `cargo xtask reproduce && cargo xtask publish-docs`. Do not edit by hand. -->\n\n\
          Machine (where this was published, the same as the run): {cpu}, {cores} cores. \
@@ -122,13 +113,9 @@ fn publish_docs(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<
         text.push_str(line);
         text.push('\n');
     }
-    std::fs::write(to.join("experiments.md"), text)?;
+    decouple_experiments::write_atomic(&to.join("experiments.md"), &text)?;
     println!("wrote {}", to.join("experiments.md").display());
     Ok(ExitCode::SUCCESS)
-}
-
-fn available_cores() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 fn run_config(config: &std::path::Path, sets: &[String], out: Option<PathBuf>, force: bool) -> anyhow::Result<ExitCode> {
@@ -220,8 +207,7 @@ fn run() -> anyhow::Result<ExitCode> {
     }
     if list {
         for experiment in EXPERIMENTS {
-            let status = if experiment.run.is_some() { "ready" } else { "planned" };
-            println!("{:<18} [{status}] {} — measures {}", experiment.id, experiment.claim, experiment.measures);
+            println!("{:<18} {} — measures {}", experiment.id, experiment.claim, experiment.measures);
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -229,12 +215,8 @@ fn run() -> anyhow::Result<ExitCode> {
     let start = std::time::Instant::now();
     let mut failed = false;
     for experiment in EXPERIMENTS.iter().filter(|experiment| only.is_empty() || only.iter().any(|id| id == experiment.id)) {
-        let Some(runner) = experiment.run else {
-            println!("{:<18} planned, not implemented yet: {}", experiment.id, experiment.claim);
-            continue;
-        };
         println!("{:<18} running: {}", experiment.id, experiment.claim);
-        let summary = runner(&context)?;
+        let summary = (experiment.run)(&context)?;
         for claim in &summary.claims {
             println!(
                 "    {} {}: measured {:.4}, threshold {:?} {}",

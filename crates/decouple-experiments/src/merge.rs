@@ -58,7 +58,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<MergeOutc
             );
         }
     }
-    let out = out.unwrap_or_else(|| PathBuf::from("results").join("sweeps").join(&reference.name));
+    let out = out.unwrap_or_else(|| crate::sweep::default_out(&reference.name));
     std::fs::create_dir_all(out.join("runs")).with_context(|| format!("creating {}", out.display()))?;
     crate::sweep::write_manifest(&out, &reference)?;
     let mut missing = Vec::new();

@@ -181,6 +181,6 @@ pub fn write_report(out: &Path, order: &[&str], header: &str) -> anyhow::Result<
             let _ = writeln!(report, "{}\n", summary.notes);
         }
     }
-    std::fs::write(out.join("REPORT.md"), report).context("writing REPORT.md")?;
+    crate::write_atomic(&out.join("REPORT.md"), &report)?;
     Ok(())
 }

@@ -114,7 +114,7 @@ pub fn write_run(
     }
     fn provenance() -> &'static (String, String) {
         static PROVENANCE: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
-        PROVENANCE.get_or_init(|| (crate::context::git_commit(), crate::context::toolchain()))
+        PROVENANCE.get_or_init(|| (crate::git_commit(std::path::Path::new(".")), crate::toolchain()))
     }
     let name = dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
     let hash = config.hash();

@@ -266,6 +266,11 @@ fn check_plot(plot: &PlotSpec, axes: &[Axis]) -> anyhow::Result<()> {
 }
 
 /// A file-name-safe version of `text`: `Kind(0.5,true)` becomes `Kind-0.5-true`.
+/// `results/sweeps/NAME` (sanitised), where an unsharded sweep (and a merge) writes by default.
+pub(crate) fn default_out(name: &str) -> PathBuf {
+    PathBuf::from("results").join("sweeps").join(sanitize(name, 80))
+}
+
 fn sanitize(text: &str, limit: usize) -> String {
     let safe: String = text
         .chars()
@@ -331,8 +336,6 @@ pub struct SweepOutcome {
     pub out: PathBuf,
     /// Runs of this shard.
     pub runs: usize,
-    /// Of which already complete before this invocation.
-    pub skipped: usize,
     /// Statuses of this shard's runs after it.
     pub tally: Tally,
     /// The table written.
@@ -348,7 +351,7 @@ pub struct SweepOutcome {
 pub fn run_sweep(file: &Path, options: &SweepOptions) -> anyhow::Result<SweepOutcome> {
     let sweep = load_sweep(file)?;
     let manifest = &sweep.manifest;
-    let out = options.out.clone().unwrap_or_else(|| PathBuf::from("results").join("sweeps").join(sanitize(&manifest.name, 80)));
+    let out = options.out.clone().unwrap_or_else(|| default_out(&manifest.name));
     let runs_dir = out.join("runs");
     std::fs::create_dir_all(&runs_dir).with_context(|| format!("creating {}", runs_dir.display()))?;
     write_manifest(&out, manifest)?;
@@ -406,7 +409,7 @@ pub fn run_sweep(file: &Path, options: &SweepOptions) -> anyhow::Result<SweepOut
         (format!("sweep-shard-{}-of-{}.csv", shard.index, shard.count), false)
     };
     let tally = sweep_results::write(&out, manifest, &mine, &table, plots)?;
-    Ok(SweepOutcome { table: out.join(table), out, runs: mine.len(), skipped, tally })
+    Ok(SweepOutcome { table: out.join(table), out, runs: mine.len(), tally })
 }
 
 /// Writes `out/sweep.json` unless it already holds `manifest`. Shards sharing
@@ -421,10 +424,7 @@ pub fn write_manifest(out: &Path, manifest: &SweepManifest) -> anyhow::Result<()
     if existing.as_ref() == Some(manifest) {
         return Ok(());
     }
-    let temporary = out.join(format!(".sweep.json.partial-{}", std::process::id()));
-    std::fs::write(&temporary, serde_json::to_string_pretty(manifest)?).with_context(|| format!("writing {}", temporary.display()))?;
-    std::fs::rename(&temporary, &path).with_context(|| format!("renaming into {}", path.display()))?;
-    Ok(())
+    crate::write_json(&path, manifest)
 }
 
 fn shard_words(shard: Shard) -> String {

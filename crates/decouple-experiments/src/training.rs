@@ -130,14 +130,15 @@ fn run_one(spec: &RunSpec, evaluation: &EvaluationConfig) -> RunRecord {
 #[must_use]
 pub fn execute(experiment: &str, specs: &[RunSpec], jobs: usize, cache: &RunCache) -> Vec<RunRecord> {
     let evaluation = EvaluationConfig::default();
-    let results: Vec<Mutex<Option<RunRecord>>> = specs
+    let cached: Vec<Option<RunRecord>> = specs
         .iter()
         .map(|spec| {
             let cached = cache.runs.lock().expect("cache lock").get(&key(&spec.config)).cloned();
-            Mutex::new(cached.map(|record| RunRecord { label: spec.label.clone(), ..record }))
+            cached.map(|record| RunRecord { label: spec.label.clone(), ..record })
         })
         .collect();
-    let pending: Vec<usize> = (0..specs.len()).filter(|&index| results[index].lock().expect("lock").is_none()).collect();
+    let pending: Vec<usize> = (0..specs.len()).filter(|&index| cached[index].is_none()).collect();
+    let results: Vec<Mutex<Option<RunRecord>>> = cached.into_iter().map(Mutex::new).collect();
     execute_each(experiment, specs, &pending, &|_| evaluation, jobs, &|index, record| {
         cache.runs.lock().expect("cache lock").insert(key(&specs[index].config), record.clone());
         *results[index].lock().expect("lock") = Some(record);
@@ -160,7 +161,6 @@ pub fn execute_each(
     let total = specs.len();
     let cached = total - pending.len();
     let done = AtomicUsize::new(cached);
-    let next = AtomicUsize::new(0);
     let start = Instant::now();
     let terminal = std::io::stdout().is_terminal();
     let report_progress = |record: &RunRecord| {
@@ -187,16 +187,11 @@ pub fn execute_each(
         }
         let _ = out.flush();
     };
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1).min(pending.len().max(1)) {
-            scope.spawn(|| {
-                while let Some(&index) = pending.get(next.fetch_add(1, Ordering::SeqCst)) {
-                    let record = run_one(&specs[index], &evaluation(index));
-                    report_progress(&record);
-                    on_finish(index, record);
-                }
-            });
-        }
+    crate::for_each_job(pending.len(), jobs, &|position| {
+        let index = pending[position];
+        let record = run_one(&specs[index], &evaluation(index));
+        report_progress(&record);
+        on_finish(index, record);
     });
 }
 

@@ -3,10 +3,11 @@
 //!
 //! A row of logits `s` with target `t` has the cross-entropy
 //! `l = lse(s) - s_t`, `lse(s) = max_j s_j + ln sum_j exp(s_j - max_j s_j)`,
-//! and `dl/ds_j = exp(s_j - lse(s)) - 1[j = t]`. Both losses only need the
-//! log-sum-exp of every row (and, for `InfoNce`, of every column), after
-//! which the symmetrised gradient is one elementwise pass over the logits:
-//! `exp(S_ij - r_i) + exp(S_ij - c_j)`, with no transposed copy of `S`. An entry
+//! and `dl/ds_j = exp(s_j - lse(s)) - 1[j = t]`. The row pass keeps
+//! `exp(s_j - max s)` and its sum; with the log-sum-exp `c_j` of every column
+//! (`InfoNce`) or of every row (`NtXent`, whose `S` is symmetric), the
+//! symmetrised gradient is one elementwise pass over the logits:
+//! `exp(S_ij - max_i) / sum_i + exp(S_ij - c_j)`, with no transposed copy of `S`. An entry
 //! equal to `-inf` (the excluded self-similarity of `NtXent`) gets
 //! probability 0 and gradient 0. The loops keep eight independent partial
 //! results so that the compiler vectorises them.

@@ -8,12 +8,10 @@
 //! `P_ba = exp(S_ab - lse_b)`, so `dL/dS + dL/dS^T` is one elementwise pass,
 //! `(exp(S_ab - lse_a) + exp(S_ab - lse_b) - 2 Y_ab) / 2B`, with no transpose.
 
-use ndarray::{Array2, ArrayView2, NdFloat, linalg::general_mat_mul};
+use ndarray::{Array2, ArrayView2, NdFloat};
 use serde::{Deserialize, Serialize};
 
-use crate::blocks::for_row_blocks;
 use crate::contrastive::{check_temperature, check_views};
-use crate::cross_entropy::softmax_pair_row;
 use crate::similarity::cast;
 use crate::workspace::LogitPairs;
 use crate::{ContrastiveLoss, LossError, LossWorkspace, Similarity};
@@ -42,38 +40,14 @@ impl NtXent {
     fn forward<F: NdFloat>(&self, u: ArrayView2<'_, F>, v: ArrayView2<'_, F>, workspace: &mut LossWorkspace<F>) -> Result<F, LossError> {
         self.check()?;
         check_views(u, v)?;
-        let batch = u.nrows();
-        let n_views = 2 * batch;
+        let n_views = 2 * u.nrows();
         workspace.load(self.similarity, u, v);
-        workspace.logits_and_row_exps(cast(1.0 / self.temperature), LogitPairs::AllViews);
+        workspace.forward(cast(1.0 / self.temperature), LogitPairs::AllViews);
         let logits = &workspace.logits;
-        let loss = workspace.row_lse.iter().enumerate().fold(F::zero(), |loss, (a, &lse)| loss + lse - logits[(a, partner(a, batch))]);
+        let positive = |a| logits[(a, LogitPairs::AllViews.target(a, n_views))];
+        let loss = workspace.row_lse.iter().enumerate().fold(F::zero(), |loss, (a, &lse)| loss + lse - positive(a));
         Ok(loss / cast(n_views as f64))
     }
-
-    /// `dL/dS + dL/dS^T = (P + P^T - 2 Y) / 2B` into `workspace.grad_logits`
-    /// and `dL/dZ_hat = (dL/dS + dL/dS^T) Z_hat / tau` into `workspace.grad_hat`, after [`NtXent::forward`].
-    fn backward<F: NdFloat>(&self, workspace: &mut LossWorkspace<F>) {
-        let n_views = workspace.logits.nrows();
-        let (scale, inv_tau) = (F::one() / cast(n_views as f64), cast::<F>(1.0 / self.temperature));
-        let (logits, hat) = (workspace.logits.view(), workspace.hat.view());
-        let (lse, sums) = (workspace.row_lse.as_slice().expect("contiguous"), workspace.row_sum.as_slice().expect("contiguous"));
-        let outputs = (workspace.grad_logits.view_mut(), workspace.grad_hat.view_mut());
-        for_row_blocks(outputs, &|first, (mut grad, mut grad_hat)| {
-            for (r, mut grad_row) in grad.rows_mut().into_iter().enumerate() {
-                let a = first + r;
-                let grad_row = grad_row.as_slice_mut().expect("standard layout");
-                softmax_pair_row(grad_row, scale / sums[a], logits.row(a).to_slice().expect("standard layout"), lse, scale);
-                grad_row[partner(a, n_views / 2)] -= scale + scale;
-            }
-            general_mat_mul(inv_tau, &grad, &hat, F::zero(), &mut grad_hat);
-        });
-    }
-}
-
-/// The positive partner `p(a) = a + B mod 2B` of view `a`.
-fn partner(a: usize, batch: usize) -> usize {
-    (a + batch) % (2 * batch)
 }
 
 impl ContrastiveLoss for NtXent {
@@ -94,8 +68,7 @@ impl ContrastiveLoss for NtXent {
         grad_v: &mut Array2<F>,
     ) -> Result<F, LossError> {
         let loss = self.forward(u, v, workspace)?;
-        self.backward(workspace);
-        workspace.backward_views(self.similarity, grad_u, grad_v);
+        workspace.backward(cast(1.0 / self.temperature), LogitPairs::AllViews, self.similarity, grad_u, grad_v);
         Ok(loss)
     }
 }

@@ -9,7 +9,7 @@
 use ndarray::{Array1, Array2, ArrayView2, Axis, NdFloat, Slice, linalg::general_mat_mul};
 
 use crate::blocks::for_row_blocks;
-use crate::cross_entropy::exp_row_into;
+use crate::cross_entropy::{column_log_sum_exp, exp_row_into, softmax_pair_row};
 
 use crate::Similarity;
 
@@ -20,6 +20,16 @@ pub(crate) enum LogitPairs {
     CrossView,
     /// `S_ab = <z_hat_a, z_hat_b> / tau` over `z = [u; v]`, `2B x 2B`, with `S_aa = -inf` (`NtXent`).
     AllViews,
+}
+
+impl LogitPairs {
+    /// The column of row `i`'s positive among `n` rows: `i` (`CrossView`) or the partner `p(i) = i + B mod 2B` (`AllViews`).
+    pub(crate) fn target(self, i: usize, n: usize) -> usize {
+        match self {
+            Self::CrossView => i,
+            Self::AllViews => (i + n / 2) % n,
+        }
+    }
 }
 
 /// Buffers of one contrastive loss evaluation; reallocated only when `B` or `m` changes.
@@ -91,23 +101,21 @@ impl<F: NdFloat> LossWorkspace<F> {
         crate::similarity::normalize_rows(similarity, self.hat.view_mut(), self.norms.view_mut());
     }
 
-    /// The logits of `pairs` (`scale` = `1 / tau`) after [`LossWorkspace::load`], and per row
-    /// `lse`, `sum_j exp(S_ij - max_j S_ij)` and `exp(S_ij - max_j S_ij)` (into `grad_logits`), in row blocks.
-    pub(crate) fn logits_and_row_exps(&mut self, scale: F, pairs: LogitPairs) {
+    /// The logits of `pairs` (`inv_tau = 1 / tau`) after [`LossWorkspace::load`], and per row
+    /// `lse`, `sum_j exp(S_ij - max_j S_ij)` and `exp(S_ij - max_j S_ij)` (into `grad_logits`);
+    /// for `CrossView` also the log-sum-exp of every column. In row (and column) blocks.
+    pub(crate) fn forward(&mut self, inv_tau: F, pairs: LogitPairs) {
         let n = match pairs {
             LogitPairs::CrossView => self.hat.nrows() / 2,
             LogitPairs::AllViews => self.hat.nrows(),
         };
         self.ensure_logits(n);
-        let (left, right) = match pairs {
-            LogitPairs::CrossView => self.hat.view().split_at(Axis(0), n),
-            LogitPairs::AllViews => (self.hat.view(), self.hat.view()),
-        };
+        let (left, right) = logit_factors(&self.hat, pairs, n);
         let row_stats = (self.row_lse.as_slice_mut().expect("contiguous"), self.row_sum.as_slice_mut().expect("contiguous"));
         let outputs = (self.logits.view_mut(), (self.grad_logits.view_mut(), row_stats));
         for_row_blocks(outputs, &|first, (mut logits, (mut exps, (lse, sum)))| {
             let rows = left.slice_axis(Axis(0), Slice::from(first..first + logits.nrows()));
-            general_mat_mul(scale, &rows, &right.t(), F::zero(), &mut logits);
+            general_mat_mul(inv_tau, &rows, &right.t(), F::zero(), &mut logits);
             let rows = logits.rows_mut().into_iter().zip(exps.rows_mut()).zip(lse.iter_mut().zip(sum));
             for (r, ((mut row, mut exp_row), (lse, sum))) in rows.enumerate() {
                 if pairs == LogitPairs::AllViews {
@@ -118,6 +126,53 @@ impl<F: NdFloat> LossWorkspace<F> {
                 (*lse, *sum) = exp_row_into(row, exp_row.as_slice_mut().expect("standard layout"));
             }
         });
+        if pairs == LogitPairs::CrossView {
+            let logits = self.logits.view();
+            let column_stats = (self.column_max.as_slice_mut().expect("contiguous"), self.column_lse.as_slice_mut().expect("contiguous"));
+            for_row_blocks(column_stats, &|first, (max, lse)| {
+                column_log_sum_exp(logits.slice_axis(Axis(1), Slice::from(first..first + max.len())), max, lse);
+            });
+        }
+    }
+
+    /// After [`LossWorkspace::forward`]: the symmetrised softmax gradient into `grad_logits`,
+    /// `(P^row + P^col - 2 I) / 2B` (`CrossView`) or `(P + P^T - 2 Y) / 2B` (`AllViews`, where
+    /// `P^T_ab = exp(S_ab - lse_b)` as `S` is symmetric), then `dL/dZ_hat` (`G v_hat / tau` and
+    /// `G^T u_hat / tau`, or `G Z_hat / tau`) and through the normalisation `dL/du`, `dL/dv`.
+    pub(crate) fn backward(
+        &mut self,
+        inv_tau: F,
+        pairs: LogitPairs,
+        similarity: Similarity,
+        grad_u: &mut Array2<F>,
+        grad_v: &mut Array2<F>,
+    ) {
+        let n = self.logits.nrows();
+        let scale = F::one() / F::from(self.hat.nrows()).expect("a row count is a float");
+        let (left, right) = logit_factors(&self.hat, pairs, n);
+        let column_lse = match pairs {
+            LogitPairs::CrossView => self.column_lse.as_slice().expect("contiguous"),
+            LogitPairs::AllViews => self.row_lse.as_slice().expect("contiguous"),
+        };
+        let (logits, sums) = (self.logits.view(), self.row_sum.as_slice().expect("contiguous"));
+        let (grad_rows, grad_columns) = self.grad_hat.view_mut().split_at(Axis(0), n);
+        for_row_blocks((self.grad_logits.view_mut(), grad_rows), &|first, (mut grad, mut grad_rows)| {
+            for (r, mut grad_row) in grad.rows_mut().into_iter().enumerate() {
+                let i = first + r;
+                let grad_row = grad_row.as_slice_mut().expect("standard layout");
+                softmax_pair_row(grad_row, scale / sums[i], logits.row(i).to_slice().expect("standard layout"), column_lse, scale);
+                grad_row[pairs.target(i, n)] -= scale + scale;
+            }
+            general_mat_mul(inv_tau, &grad, &right, F::zero(), &mut grad_rows);
+        });
+        if pairs == LogitPairs::CrossView {
+            let grad_logits = self.grad_logits.view();
+            for_row_blocks(grad_columns, &|first, mut grad_v| {
+                let columns = grad_logits.slice_axis(Axis(1), Slice::from(first..first + grad_v.nrows()));
+                general_mat_mul(inv_tau, &columns.t(), &left, F::zero(), &mut grad_v);
+            });
+        }
+        self.backward_views(similarity, grad_u, grad_v);
     }
 
     /// Sizes the logit buffers to `n x n`.
@@ -133,7 +188,7 @@ impl<F: NdFloat> LossWorkspace<F> {
     }
 
     /// Maps `grad_hat = dL/dZ_hat` to `dL/du` (first `B` rows) and `dL/dv` (last `B` rows).
-    pub(crate) fn backward_views(&self, similarity: Similarity, grad_u: &mut Array2<F>, grad_v: &mut Array2<F>) {
+    fn backward_views(&self, similarity: Similarity, grad_u: &mut Array2<F>, grad_v: &mut Array2<F>) {
         let (two_batch, m) = self.hat.dim();
         let batch = two_batch / 2;
         for grad in [&mut *grad_u, &mut *grad_v] {
@@ -145,5 +200,13 @@ impl<F: NdFloat> LossWorkspace<F> {
         for (r, grad) in rows.enumerate() {
             similarity.backward_row(self.hat.row(r), self.norms[r], self.grad_hat.row(r), grad);
         }
+    }
+}
+
+/// The two factors of the logits, `S = left right^T / tau`: `(u_hat, v_hat)` or `(Z_hat, Z_hat)` (`n` rows of `S`).
+fn logit_factors<F>(hat: &Array2<F>, pairs: LogitPairs, n: usize) -> (ArrayView2<'_, F>, ArrayView2<'_, F>) {
+    match pairs {
+        LogitPairs::CrossView => hat.view().split_at(Axis(0), n),
+        LogitPairs::AllViews => (hat.view(), hat.view()),
     }
 }

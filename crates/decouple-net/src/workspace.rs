@@ -12,7 +12,7 @@
 //! fifth of `G` is nonzero.
 //!
 //! Inside a rayon pool (e.g. under `ThreadPool::install`) the backward pass
-//! splits over fixed blocks of neurons (sparse) or two fixed halves of the
+//! splits over halves of its 32-column blocks (sparse) or two fixed halves of the
 //! columns (dense); every output entry is computed by one thread in the same
 //! order, so the results are bit-identical for any number of threads. (The
 //! forward pass is one product; a trainer runs the two views side by side.)

@@ -170,7 +170,8 @@ impl TrainConfig {
     /// Validates every field.
     ///
     /// # Errors
-    /// The first invalid field, named with its allowed range.
+    /// The first invalid field, named with its allowed range; a `Pool` with the
+    /// `Supervised` objective (unsupported).
     pub fn check(&self) -> Result<(), TrainError> {
         self.data.check()?;
         self.augmentation.check()?;
@@ -203,6 +204,12 @@ impl TrainConfig {
         if let DataRegime::Pool { n_samples } = self.regime {
             if n_samples == 0 {
                 return Err(out_of_range("regime.n_samples", 0.0, ">= 1"));
+            }
+            if matches!(self.objective, Objective::Supervised) {
+                return Err(TrainError::Unsupported {
+                    field: "regime",
+                    reason: "a fixed Pool is not supported with the Supervised objective (labels are drawn with fresh samples); use Fresh",
+                });
             }
         }
         if self.steps == 0 {

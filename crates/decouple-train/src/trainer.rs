@@ -10,8 +10,8 @@
 //! bit for bit wherever it runs.
 //!
 //! Threads: [`Trainer::with_threads`] runs each step inside a private rayon
-//! pool, where sampling, augmentation, forward and backward split their work
-//! into fixed blocks (of rows or neurons) that each write their own outputs
+//! pool, where sampling, the loss, forward and backward split their work
+//! into fixed blocks (of rows, columns or the two views) that each write their own outputs
 //! in a fixed order, and the next step's batch and views are drawn while the
 //! current step computes. The thread count is an execution option, not part of the
 //! config: the run is bit-identical on 1 or more threads.
@@ -87,11 +87,11 @@ pub struct Trainer {
     task: Option<SignTask>,
     step: usize,
     source: InputSource,
-    /// The batch and views of the current step.
-    inputs: StepInputs,
+    /// The views of the current step.
+    inputs: Views,
     /// The next step's inputs, drawn during this step on a second thread
     /// (only with a thread pool); `next_ready` says whether they are drawn.
-    next_inputs: Option<StepInputs>,
+    next_inputs: Option<Views>,
     next_ready: bool,
     buffers: ContrastiveBuffers,
     grads: NetGradients<f32>,
@@ -107,16 +107,15 @@ pub struct Trainer {
 struct InputSource {
     model: SparseCodingModel,
     pool: Option<Pool>,
+    /// The last batch drawn (only its views are used by the step).
+    batch: Batch,
     data_rng: ChaCha8Rng,
     shuffle_rng: ChaCha8Rng,
     augment_rng: ChaCha8Rng,
 }
 
-/// One contrastive step's inputs: a batch and its two augmented views.
-struct StepInputs {
-    batch: Batch,
-    views: [Array2<f32>; 2],
-}
+/// One contrastive step's inputs: the two augmented views of a batch.
+type Views = [Array2<f32>; 2];
 
 /// The forward and loss buffers of a contrastive step (`workspaces[0]` also
 /// serves the supervised objective).
@@ -126,25 +125,20 @@ struct ContrastiveBuffers {
     grad_outputs: [Array2<f32>; 2],
 }
 
-impl StepInputs {
-    fn zeros(config: &TrainConfig) -> Self {
-        let (batch_size, d1) = (config.batch_size, config.data.d1);
-        Self {
-            batch: Batch::zeros(batch_size, config.data.d, d1),
-            views: [Array2::zeros((batch_size, d1)), Array2::zeros((batch_size, d1))],
-        }
-    }
+fn zero_views(config: &TrainConfig) -> Views {
+    let shape = (config.batch_size, config.data.d1);
+    [Array2::zeros(shape), Array2::zeros(shape)]
 }
 
 impl InputSource {
-    /// Draws the next batch (fresh, or the pool's next) and its two views into `inputs`.
-    fn fill(&mut self, config: &TrainConfig, inputs: &mut StepInputs) -> Result<(), TrainError> {
+    /// Draws the next batch (fresh, or the pool's next) and writes its two views into `views`.
+    fn fill(&mut self, config: &TrainConfig, views: &mut Views) -> Result<(), TrainError> {
         match &mut self.pool {
-            None => self.model.sample_into(&mut inputs.batch, &mut self.data_rng),
-            Some(pool) => pool.next_batch_into(config.batch_size, &mut inputs.batch, &mut self.shuffle_rng),
+            None => self.model.sample_into(&mut self.batch, &mut self.data_rng),
+            Some(pool) => pool.next_batch_into(config.batch_size, &mut self.batch, &mut self.shuffle_rng),
         }
-        let [first, second] = &mut inputs.views;
-        config.augmentation.apply_x_into(inputs.batch.x(), first, second, &mut self.augment_rng)?;
+        let [first, second] = views;
+        config.augmentation.apply_x_into(self.batch.x(), first, second, &mut self.augment_rng)?;
         Ok(())
     }
 }
@@ -198,6 +192,7 @@ impl Trainer {
         if threads == 0 {
             return Err(TrainError::OutOfRange { field: "threads", value: 0.0, allowed: ">= 1" });
         }
+        config.check()?;
         let thread_pool = if threads > 1 {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -208,13 +203,6 @@ impl Trainer {
         } else {
             None
         };
-        config.check()?;
-        if matches!(config.objective, Objective::Supervised) && !matches!(config.regime, DataRegime::Fresh) {
-            return Err(TrainError::Unsupported {
-                field: "regime",
-                reason: "a fixed Pool is not supported with the Supervised objective (labels are drawn with fresh samples); use Fresh",
-            });
-        }
         let seed = config.seed;
         let model = SparseCodingModel::from_seed(config.data, seed)?;
         let net = SymReluNet::init(config.network.width, config.data.d1, config.network.sigma0, &mut rng::stream(seed, "init"))?;
@@ -231,8 +219,8 @@ impl Trainer {
         let (batch_size, width) = (config.batch_size, config.network.width);
         let prefetches = thread_pool.is_some() && matches!(config.objective, Objective::Contrastive { .. });
         Ok(Self {
-            inputs: StepInputs::zeros(&config),
-            next_inputs: prefetches.then(|| StepInputs::zeros(&config)),
+            inputs: zero_views(&config),
+            next_inputs: prefetches.then(|| zero_views(&config)),
             next_ready: false,
             buffers: ContrastiveBuffers {
                 workspaces: [NetWorkspace::with_shape(batch_size, width), NetWorkspace::with_shape(batch_size, width)],
@@ -243,6 +231,7 @@ impl Trainer {
             logistic_grads: LogisticGradients::zeros(batch_size, width),
             sgd: Sgd::default(),
             source: InputSource {
+                batch: Batch::zeros(batch_size, config.data.d, config.data.d1),
                 model,
                 pool,
                 data_rng: rng::stream(seed, "data"),
@@ -361,10 +350,10 @@ impl Trainer {
         let (net, inputs, grads) = (&self.net, &self.inputs, &mut self.grads);
         let next = self.next_inputs.as_mut().filter(|_| self.step + 1 < self.config.steps);
         let Some(next) = next else {
-            return self.buffers.gradients(loss, net, &inputs.views, grads);
+            return self.buffers.gradients(loss, net, inputs, grads);
         };
         let (source, config) = (&mut self.source, &self.config);
-        let (drawn, value) = rayon::join(|| source.fill(config, next), || self.buffers.gradients(loss, net, &inputs.views, grads));
+        let (drawn, value) = rayon::join(|| source.fill(config, next), || self.buffers.gradients(loss, net, inputs, grads));
         drawn?;
         self.next_ready = true;
         value
@@ -426,18 +415,21 @@ impl Trainer {
         match self.config.objective {
             Objective::Contrastive { loss } => {
                 let batch = self.source.model.sample(self.config.batch_size, &mut eval);
-                let [first, second] = &mut self.inputs.views;
+                let [first, second] = &mut self.inputs;
                 self.config.augmentation.apply_x_into(batch.x(), first, second, &mut eval)?;
-                let u = self.net.forward(self.inputs.views[0].view())?;
-                let v = self.net.forward(self.inputs.views[1].view())?;
-                Ok(f64::from(loss.value(u.view(), v.view())?))
+                // Through the step's own buffers, so the step-0 metrics see this forward pass.
+                let [u, v] = &mut self.buffers.workspaces;
+                self.net.forward_into(first.view(), u)?;
+                self.net.forward_into(second.view(), v)?;
+                Ok(f64::from(loss.value_with(u.output(), v.output(), &mut self.buffers.loss_workspace)?))
             }
             Objective::Supervised => {
                 let task = self.task.as_ref().expect("supervised runs have a task");
                 let set = draw_labelled(&self.source.model, task, self.config.batch_size, &mut eval)?;
                 let head = self.head.as_ref().expect("supervised runs have a head");
-                let features = self.net.forward(set.samples.x())?;
-                Ok(f64::from(LogisticLoss.value(features.view(), head.weights.view(), head.bias, set.labels.view())?))
+                let workspace = &mut self.buffers.workspaces[0];
+                self.net.forward_into(set.samples.x(), workspace)?;
+                Ok(f64::from(LogisticLoss.value(workspace.output(), head.weights.view(), head.bias, set.labels.view())?))
             }
         }
     }

@@ -142,6 +142,8 @@ fn invalid_configs_name_the_field_and_range() {
         ),
     ];
     for (config, expected) in cases {
+        // The config's own check rejects it (so config files and checkpoints do too), not only the trainer.
+        assert!(config.check().unwrap_err().to_string().starts_with(expected), "{config:?}");
         let message = train(config, |_, _| {}).unwrap_err().to_string();
         assert!(message.starts_with(expected), "{message:?} should start with {expected:?}");
     }
@@ -182,6 +184,8 @@ fn observer_sees_steps_zero_every_k_and_the_end() {
     })
     .unwrap();
     assert_eq!(seen, vec![0, 20, 40, 45]);
+    // Step 0 reports the initial forward pass: with b = 0 every unit is active.
+    assert!(outcome.history[0].active_fraction > 0.99, "{:?}", outcome.history[0]);
     let beta = outcome.history.last().unwrap().beta.unwrap();
     assert!((beta - 0.5).abs() < 1e-12, "NormRamp reaches beta: {beta}");
     let last = &outcome.history[3];

@@ -182,7 +182,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     if let (Some(one), Some(two)) = (median_of(&entries, "step-large", 1, "ms/step"), median_of(&entries, "step-large", 2, "ms/step")) {
         entries.push(Entry::single("step-large", 2, "speed-up vs 1 thread", one / two));
     }
-    let peer = workloads::peer_config();
+    let peer = workloads::peer_config(&root)?;
     let batches_per_epoch = match peer.regime {
         decouple_train::DataRegime::Pool { n_samples } => (n_samples / peer.batch_size).max(1),
         decouple_train::DataRegime::Fresh => 1,

@@ -3,11 +3,10 @@
 //! `Trainer`, the matrix-product ceiling, and a phase-by-phase profile of one
 //! step.
 
-use decouple_augment::Augmentation;
 use decouple_data::{Batch, SparseCodingModel, SparseLatent, rng};
-use decouple_loss::{Contrastive, ContrastiveLoss, LossWorkspace, NtXent, Similarity};
+use decouple_loss::{ContrastiveLoss, LossWorkspace};
 use decouple_net::{NetGradients, NetWorkspace};
-use decouple_train::{DataRegime, Objective, TrainConfig, Trainer};
+use decouple_train::{Objective, TrainConfig, Trainer};
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, linalg::general_mat_mul};
 
 use crate::measure::seconds;
@@ -29,22 +28,16 @@ pub fn large_config() -> TrainConfig {
     config
 }
 
-/// `peer-epoch`: the peer code's setting (as `examples/configs/peer.toml`): a
-/// pool of 3000 samples, d1 = 50, d = 10 (exactly 2 active), m = 50, batch 512,
-/// NT-Xent cosine tau = 0.05, two independent rescaled masks keeping half.
-pub fn peer_config() -> TrainConfig {
-    let mut config = TrainConfig::default();
-    config.data.d = 10;
-    config.data.d1 = 50;
-    config.data.latent = SparseLatent::ExactlyK { k: 2 };
-    config.network.width = 50;
-    config.batch_size = 512;
-    config.augmentation = Augmentation::IndependentMask { keep: 0.5, rescale: true };
-    config.objective = Objective::Contrastive { loss: Contrastive::NtXent(NtXent { similarity: Similarity::Cosine, temperature: 0.05 }) };
-    config.optimizer.learning_rate = 0.005;
-    config.regime = DataRegime::Pool { n_samples: 3000 };
-    config.steps = 600;
-    config
+/// `peer-epoch`: the peer code's setting, read from `examples/configs/peer.toml`
+/// (a pool of 3000 samples, d1 = 50, d = 10 with exactly 2 active, m = 50,
+/// batch 512, NT-Xent cosine tau = 0.05, two independent rescaled masks
+/// keeping half), cut to 600 steps.
+///
+/// # Errors
+/// The file is missing or invalid.
+pub fn peer_config(root: &std::path::Path) -> anyhow::Result<TrainConfig> {
+    let file = root.join("examples/configs/peer.toml");
+    Ok(decouple_experiments::config_file::load_run(&file, &["steps=600".into()])?.train)
 }
 
 /// Dense FLOPs of one step's forward and backward passes: `8 B d1 m`

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::time::Instant;
 
 use decouple_train::TrainConfig;
 use serde::Serialize;
@@ -81,11 +82,15 @@ pub fn worst(runs: &[&RunRecord], metric: impl Fn(&NetworkReport) -> f64, lower_
     if values.len() < runs.len() {
         return f64::NAN; // a failed run fails every claim on it
     }
-    if lower_is_worse {
-        values.iter().copied().fold(f64::INFINITY, f64::min)
-    } else {
-        values.iter().copied().fold(f64::NEG_INFINITY, f64::max)
-    }
+    worst_of(values, lower_is_worse)
+}
+
+/// The minimum (`lower_is_worse`) or maximum of `values`; NaN if any is NaN
+/// (an undefined measurement fails its claim instead of being skipped).
+pub fn worst_of(values: impl IntoIterator<Item = f64>, lower_is_worse: bool) -> f64 {
+    let pick = if lower_is_worse { f64::min } else { f64::max };
+    let start = if lower_is_worse { f64::INFINITY } else { f64::NEG_INFINITY };
+    values.into_iter().fold(start, |worst, value| if value.is_nan() || worst.is_nan() { f64::NAN } else { pick(worst, value) })
 }
 
 fn cell(runs: &[&RunRecord], metric: impl Fn(&NetworkReport) -> f64, digits: usize) -> String {
@@ -133,15 +138,19 @@ pub fn metrics_table(records: &[RunRecord], labels: &[String]) -> String {
             let _ = writeln!(table, "\n(run failed: {failure})\n");
         }
     }
-    table.push_str(
+    let sizes = crate::evaluate::EvaluationConfig::default();
+    let _ = writeln!(
+        table,
         "\nbest_j = max_i |cos(w_i, M_j)|; purity = mean over alive neurons of max_j |cos(w_i, M_j)|; features/neuron counts |cos| >= 0.3; \
-         probes: logistic regression on sign(<a,z>), 1000 training and 2000 test samples, test accuracy; rho: mean pair correlation of \
-         alive learned directions under the run's augmentation, Monte Carlo (20000 samples) / closed form; – for Identity, where both are 1.\n",
+         probes: logistic regression on sign(<a,z>), {} training and {} test samples, test accuracy; rho: mean pair correlation of \
+         alive learned directions under the run's augmentation, Monte Carlo ({} samples) / closed form; – for Identity, where both are 1.",
+        sizes.n_probe_train, sizes.n_probe_test, sizes.n_decoupling
     );
     table
 }
 
-/// Assembles, writes and returns the summary.
+/// Assembles, writes and returns the summary (a `Finding` when there are no claims),
+/// with the wall time since `start`.
 ///
 /// # Errors
 /// I/O failure.
@@ -150,27 +159,31 @@ pub fn finish(
     dir: &Path,
     id: &str,
     claims: Vec<Claim>,
-    finding: bool,
-    wall_s: f64,
+    start: Instant,
     claim: &str,
     setting: String,
     tables: String,
     plots: Vec<String>,
     notes: String,
 ) -> anyhow::Result<Summary> {
-    let verdict = if finding && claims.is_empty() { crate::report::Verdict::Finding } else { Summary::verdict_of(&claims) };
+    let (verdict, wall_s) = (Summary::verdict_of(&claims), start.elapsed().as_secs_f64());
     let summary = Summary { experiment: id.into(), verdict, claims, wall_s, claim: claim.into(), setting, tables, plots, notes };
     write_json(&dir.join("summary.json"), &summary)?;
     Ok(summary)
 }
 
-/// The default setting in words.
+/// The default setting in words, with the context's seeds.
 #[must_use]
 pub fn default_setting(context: &RunContext) -> String {
+    default_setting_with_seeds(context, &seeds(context))
+}
+
+/// The default setting in words, for an experiment that runs `seeds`.
+#[must_use]
+pub fn default_setting_with_seeds(context: &RunContext, seeds: &[u64]) -> String {
     format!(
         "SPEC section 7 default: d = 32, d1 = 512, p = 2/d, isotropic sigma = 0.25, fresh samples, m = 128, sigma0 = 0.01, \
-         NormRamp(beta 0.5, ramp 0.5), InfoNCE cosine tau = 0.2, SGD lr 0.5, batch 128, 3000 steps, f32; seeds {:?}{}.",
-        seeds(context),
+         NormRamp(beta 0.5, ramp 0.5), InfoNCE cosine tau = 0.2, SGD lr 0.5, batch 128, 3000 steps, f32; seeds {seeds:?}{}.",
         if context.quick { " (quick: fewer seeds and configurations, thresholds as stated)" } else { "" }
     )
 }

@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use decouple_augment::Augmentation;
 
-use super::common::{default_config, default_setting, finish, metrics_table, over_seeds, run_and_record, summary_bars, with_label, worst};
+use super::common::{
+    default_config, default_setting, finish, metrics_table, over_seeds, run_and_record, summary_bars, with_label, worst, worst_of,
+};
 use crate::report::{Claim, Comparison, Summary};
 use crate::training::{RunRecord, RunSpec};
 use crate::{RunContext, svg, write_atomic};
@@ -91,7 +93,7 @@ fn side_by_side(
     let plots = side_by_side_plots(&dir, &records)?;
     let setting = format!("{} Augmentation {}, shown beside {}.", default_setting(context), which[0].label(), which[1].label());
     let notes = if context.quick { quick_note.to_string() } else { String::new() };
-    finish(&dir, id, claims, false, start.elapsed().as_secs_f64(), claim, setting, metrics_table(&records, &labels(&which)), plots, notes)
+    finish(&dir, id, claims, start, claim, setting, metrics_table(&records, &labels(&which)), plots, notes)
 }
 
 /// `sparse-with-aug`: complementary masking learns the sparse features.
@@ -183,8 +185,7 @@ pub fn weak_aug(context: &RunContext) -> anyhow::Result<Summary> {
         &dir,
         id,
         claims,
-        false,
-        start.elapsed().as_secs_f64(),
+        start,
         "Not every augmentation decouples: additive Gaussian noise keeps the dense features correlated between views (rho_dense = \
          sigma^2/(sigma^2+sigma_a^2) = 0.2) and the network does not learn individual features; independent masks keep rho_dense = keep.",
         default_setting(context),
@@ -207,21 +208,25 @@ pub fn dynamics(context: &RunContext) -> anyhow::Result<Summary> {
     let records = run_and_record(context, id, &dir, &specs(context, &which))?;
     let mask = with_label(&records, &which[0].label());
     let identity = with_label(&records, &which[1].label());
-    let gain = |run: &&RunRecord| match (run.history.first(), run.history.last()) {
-        (Some(first), Some(last)) => last.median_best - first.median_best,
+    // A failed run (no report) fails the claims, whatever part of its history exists.
+    let gain = |run: &&RunRecord| match (&run.report, run.history.first(), run.history.last()) {
+        (Some(_), Some(first), Some(last)) => last.median_best - first.median_best,
         _ => f64::NAN,
     };
-    let final_median = |run: &&RunRecord| run.history.last().map_or(f64::NAN, |last| last.median_best);
+    let final_median = |run: &&RunRecord| match (&run.report, run.history.last()) {
+        (Some(_), Some(last)) => last.median_best,
+        _ => f64::NAN,
+    };
     let claims = vec![
         Claim::new(
             "ComplementaryMask: final minus initial median best_j (worst seed)",
-            mask.iter().map(gain).fold(f64::INFINITY, f64::min),
+            worst_of(mask.iter().map(gain), true),
             Comparison::AtLeast,
             0.5,
         ),
         Claim::new(
             "Identity: final median best_j (worst seed)",
-            identity.iter().map(final_median).fold(f64::NEG_INFINITY, f64::max),
+            worst_of(identity.iter().map(final_median), false),
             Comparison::Below,
             0.35,
         ),
@@ -284,8 +289,7 @@ pub fn dynamics(context: &RunContext) -> anyhow::Result<Summary> {
         &dir,
         id,
         claims,
-        false,
-        start.elapsed().as_secs_f64(),
+        start,
         "The feature learning process: under masking, neurons move from random directions (best_j ~ 0.12) to individual sparse \
          features as the thresholds rise; without augmentation they grow along dense directions instead.",
         default_setting(context),

@@ -5,8 +5,6 @@
 //! Claim: every measured value lies within 0.03 of its closed form.
 
 use std::fmt::Write as _;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use decouple_augment::{Augmentation, Component, decoupling};
@@ -82,23 +80,13 @@ pub fn measure(
     jobs: usize,
 ) -> anyhow::Result<Vec<Measurement>> {
     let tasks: Vec<(u64, usize)> = seeds.iter().flat_map(|&seed| (0..augmentations().len()).map(move |index| (seed, index))).collect();
-    let results: Vec<Mutex<Option<anyhow::Result<Vec<Measurement>>>>> = tasks.iter().map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, tasks.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let position = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(&(seed, index)) = tasks.get(position) else { break };
-                    let result = measure_one(data, seed, index, n_features, n_random, n_samples);
-                    *results[position].lock().expect("lock") = Some(result);
-                }
-            });
-        }
+    let results = crate::parallel_map(tasks.len(), jobs, &|position| {
+        let (seed, index) = tasks[position];
+        measure_one(data, seed, index, n_features, n_random, n_samples)
     });
     let mut measurements = Vec::new();
-    for slot in results {
-        measurements.extend(slot.into_inner().expect("lock").expect("every task ran")?);
+    for result in results {
+        measurements.extend(result?);
     }
     Ok(measurements)
 }
@@ -128,11 +116,7 @@ fn measure_one(
     for (component, name) in [(Component::Sparse, "sparse"), (Component::Dense, "dense")] {
         for (row, estimate) in accumulator.estimates(component).into_iter().enumerate() {
             let w = directions.row(row);
-            let moments = match component {
-                Component::Sparse => model.sparse_moments(w),
-                Component::Dense => model.dense_moments(w),
-            };
-            let theory = augmentation.pair_moments(component, moments).correlation().unwrap_or(f64::NAN);
+            let theory = decoupling::closed_form(&model, augmentation, component, w).unwrap_or(f64::NAN);
             let estimate = estimate.ok_or_else(|| anyhow::anyhow!("no variance along direction {row}"))?;
             let (direction, index) = if row < n_features { ("feature", row) } else { ("random", row - n_features) };
             measurements.push(Measurement {

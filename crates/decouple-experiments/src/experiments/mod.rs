@@ -8,7 +8,7 @@ pub mod comparison;
 pub mod decoupling;
 pub mod variations;
 
-/// One experiment: its id, the paper's claim, and its runner (if implemented).
+/// One experiment: its id, the paper's claim, and its runner.
 pub struct Experiment {
     /// Stable id, also the output folder name.
     pub id: &'static str,
@@ -17,7 +17,7 @@ pub struct Experiment {
     /// What it measures.
     pub measures: &'static str,
     /// Runs it, writing `config.json`, `metrics.jsonl`, `summary.json` and plots.
-    pub run: Option<fn(&RunContext) -> anyhow::Result<Summary>>,
+    pub run: fn(&RunContext) -> anyhow::Result<Summary>,
 }
 
 /// Every experiment of SPEC section 8, in report order.
@@ -26,55 +26,55 @@ pub const EXPERIMENTS: &[Experiment] = &[
         id: "decoupling",
         claim: "augmentations decorrelate the dense features of positive pairs and keep the sparse ones",
         measures: "rho_sparse, rho_dense per augmentation, Monte Carlo vs closed form",
-        run: Some(decoupling::run),
+        run: decoupling::run,
     },
     Experiment {
         id: "sparse-with-aug",
         claim: "with masking, contrastive learning learns the sparse features",
         measures: "recovery, purity, sparse energy, probe accuracy",
-        run: Some(comparison::sparse_with_aug),
+        run: comparison::sparse_with_aug,
     },
     Experiment {
         id: "dense-without-aug",
         claim: "without augmentation, contrastive learning learns dense features",
         measures: "the same metrics, side by side with sparse-with-aug",
-        run: Some(comparison::dense_without_aug),
+        run: comparison::dense_without_aug,
     },
     Experiment {
         id: "weak-aug",
         claim: "not every augmentation decouples",
         measures: "Gaussian-noise and independent-mask augmentations beside the two above",
-        run: Some(comparison::weak_aug),
+        run: comparison::weak_aug,
     },
     Experiment {
         id: "strength",
         claim: "stronger dense features need stronger augmentation",
         measures: "phase diagram over sigma x augmentation strength",
-        run: Some(variations::strength),
+        run: variations::strength,
     },
     Experiment {
         id: "dynamics",
         claim: "the feature learning process",
         measures: "metrics over training steps",
-        run: Some(comparison::dynamics),
+        run: comparison::dynamics,
     },
     Experiment {
         id: "bias-rules",
         claim: "thresholds must rise gradually",
         measures: "Fixed vs Learned vs NormRamp bias",
-        run: Some(variations::bias_rules),
+        run: variations::bias_rules,
     },
     Experiment {
         id: "supervised",
         claim: "supervised learning needs no strong augmentation",
         measures: "the same network trained on labels, no augmentation",
-        run: Some(variations::supervised),
+        run: variations::supervised,
     },
     Experiment {
         id: "controls",
         claim: "\"proper\" augmentation matters",
         measures: "low-rank dense features, localized dictionary, finite pool, off-span noise",
-        run: Some(variations::controls),
+        run: variations::controls,
     },
 ];
 

@@ -10,7 +10,8 @@ use decouple_net::BiasRule;
 use decouple_train::{DataRegime, Objective, TrainConfig};
 
 use super::common::{
-    default_config, default_setting, finish, mean_sd, metrics_table, over_seeds, run_and_record, summary_bars, values, with_label, worst,
+    default_config, default_setting, default_setting_with_seeds, finish, mean_sd, metrics_table, over_seeds, run_and_record, summary_bars,
+    values, with_label, worst,
 };
 use crate::report::{Claim, Comparison, Summary};
 use crate::training::RunSpec;
@@ -106,10 +107,9 @@ pub fn strength(context: &RunContext) -> anyhow::Result<Summary> {
         &dir,
         id,
         claims,
-        false,
-        start.elapsed().as_secs_f64(),
+        start,
         "Stronger dense features need stronger augmentation: the more energy the dense features carry, the more the views must be decorrelated.",
-        default_setting(context),
+        default_setting_with_seeds(context, &[0]),
         table,
         vec!["phase-diagram.svg".into()],
         notes,
@@ -169,8 +169,7 @@ pub fn bias_rules(context: &RunContext) -> anyhow::Result<Summary> {
         &dir,
         id,
         Vec::new(),
-        true,
-        start.elapsed().as_secs_f64(),
+        start,
         "Thresholds must rise gradually (the theory raises the bias over training).",
         format!("{} Augmentation ComplementaryMask(0.5); only the bias rule changes.", default_setting(context)),
         metrics_table(&records, &labels),
@@ -204,8 +203,7 @@ pub fn supervised(context: &RunContext) -> anyhow::Result<Summary> {
         &dir,
         id,
         claims,
-        false,
-        start.elapsed().as_secs_f64(),
+        start,
         "Supervised learning needs no strong augmentation: the labels depend only on z, so the gradient carries no dense direction consistently.",
         format!(
             "{} Supervised: the same network with a linear head trained by logistic loss on sign(<a,z>) (a from the seed's task stream), no augmentation; beside contrastive learning without augmentation.",
@@ -285,8 +283,7 @@ pub fn controls(context: &RunContext) -> anyhow::Result<Summary> {
         &dir,
         id,
         claims,
-        false,
-        start.elapsed().as_secs_f64(),
+        start,
         "\"Proper\" augmentation matters: masking decouples only coordinate-independent dense features from delocalized sparse features.",
         format!("{} ComplementaryMask(0.5) with one change per row.", default_setting(context)),
         table,
