@@ -10,7 +10,7 @@ use std::process::{Command, ExitCode};
 
 const TASKS: &str = "tasks:
   reproduce [--quick] [--only ID,..] [--seeds N] [--out DIR] [--jobs N] [--list]
-            run the experiments of SPEC section 8, write results/ and REPORT.md
+            run the experiments of docs/claims.md, write results/ and REPORT.md
   publish-docs [--from results] [--to docs]
             copy a finished default run into docs/experiments.md and docs/figures/
   run --config FILE [--set path=value ...] [--out DIR] [--force]

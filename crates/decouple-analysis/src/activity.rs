@@ -1,5 +1,5 @@
 //! Activation statistics of a representation `F = f(X)` (B samples x m neurons)
-//! computed by the caller on clean inputs (SPEC section 6).
+//! computed by the caller on clean inputs (docs/model.md §6).
 //!
 //! Neuron i is *active* on sample b when `F_bi != 0` (exact zero: the
 //! soft-thresholding network outputs exact zeros below its threshold). A neuron

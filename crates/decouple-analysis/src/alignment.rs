@@ -1,4 +1,4 @@
-//! Alignment between neurons and sparse features (SPEC section 6).
+//! Alignment between neurons and sparse features (docs/model.md §6).
 //!
 //! For weights `W` (m x d1, one row `w_i` per neuron) and a dictionary `M`
 //! (d1 x d, one column `M_j` per feature), the signed cosine matrix is

@@ -1,4 +1,4 @@
-//! Energy of each neuron's weight vector inside a subspace (SPEC section 6).
+//! Energy of each neuron's weight vector inside a subspace (docs/model.md §6).
 //!
 //! For an orthonormal basis `H` (d1 x r, `H^T H = I_r`) the fraction of the
 //! energy of `w_i` inside span(H) is `e_i = ||H^T w_i||^2 / ||w_i||^2`. With

@@ -1,6 +1,6 @@
 //! Measurements of what a trained network learned: alignment, feature
 //! recovery, purity, sparse energy, activation sparsity, sign-support recovery
-//! and linear probes (SPEC section 6).
+//! and linear probes (docs/model.md §6).
 //!
 //! Every metric is a plain function of plain arrays (it never trains and knows
 //! nothing of the other decouple crates) returning a serde result struct, or

@@ -1,5 +1,5 @@
 //! Linear probes: how much of a downstream label a representation makes
-//! linearly readable with a realistic label budget (SPEC sections 1 and 6).
+//! linearly readable with a realistic label budget (docs/model.md §1 and §6).
 //!
 //! The caller draws a training set and a *disjoint, fresh* test set (default
 //! budget: [`DEFAULT_PROBE_TRAIN_SAMPLES`] = 1000 and
@@ -18,9 +18,9 @@ use crate::error::{AnalysisError, check_finite_f32, check_labels, check_lambda, 
 use crate::linalg::Standardizer;
 use crate::logistic::{NewtonSettings, fit_logistic};
 
-/// Default number of labelled training samples a probe gets (SPEC section 1).
+/// Default number of labelled training samples a probe gets (docs/model.md §1).
 pub const DEFAULT_PROBE_TRAIN_SAMPLES: usize = 1000;
-/// Default number of fresh test samples a probe is scored on (SPEC section 1).
+/// Default number of fresh test samples a probe is scored on (docs/model.md §1).
 pub const DEFAULT_PROBE_TEST_SAMPLES: usize = 2000;
 
 /// Settings of [`fit_logistic_probe`].

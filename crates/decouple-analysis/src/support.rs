@@ -1,5 +1,5 @@
 //! Sign-support recovery against the sparse latent z (the peer's "support" and
-//! "false support", SPEC section 6).
+//! "false support", docs/model.md §6).
 //!
 //! Inputs: the representation `F` (B x m) on clean inputs, the latent `z`
 //! (B x d, entries in {-1, 0, +1}) of the same samples, and the signed cosines

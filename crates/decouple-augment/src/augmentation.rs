@@ -1,4 +1,4 @@
-//! The augmentation operators of SPEC section 2 and their application to a
+//! The augmentation operators of docs/model.md §2 and their application to a
 //! batch, view by view and part by part.
 //!
 //! | operator | first view `x+` | second view `x++` |

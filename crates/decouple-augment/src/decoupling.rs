@@ -1,4 +1,4 @@
-//! Feature decoupling, made measurable (SPEC section 2, `docs/theory.md`).
+//! Feature decoupling, made measurable (docs/model.md §2, `docs/theory.md`).
 //!
 //! For a direction `w` and a zero-mean component `c` (the sparse part `M z`
 //! or the dense part `xi`) with covariance `Sigma`, an augmentation gives two
@@ -78,7 +78,7 @@ impl Augmentation {
     }
 
     /// The large-`d1` value of `rho_sparse(M_j)` for a delocalized dictionary
-    /// (SPEC section 2), where `sum_k w_k^2 ||M_k.||^2 ~ d / d1 =: r`:
+    /// (docs/model.md §2), where `sum_k w_k^2 ||M_k.||^2 ~ d / d1 =: r`:
     /// complementary `(1 - r) / sqrt((1 + (1/q - 1) r)(1 + (1/(1-q) - 1) r))`
     /// (`(1 - r)/(1 + r)` at `q = 1/2`), independent `1 / (1 + (1/q - 1) r)`,
     /// identity and noise `1`.

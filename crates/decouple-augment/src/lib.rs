@@ -1,5 +1,5 @@
 //! Augmentations that turn a sample into a positive pair `(x+, x++)`, and the
-//! feature-decoupling statistics they induce (SPEC section 2).
+//! feature-decoupling statistics they induce (docs/model.md §2).
 //!
 //! Every operator here is a random diagonal mask or additive noise, so each
 //! view splits into the view of the sparse part `M z` and the view of the dense

@@ -1,4 +1,4 @@
-//! The closed forms of SPEC section 2 (derived in docs/theory.md) against
+//! The closed forms of docs/model.md §2 (derived in docs/theory.md) against
 //! Monte Carlo, over a grid of (d, d1, keep, sigma, dense kind, dictionary).
 //!
 //! Tolerance: `|rho_hat - rho| <= 5 se + 1e-5`, with `se` the delta-method
@@ -97,7 +97,7 @@ fn closed_forms_match_monte_carlo_over_a_grid() {
     assert!(checks > 400, "only {checks} checks ran");
 }
 
-/// The qualitative statements of SPEC section 2, from the exact closed forms.
+/// The qualitative statements of docs/model.md §2, from the exact closed forms.
 #[test]
 fn decoupling_statements_hold_at_the_default_setting() {
     let model = SparseCodingModel::from_seed(DataConfig::default(), 0).unwrap();

@@ -36,7 +36,7 @@ pub enum DenseFeatures {
 }
 
 impl Default for DenseFeatures {
-    /// `IsotropicGaussian { sigma: 0.25 }` (SPEC section 7).
+    /// `IsotropicGaussian { sigma: 0.25 }` (docs/model.md §7).
     fn default() -> Self {
         Self::IsotropicGaussian { sigma: 0.25 }
     }

@@ -1,4 +1,4 @@
-//! The sparse-coding data model of Wen & Li (ICML 2021), SPEC section 1.
+//! The sparse-coding data model of Wen & Li (ICML 2021), docs/model.md §1.
 //!
 //! A sample is `x = M z + xi` in `R^{d1}`:
 //! * `M` (d1 x d) is a [`Dictionary`] with orthonormal columns, the *sparse

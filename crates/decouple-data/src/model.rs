@@ -26,7 +26,7 @@ pub struct DataConfig {
 }
 
 impl Default for DataConfig {
-    /// SPEC section 7: `d = 32`, `d1 = 512`, `p = 2/d`, isotropic `sigma = 0.25`.
+    /// docs/model.md §7: `d = 32`, `d1 = 512`, `p = 2/d`, isotropic `sigma = 0.25`.
     fn default() -> Self {
         Self {
             d: 32,

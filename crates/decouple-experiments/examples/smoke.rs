@@ -1,4 +1,4 @@
-//! Train the SPEC section 7 default once and print the loss and feature recovery every 500 steps:
+//! Train the docs/model.md §7 default once and print the loss and feature recovery every 500 steps:
 //! `cargo run --release -p decouple-experiments --example smoke [mask|identity|noise|independent]`.
 use decouple_augment::Augmentation;
 use decouple_train::{TrainConfig, train};

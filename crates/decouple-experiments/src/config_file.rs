@@ -1,5 +1,5 @@
 //! Config files for your own runs: a TOML (primary) or JSON document
-//! overlaid on the SPEC section 7 default, edited by `--set path=value`, and
+//! overlaid on the docs/model.md §7 default, edited by `--set path=value`, and
 //! validated with errors that name the field, the value and the allowed range.
 //!
 //! The pipeline works on a `serde_json::Value` tree so that every error can
@@ -48,7 +48,7 @@ pub fn hash_text(text: &str) -> String {
     format!("{hash:016x}")
 }
 
-/// The tree of the default [`RunConfig`]: SPEC section 7 plus the evaluation defaults.
+/// The tree of the default [`RunConfig`]: docs/model.md §7 plus the evaluation defaults.
 #[must_use]
 pub fn default_tree() -> Value {
     let mut tree = serde_json::to_value(TrainConfig::default()).unwrap_or_default();

@@ -1,4 +1,4 @@
-//! The full metric set of SPEC section 6 for one trained network: every
+//! The full metric set of docs/model.md §6 for one trained network: every
 //! number an experiment reports about what a network learned.
 //!
 //! Fresh evaluation samples come from named streams of the run's seed
@@ -19,9 +19,9 @@ use serde::{Deserialize, Serialize};
 pub struct EvaluationConfig {
     /// Clean samples for activity and support statistics.
     pub n_activity: usize,
-    /// Probe training samples (SPEC: 1000).
+    /// Probe training samples (default 1000).
     pub n_probe_train: usize,
-    /// Probe test samples (SPEC: 2000).
+    /// Probe test samples (default 2000).
     pub n_probe_test: usize,
     /// Samples for the learned neurons' decoupling statistics (0 = skip).
     pub n_decoupling: usize,

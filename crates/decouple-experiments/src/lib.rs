@@ -1,4 +1,4 @@
-//! The experiments of SPEC section 8 as a library: each experiment states its
+//! The experiments of docs/claims.md as a library: each experiment states its
 //! claim, runs, writes `config.json`, `metrics.jsonl`, `summary.json` and SVG
 //! plots into `out/<id>/`, and returns a [`report::Summary`] with its verdict;
 //! [`report::write_report`] regenerates `REPORT.md` from all summaries.

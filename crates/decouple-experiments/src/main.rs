@@ -39,7 +39,7 @@ enum Command {
         #[arg(long)]
         list: bool,
     },
-    /// One training run of a config file (TOML or JSON, overlaid on the SPEC section 7 default) with the full analysis.
+    /// One training run of a config file (TOML or JSON, overlaid on the docs/model.md §7 default) with the full analysis.
     Run {
         /// The config file (see examples/configs/).
         #[arg(long)]

@@ -47,7 +47,7 @@ pub struct RunSummary {
     pub wall_s: f64,
     /// Training loss at the last logged step.
     pub final_loss: Option<f64>,
-    /// The full metric set of SPEC section 6, if the run finished.
+    /// The full metric set of docs/model.md §6, if the run finished.
     pub report: Option<NetworkReport>,
     /// Plot files in the folder.
     pub plots: Vec<String>,

@@ -3,7 +3,7 @@
 //!
 //! A sweep file (TOML, or JSON) has the fields
 //! `name` (default: the file stem), `base` (a run config file, relative to the
-//! sweep file, or an inline table; either is overlaid on the SPEC section 7
+//! sweep file, or an inline table; either is overlaid on the docs/model.md §7
 //! default), `[grid]` (dotted field paths, each to a list of values),
 //! `seeds` (a list, or a count `n` for seeds `0..n`; default: the base seed),
 //! `[evaluation]` (sample sizes) and `[plot]` (`metrics`, and the axes `x`

@@ -71,7 +71,7 @@ pub enum Contrastive {
 }
 
 impl Default for Contrastive {
-    /// `InfoNce` with cosine similarity and `tau = 0.2` (SPEC section 7).
+    /// `InfoNce` with cosine similarity and `tau = 0.2` (docs/model.md §7).
     fn default() -> Self {
         Self::InfoNce(InfoNce::default())
     }

@@ -1,4 +1,4 @@
-//! Symmetric InfoNCE with cross-view negatives (SPEC section 4).
+//! Symmetric InfoNCE with cross-view negatives (docs/model.md §4).
 //!
 //! `S_ij = sim(u_i, v_j) / tau` (`B x B`),
 //! `L = (1/2B) sum_i [ -log softmax_j(S_i.)_i - log softmax_j(S_.i)_i ]`.
@@ -27,7 +27,7 @@ pub struct InfoNce {
 }
 
 impl Default for InfoNce {
-    /// Cosine similarity, `tau = 0.2` (SPEC section 7).
+    /// Cosine similarity, `tau = 0.2` (docs/model.md §7).
     fn default() -> Self {
         Self { similarity: Similarity::Cosine, temperature: 0.2 }
     }

@@ -1,5 +1,5 @@
 //! Contrastive losses (InfoNCE, NT-Xent) and a supervised logistic loss, with
-//! hand-written gradients (SPEC section 4).
+//! hand-written gradients (docs/model.md §4).
 //!
 //! # The maths
 //!

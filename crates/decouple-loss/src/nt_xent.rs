@@ -1,4 +1,4 @@
-//! SimCLR's NT-Xent over the `2B` views (SPEC section 4).
+//! SimCLR's NT-Xent over the `2B` views (docs/model.md §4).
 //!
 //! `z = [u; v]` (`2B x m`), `S_ab = sim(z_a, z_b) / tau`, partner `p(a) = a + B mod 2B`:
 //! `L = (1/2B) sum_a -log( exp(S_a,p(a)) / sum_{k != a} exp(S_ak) )`.

@@ -1,4 +1,4 @@
-//! Threshold (bias) rules of SPEC section 3: how `b` evolves during training.
+//! Threshold (bias) rules of docs/model.md §3: how `b` evolves during training.
 //!
 //! - `Fixed { b }`: `b_i = b` for every neuron and every step.
 //! - `Learned`: `b` follows its gradient `dL/db_i = -sum sign(s) 1[|s| > b] dL/dh_i`
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::network::from_f64;
 use crate::{NetError, SymReluNet};
 
-/// How the thresholds `b` are set during training (SPEC section 3).
+/// How the thresholds `b` are set during training (docs/model.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", deny_unknown_fields)]
 pub enum BiasRule {
@@ -35,7 +35,7 @@ pub enum BiasRule {
 }
 
 impl Default for BiasRule {
-    /// `NormRamp { beta: 0.5, ramp: 0.5 }`, the default setting of SPEC section 7.
+    /// `NormRamp { beta: 0.5, ramp: 0.5 }`, the default setting of docs/model.md §7.
     fn default() -> Self {
         Self::NormRamp { beta: 0.5, ramp: 0.5 }
     }

@@ -1,5 +1,5 @@
 //! Symmetric-ReLU (soft-thresholding) network with hand-written forward and
-//! backward passes (SPEC section 3).
+//! backward passes (docs/model.md §3).
 //!
 //! # The model
 //!

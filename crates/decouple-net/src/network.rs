@@ -2,7 +2,7 @@
 //! allocating convenience forward pass.
 //!
 //! `f(x) = (h_1(x), ..., h_m(x))` with `h_i(x) = S_{b_i}(<w_i, x>)`, where
-//! `S_b(s) = sign(s) max(|s| - b, 0)` is soft-thresholding (SPEC section 3).
+//! `S_b(s) = sign(s) max(|s| - b, 0)` is soft-thresholding (docs/model.md §3).
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, NdFloat};
 use rand::Rng;
@@ -41,7 +41,7 @@ pub(crate) fn to_f64<F: NdFloat>(x: F) -> f64 {
 /// Each neuron soft-thresholds its pre-activation `s_i = <w_i, x>`:
 /// `h_i = S_{b_i}(s_i) = sign(s_i) max(|s_i| - b_i, 0)`, with derivatives
 /// `dh_i/ds_i = 1[|s_i| > b_i]` and `dh_i/db_i = -sign(s_i) 1[|s_i| > b_i]`
-/// (SPEC section 3). Rows of `W` are neurons; inputs are batches `B x d1`
+/// (docs/model.md §3). Rows of `W` are neurons; inputs are batches `B x d1`
 /// (one row per sample) and representations are `B x m`.
 ///
 /// Invariants, checked by [`SymReluNet::new`] and on deserialisation:

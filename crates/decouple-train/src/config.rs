@@ -137,7 +137,7 @@ pub struct TrainConfig {
 }
 
 impl Default for TrainConfig {
-    /// SPEC section 7: d = 32, d1 = 512, p = 2/d, sigma = 0.25, fresh samples,
+    /// docs/model.md §7: d = 32, d1 = 512, p = 2/d, sigma = 0.25, fresh samples,
     /// m = 128, sigma0 = 0.01, NormRamp(0.5, 0.5), InfoNCE cosine tau = 0.2,
     /// SGD lr 0.5, batch 128, 3000 steps, complementary masks with keep 0.5.
     fn default() -> Self {

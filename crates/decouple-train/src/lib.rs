@@ -1,4 +1,4 @@
-//! Mini-batch SGD training of the symmetric-ReLU network (SPEC section 5).
+//! Mini-batch SGD training of the symmetric-ReLU network (docs/model.md §5).
 //!
 //! A contrastive step minimises `L(f(x+), f(x++))` over a batch of positive
 //! pairs; a supervised step minimises the logistic loss of a linear head on

@@ -10,7 +10,7 @@ use decouple_train::{
     Checkpoint, DataRegime, Objective, OptimizerConfig, Schedule, TrainConfig, TrainError, TrainOutcome, train, train_with_threads,
 };
 
-/// The SPEC section 7 default with fewer steps.
+/// The docs/model.md §7 default with fewer steps.
 fn short_default(steps: usize) -> TrainConfig {
     TrainConfig { steps, log_every: 50, ..TrainConfig::default() }
 }

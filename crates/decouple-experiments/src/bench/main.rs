@@ -74,7 +74,7 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The target of an entry in words, and whether it is met (SPEC issue 7).
+/// The target of an entry in words, and whether it is met (the targets of docs/performance.md).
 fn target(entry: &Entry) -> Option<(String, bool)> {
     let m = entry.median;
     match (entry.name.as_str(), entry.threads, entry.unit.as_str()) {

@@ -1,4 +1,4 @@
-//! The benchmarked workloads: configurations (SPEC section 7 default, a large
+//! The benchmarked workloads: configurations (docs/model.md §7 default, a large
 //! setting, the peer code's setting), whole-run step timings through
 //! `Trainer`, the matrix-product ceiling, and a phase-by-phase profile of one
 //! step.
@@ -11,7 +11,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, linalg::general_mat_mul};
 
 use crate::measure::seconds;
 
-/// `step-default`: SPEC section 7 (B = 128, d1 = 512, m = 128, ComplementaryMask).
+/// `step-default`: docs/model.md §7 (B = 128, d1 = 512, m = 128, ComplementaryMask).
 pub fn default_config() -> TrainConfig {
     TrainConfig::default()
 }

@@ -14,7 +14,7 @@ use crate::report::{Claim, Summary};
 use crate::training::{RunRecord, RunSpec, execute, write_metrics};
 use crate::{RunContext, write_json};
 
-/// The SPEC section 7 default with `seed`, logging every 100 steps.
+/// The docs/model.md §7 default with `seed`, logging every 100 steps.
 #[must_use]
 pub fn default_config(seed: u64) -> TrainConfig {
     TrainConfig { seed, log_every: 100, ..TrainConfig::default() }
@@ -182,7 +182,7 @@ pub fn default_setting(context: &RunContext) -> String {
 #[must_use]
 pub fn default_setting_with_seeds(context: &RunContext, seeds: &[u64]) -> String {
     format!(
-        "SPEC section 7 default: d = 32, d1 = 512, p = 2/d, isotropic sigma = 0.25, fresh samples, m = 128, sigma0 = 0.01, \
+        "docs/model.md §7 default: d = 32, d1 = 512, p = 2/d, isotropic sigma = 0.25, fresh samples, m = 128, sigma0 = 0.01, \
          NormRamp(beta 0.5, ramp 0.5), InfoNCE cosine tau = 0.2, SGD lr 0.5, batch 128, 3000 steps, f32; seeds {seeds:?}{}.",
         if context.quick { " (quick: fewer seeds and configurations, thresholds as stated)" } else { "" }
     )

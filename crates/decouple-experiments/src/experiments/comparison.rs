@@ -13,7 +13,7 @@ use crate::report::{Claim, Comparison, Summary};
 use crate::training::{RunRecord, RunSpec};
 use crate::{RunContext, svg, write_atomic};
 
-/// The four augmentations of SPEC section 7's table.
+/// The four augmentations of the table of docs/model.md §7.
 #[must_use]
 pub fn augmentations() -> [Augmentation; 4] {
     [
@@ -191,7 +191,7 @@ pub fn weak_aug(context: &RunContext) -> anyhow::Result<Summary> {
         default_setting(context),
         metrics_table(&records, &categories),
         vec![plot],
-        "Only the GaussianNoise claim is checked; IndependentMask(0.5) is reported as measured (SPEC section 7 saw ~30 of 32 features)."
+        "Only the GaussianNoise claim is checked; IndependentMask(0.5) is reported as measured (the reference prototype of docs/model.md §7 saw ~30 of 32 features)."
             .into(),
     )
 }

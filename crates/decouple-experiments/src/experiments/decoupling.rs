@@ -172,7 +172,7 @@ pub fn run(context: &RunContext) -> anyhow::Result<Summary> {
     write_atomic(&dir.join("metrics.jsonl"), &lines)?;
 
     let mut table = String::from(
-        "Mean over seeds and directions (Monte Carlo / closed form); the SPEC's large-d1 limit for rho_sparse(M_j) in the last column.\n\n\
+        "Mean over seeds and directions (Monte Carlo / closed form); the large-d1 limit (docs/model.md §2) for rho_sparse(M_j) in the last column.\n\n\
          | augmentation | rho_sparse(M_j) MC | theory | rho_dense(M_j) MC | theory | rho_sparse(random) MC | theory | rho_dense(random) MC | theory | limit rho_sparse(M_j) | max abs error |\n\
          |---|---|---|---|---|---|---|---|---|---|---|\n",
     );

@@ -1,4 +1,4 @@
-//! The registry of experiments (SPEC section 8): id, claim, and runner.
+//! The registry of experiments (docs/claims.md): id, claim, and runner.
 
 use crate::RunContext;
 use crate::report::Summary;
@@ -20,7 +20,7 @@ pub struct Experiment {
     pub run: fn(&RunContext) -> anyhow::Result<Summary>,
 }
 
-/// Every experiment of SPEC section 8, in report order.
+/// Every experiment of docs/claims.md, in report order.
 pub const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         id: "decoupling",

@@ -139,7 +139,7 @@ pub fn bias_rules(context: &RunContext) -> anyhow::Result<Summary> {
     let records = run_and_record(context, id, &dir, &specs)?;
     let labels: Vec<String> = rules.iter().map(|(name, _)| (*name).to_string()).collect();
     let mut notes = String::from(
-        "Finding. SPEC section 3 expected a fixed threshold to kill the small initial neurons and a learned one to stay near 0. \
+        "Finding. We expected a fixed threshold to kill the small initial neurons and a learned one to stay near 0. \
          Mechanisms to read the table with: at initialisation the pre-activations <w_i, x> have standard deviation sigma0 ||x|| ~ 0.06, \
          so Fixed(0.1) starts most (not all) activations below threshold; Fixed(0) makes the network linear, so nothing favours a \
          single feature per neuron; a constant threshold becomes small relative to weights that grow to norm ~2; NormRamp keeps \
@@ -270,7 +270,7 @@ pub fn controls(context: &RunContext) -> anyhow::Result<Summary> {
         );
     }
     notes.push_str(
-        "Interpretation (SPEC section 7): with a finite pool the same dense vectors recur every epoch, so directions fitted to the \
+        "Interpretation (docs/model.md §7): with a finite pool the same dense vectors recur every epoch, so directions fitted to the \
          pool's noise can separate its samples, and the sparse energy falls far below the fresh-sample run; off-span noise is \
          coordinate-correlated, so complementary masks make its component along each feature perfectly anti-correlated between views \
          (rho_dense(M_j) = -1, docs/theory.md) instead of removing it.",
