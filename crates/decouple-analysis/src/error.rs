@@ -9,6 +9,7 @@ use ndarray::{ArrayView1, ArrayView2};
 
 /// Everything that can go wrong when measuring a network.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AnalysisError {
     /// Two inputs have incompatible shapes.
     #[error("shape mismatch: `{left}` has shape {left_shape:?} but `{right}` has shape {right_shape:?}; required: {requirement}")]

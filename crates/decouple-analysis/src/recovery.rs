@@ -3,7 +3,7 @@
 //!
 //! * Feature recovery (per feature, a column maximum): `best_j = max_i A_ij`;
 //!   feature j counts as recovered when `best_j >= t` (default `t = 0.9`, the
-//!   the threshold of docs/model.md §6 and the peer's "Max/Med/Min Wo_dot_M").
+//!   threshold of docs/model.md §6 and the peer's "Max/Med/Min Wo_dot_M").
 //! * Neuron purity (per neuron, a row maximum): `purity_i = max_j A_ij`, and the
 //!   number of features the neuron is aligned with, `k_i = #{j : A_ij >= t}`
 //!   (default `t = 0.3`, our choice; see [`PurityConfig`]).

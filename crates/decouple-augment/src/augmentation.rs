@@ -24,9 +24,10 @@ use crate::AugmentError;
 /// An augmentation: a random map from a sample to a positive pair.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Augmentation {
     /// No augmentation: both views equal `x`.
-    Identity,
+    Identity {},
     /// `x+ = D x / q`, `x++ = (I - D) x / (1 - q)`: the two views split the coordinates.
     ComplementaryMask {
         /// Keep probability `q`, in `(0, 1)`.
@@ -66,7 +67,7 @@ impl Augmentation {
     /// (independent); `augmentation.sigma_a` negative or not finite.
     pub fn check(&self) -> Result<(), AugmentError> {
         match *self {
-            Self::Identity => Ok(()),
+            Self::Identity {} => Ok(()),
             Self::ComplementaryMask { keep } if !(keep > 0.0 && keep < 1.0) => {
                 Err(AugmentError::OutOfRange { field: "augmentation.keep", value: keep, allowed: "in (0, 1)" })
             }
@@ -84,7 +85,7 @@ impl Augmentation {
     #[must_use]
     pub fn label(&self) -> String {
         match *self {
-            Self::Identity => "Identity".into(),
+            Self::Identity {} => "Identity".into(),
             Self::ComplementaryMask { keep } => format!("ComplementaryMask({keep})"),
             Self::IndependentMask { keep, rescale: true } => format!("IndependentMask({keep})"),
             Self::IndependentMask { keep, rescale: false } => format!("IndependentMask({keep}, no rescale)"),
@@ -205,7 +206,7 @@ impl RowPlan {
     fn new(augmentation: Augmentation) -> Self {
         let threshold = |keep: f64| (keep * 4_294_967_296.0).round() as u64;
         match augmentation {
-            Augmentation::Identity => Self::Identity,
+            Augmentation::Identity {} => Self::Identity,
             Augmentation::ComplementaryMask { keep } => {
                 Self::Complementary { threshold: threshold(keep), scale: [(1.0 / keep) as f32, (1.0 / (1.0 - keep)) as f32] }
             }

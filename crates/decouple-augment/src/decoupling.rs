@@ -28,6 +28,7 @@ use crate::{Augmentation, PositivePair};
 
 /// Which part of a view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Component {
     /// The sparse part `M z`.
     Sparse,
@@ -61,7 +62,7 @@ impl Augmentation {
     pub fn pair_moments(&self, component: Component, moments: SecondMoments) -> PairMoments {
         let SecondMoments { quad: a, diag: g, norm2 } = moments;
         match (*self, component) {
-            (Self::Identity, _) | (Self::GaussianNoise { .. }, Component::Sparse) => PairMoments { cross: a, first: a, second: a },
+            (Self::Identity {}, _) | (Self::GaussianNoise { .. }, Component::Sparse) => PairMoments { cross: a, first: a, second: a },
             (Self::ComplementaryMask { keep: q }, _) => {
                 PairMoments { cross: a - g, first: a + (1.0 / q - 1.0) * g, second: a + (1.0 / (1.0 - q) - 1.0) * g }
             }

@@ -2,6 +2,7 @@
 
 /// What can go wrong when configuring or applying an augmentation.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AugmentError {
     /// A parameter is outside its allowed range.
     #[error("{field} = {value} is out of range: must be {allowed}")]

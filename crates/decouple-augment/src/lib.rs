@@ -8,6 +8,9 @@
 //! `rho_dense(w)` to 0 for every `w`; [`decoupling`] gives exact closed forms
 //! and a Monte Carlo estimator with its standard error.
 //!
+//! Your own augmentation plugs into the trainer and the analysis through the
+//! [`Augment`] trait, which [`Augmentation`] implements.
+//!
 //! ```
 //! use decouple_augment::{Augmentation, Component};
 //! use decouple_data::SecondMoments;
@@ -17,11 +20,13 @@
 //! assert_eq!(moments.correlation(), Some(0.0));
 //! ```
 
+mod augment;
 mod augmentation;
 pub mod decoupling;
 mod error;
 mod pair;
 
+pub use augment::Augment;
 pub use augmentation::Augmentation;
 pub use decoupling::{Component, CorrelationAccumulator, CorrelationEstimate, DecouplingAccumulator, PairMoments};
 pub use error::AugmentError;

@@ -18,6 +18,26 @@ pub struct View {
 }
 
 impl View {
+    /// A view from its parts (each `n x d1`); `x` is the view of the sample
+    /// itself (for a linear augmentation, `sparse + dense`).
+    ///
+    /// # Errors
+    /// `dense` or `x` of another shape than `sparse`.
+    pub fn new(sparse: Array2<f32>, dense: Array2<f32>, x: Array2<f32>) -> Result<Self, AugmentError> {
+        for (what, array) in [("dense", &dense), ("x", &x)] {
+            if array.dim() != sparse.dim() {
+                return Err(AugmentError::ShapeMismatch { what, expected: sparse.shape().to_vec(), found: array.shape().to_vec() });
+            }
+        }
+        Ok(Self { sparse, dense, x })
+    }
+
+    /// The view of the samples, taken out of the view.
+    #[must_use]
+    pub fn into_x(self) -> Array2<f32> {
+        self.x
+    }
+
     fn zeros(shape: (usize, usize)) -> Self {
         Self { sparse: Array2::zeros(shape), dense: Array2::zeros(shape), x: Array2::zeros(shape) }
     }

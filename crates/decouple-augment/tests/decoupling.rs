@@ -17,7 +17,7 @@ const Z_SCORE: f64 = 5.0;
 
 fn augmentations(keep: f64) -> [Augmentation; 5] {
     [
-        Augmentation::Identity,
+        Augmentation::Identity {},
         Augmentation::ComplementaryMask { keep },
         Augmentation::IndependentMask { keep, rescale: true },
         Augmentation::IndependentMask { keep, rescale: false },
@@ -61,7 +61,13 @@ fn closed_forms_match_monte_carlo_over_a_grid() {
             DenseFeatures::OrthogonalComplement { sigma },
         ];
         for (kind, dense) in denses.into_iter().enumerate() {
-            let config = DataConfig { d, d1, dictionary, latent: SparseLatent::Bernoulli { p: 2.0 / d as f64 }, dense };
+            let config = edited(DataConfig::default(), |c| {
+                c.d = d;
+                c.d1 = d1;
+                c.dictionary = dictionary;
+                c.latent = SparseLatent::Bernoulli { p: 2.0 / d as f64 };
+                c.dense = dense;
+            });
             let seed = (case * 10 + kind) as u64;
             let model = SparseCodingModel::from_seed(config, seed).unwrap();
             let directions = directions(&model, seed);
@@ -86,7 +92,7 @@ fn closed_forms_match_monte_carlo_over_a_grid() {
                             }
                             // No variance along w in theory: w must carry no signal (the
                             // estimate then measures rounding noise only and is not compared).
-                            (None, _) => assert!(moments.quad.abs() < 1e-12 || matches!(augmentation, Augmentation::Identity)),
+                            (None, _) => assert!(moments.quad.abs() < 1e-12 || matches!(augmentation, Augmentation::Identity {})),
                             (Some(rho), None) => panic!("{augmentation:?} {component:?} {row}: theory {rho} but no variance measured"),
                         }
                     }
@@ -128,15 +134,25 @@ fn decoupling_statements_hold_at_the_default_setting() {
     assert_eq!(sparse_noise, Some(1.0));
     assert!((dense_noise.unwrap() - 0.0625 / (0.0625 + 0.25)).abs() < 1e-12);
     // A localized dictionary loses every sparse correlation under complementary masks.
-    let localized = DataConfig { dictionary: DictionaryKind::Identity, ..DataConfig::default() };
+    let localized = edited(DataConfig::default(), |c| {
+        c.dictionary = DictionaryKind::Identity;
+    });
     let localized = SparseCodingModel::from_seed(localized, 0).unwrap();
     let sparse_localized = decoupling::closed_form(&localized, &half, Component::Sparse, localized.dictionary().feature(0));
     assert_eq!(sparse_localized, Some(0.0));
     // Low-rank dense features keep their correlation along their own directions:
     // there g / a = rank / d1 < d / d1, so they are kept even better than features.
-    let low_rank = DataConfig { dense: DenseFeatures::LowRank { rank: 8, sigma: 0.25 }, ..DataConfig::default() };
+    let low_rank = edited(DataConfig::default(), |c| {
+        c.dense = DenseFeatures::LowRank { rank: 8, sigma: 0.25 };
+    });
     let low_rank = SparseCodingModel::from_seed(low_rank, 0).unwrap();
     let h = low_rank.dense_basis().unwrap().column(0).to_owned();
     let dense_low_rank = decoupling::closed_form(&low_rank, &half, Component::Dense, h.view());
     assert!(dense_low_rank.unwrap() >= limit, "{dense_low_rank:?} < {limit}");
+}
+
+/// `value` after `edit` (the config structs are `#[non_exhaustive]`: no struct literals outside their crate).
+fn edited<T>(mut value: T, edit: impl FnOnce(&mut T)) -> T {
+    edit(&mut value);
+    value
 }

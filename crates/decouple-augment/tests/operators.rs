@@ -7,19 +7,18 @@ use ndarray::{Array2, array};
 use proptest::prelude::*;
 
 fn small_model(seed: u64) -> SparseCodingModel {
-    let config = DataConfig {
-        d: 4,
-        d1: 16,
-        latent: SparseLatent::Bernoulli { p: 0.5 },
-        dense: DenseFeatures::IsotropicGaussian { sigma: 0.5 },
-        ..DataConfig::default()
-    };
+    let config = edited(DataConfig::default(), |c| {
+        c.d = 4;
+        c.d1 = 16;
+        c.latent = SparseLatent::Bernoulli { p: 0.5 };
+        c.dense = DenseFeatures::IsotropicGaussian { sigma: 0.5 };
+    });
     SparseCodingModel::from_seed(config, seed).unwrap()
 }
 
 fn any_augmentation() -> impl Strategy<Value = Augmentation> {
     prop_oneof![
-        Just(Augmentation::Identity),
+        Just(Augmentation::Identity {}),
         (0.05f64..0.95).prop_map(|keep| Augmentation::ComplementaryMask { keep }),
         (0.05f64..1.0, any::<bool>()).prop_map(|(keep, rescale)| Augmentation::IndependentMask { keep, rescale }),
         (0.0f64..2.0).prop_map(|sigma_a| Augmentation::GaussianNoise { sigma_a }),
@@ -120,7 +119,7 @@ fn invalid_parameters_are_errors() {
         assert_eq!(error.to_string(), message);
     }
     let wrong = Array2::<f32>::zeros((2, 4));
-    let error = Augmentation::Identity.apply_parts(x.view(), wrong.view(), x.view(), &mut rng::stream(0, "a")).unwrap_err();
+    let error = Augmentation::Identity {}.apply_parts(x.view(), wrong.view(), x.view(), &mut rng::stream(0, "a")).unwrap_err();
     assert_eq!(error, AugmentError::ShapeMismatch { what: "dense", expected: vec![2, 3], found: vec![2, 4] });
     let json = r#"{"kind":"IndependentMask","keep":0.5}"#;
     assert_eq!(serde_json::from_str::<Augmentation>(json).unwrap(), Augmentation::IndependentMask { keep: 0.5, rescale: true });
@@ -142,4 +141,10 @@ fn masks_keep_coordinates_with_probability_keep() {
             assert!((kept - n * keep).abs() < 5.0 * sd, "keep {keep}: {kept} of {n}");
         }
     }
+}
+
+/// `value` after `edit` (the config structs are `#[non_exhaustive]`: no struct literals outside their crate).
+fn edited<T>(mut value: T, edit: impl FnOnce(&mut T)) -> T {
+    edit(&mut value);
+    value
 }

@@ -15,6 +15,7 @@ use crate::DataError;
 /// Distribution of the dense features.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum DenseFeatures {
     /// `xi ~ N(0, sigma^2 I)`.
     IsotropicGaussian {

@@ -17,6 +17,7 @@ use crate::{DataError, linalg};
 
 /// Which dictionary to draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum DictionaryKind {
     /// Thin QR factor of a Gaussian `d1 x d` matrix (delocalized columns).
     #[default]

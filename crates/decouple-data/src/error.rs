@@ -3,6 +3,7 @@
 
 /// What can go wrong when configuring or using the data model.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DataError {
     /// A numeric field is outside its allowed range.
     #[error("{field} = {value} is out of range: must be {allowed}")]

@@ -15,6 +15,7 @@ use crate::DataError;
 /// Distribution of the sparse latent `z`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum SparseLatent {
     /// Each coordinate independently nonzero with probability `p`.
     Bernoulli {
@@ -27,7 +28,7 @@ pub enum SparseLatent {
         k: usize,
     },
     /// Exactly one uniformly chosen nonzero coordinate.
-    OneHot,
+    OneHot {},
 }
 
 impl Default for SparseLatent {
@@ -56,7 +57,7 @@ impl SparseLatent {
         match *self {
             Self::Bernoulli { p } => p,
             Self::ExactlyK { k } => k as f64 / d as f64,
-            Self::OneHot => 1.0 / d as f64,
+            Self::OneHot {} => 1.0 / d as f64,
         }
     }
 
@@ -80,7 +81,7 @@ impl SparseLatent {
                         row[j] = random_sign(rng);
                     }
                 }
-                Self::OneHot => {
+                Self::OneHot {} => {
                     let j = rng.random_range(0..d);
                     row[j] = random_sign(rng);
                 }

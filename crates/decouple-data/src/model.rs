@@ -11,6 +11,7 @@ use crate::{Batch, DataError, DenseFeatures, Dictionary, DictionaryKind, SecondM
 /// Everything that defines the data distribution (plain serde data).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct DataConfig {
     /// Number of sparse features `d >= 1`.
     pub d: usize,

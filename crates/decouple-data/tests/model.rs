@@ -9,7 +9,13 @@ use ndarray::{Array1, Array2, Axis};
 use proptest::prelude::*;
 
 fn config(d: usize, d1: usize, latent: SparseLatent, dense: DenseFeatures) -> DataConfig {
-    DataConfig { d, d1, dictionary: DictionaryKind::RandomOrthonormal, latent, dense }
+    edited(DataConfig::default(), |c| {
+        c.d = d;
+        c.d1 = d1;
+        c.dictionary = DictionaryKind::RandomOrthonormal;
+        c.latent = latent;
+        c.dense = dense;
+    })
 }
 
 proptest! {
@@ -40,7 +46,7 @@ proptest! {
         let cross = basis.t().dot(&model.dictionary().matrix_f64());
         prop_assert!(cross.iter().all(|v| v.abs() < 1e-10));
         for dense in [DenseFeatures::LowRank { rank, sigma: 0.5 }, DenseFeatures::OrthogonalComplement { sigma: 0.5 }] {
-            let model = SparseCodingModel::from_seed(config(6, 40, SparseLatent::OneHot, dense), seed).unwrap();
+            let model = SparseCodingModel::from_seed(config(6, 40, SparseLatent::OneHot {}, dense), seed).unwrap();
             let batch = model.sample(16, &mut rng::stream(seed, "data"));
             let in_span = batch.dense().dot(&model.dictionary().matrix());
             prop_assert!(in_span.iter().all(|v| v.abs() < 1e-5), "{:?}", dense);
@@ -136,14 +142,14 @@ fn identity_dictionary_is_localized() {
 #[test]
 fn invalid_configs_name_the_field() {
     let cases: Vec<(DataConfig, &str)> = vec![
-        (config(0, 10, SparseLatent::OneHot, DenseFeatures::default()), "d = 0"),
-        (config(10, 5, SparseLatent::OneHot, DenseFeatures::default()), "d1 = 5"),
+        (config(0, 10, SparseLatent::OneHot {}, DenseFeatures::default()), "d = 0"),
+        (config(10, 5, SparseLatent::OneHot {}, DenseFeatures::default()), "d1 = 5"),
         (config(4, 10, SparseLatent::Bernoulli { p: 1.5 }, DenseFeatures::default()), "latent.p = 1.5"),
         (config(4, 10, SparseLatent::ExactlyK { k: 5 }, DenseFeatures::default()), "latent.k = 5"),
-        (config(4, 10, SparseLatent::OneHot, DenseFeatures::IsotropicGaussian { sigma: -1.0 }), "dense.sigma = -1"),
-        (config(4, 10, SparseLatent::OneHot, DenseFeatures::IsotropicGaussian { sigma: f64::NAN }), "dense.sigma = NaN"),
-        (config(4, 10, SparseLatent::OneHot, DenseFeatures::LowRank { rank: 7, sigma: 1.0 }), "dense.rank = 7"),
-        (config(4, 10, SparseLatent::OneHot, DenseFeatures::LowRank { rank: 0, sigma: 1.0 }), "dense.rank = 0"),
+        (config(4, 10, SparseLatent::OneHot {}, DenseFeatures::IsotropicGaussian { sigma: -1.0 }), "dense.sigma = -1"),
+        (config(4, 10, SparseLatent::OneHot {}, DenseFeatures::IsotropicGaussian { sigma: f64::NAN }), "dense.sigma = NaN"),
+        (config(4, 10, SparseLatent::OneHot {}, DenseFeatures::LowRank { rank: 7, sigma: 1.0 }), "dense.rank = 7"),
+        (config(4, 10, SparseLatent::OneHot {}, DenseFeatures::LowRank { rank: 0, sigma: 1.0 }), "dense.rank = 0"),
     ];
     for (bad, expected) in cases {
         let message = SparseCodingModel::from_seed(bad, 0).unwrap_err().to_string();
@@ -169,7 +175,7 @@ fn config_serde_round_trip() {
 /// A pool visits every sample once per epoch and reshuffles between epochs.
 #[test]
 fn pool_visits_each_sample_once_per_epoch() {
-    let model = SparseCodingModel::from_seed(config(3, 8, SparseLatent::OneHot, DenseFeatures::default()), 5).unwrap();
+    let model = SparseCodingModel::from_seed(config(3, 8, SparseLatent::OneHot {}, DenseFeatures::default()), 5).unwrap();
     let samples = model.sample(12, &mut rng::stream(5, "pool"));
     let mut pool = Pool::new(samples.clone());
     let mut shuffle = rng::stream(5, "shuffle");
@@ -208,4 +214,10 @@ fn downstream_tasks_label_consistently() {
     assert!(bad.to_string().starts_with("task.feature = 8"), "{bad}");
     let silent = SparseCodingModel::from_seed(config(8, 32, SparseLatent::Bernoulli { p: 0.0 }, DenseFeatures::default()), 9).unwrap();
     assert!(matches!(draw_labelled(&silent, &task, 5, &mut stream), Err(DataError::NotEnoughLabels { .. })));
+}
+
+/// `value` after `edit` (the config structs are `#[non_exhaustive]`: no struct literals outside their crate).
+fn edited<T>(mut value: T, edit: impl FnOnce(&mut T)) -> T {
+    edit(&mut value);
+    value
 }

@@ -63,6 +63,7 @@ pub trait ContrastiveLoss {
 /// Which contrastive loss to train with: the serde configuration (`{"kind": "InfoNce", ...}`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind")]
+#[non_exhaustive]
 pub enum Contrastive {
     /// Symmetric InfoNCE with cross-view negatives.
     InfoNce(InfoNce),

@@ -3,6 +3,7 @@
 
 /// What can go wrong when configuring or evaluating a loss.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum LossError {
     /// A scalar hyperparameter is outside its allowed range.
     #[error("{field} = {value} must be {allowed}")]

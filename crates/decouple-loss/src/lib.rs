@@ -23,6 +23,10 @@
 //!
 //! The supervised [`LogisticLoss`] is `L = (1/B) sum_i ln(1 + exp(-y_i (<a, h_i> + c)))`.
 //!
+//! Your own loss plugs into the trainer through the [`ViewLoss`] trait (a
+//! loss on the representations of `V >= 2` views, with its gradients); every
+//! [`ContrastiveLoss`] is one.
+//!
 //! This crate knows nothing of the network: it sees representations only.
 //!
 //! # Example
@@ -53,6 +57,7 @@ mod info_nce;
 mod logistic;
 mod nt_xent;
 mod similarity;
+mod views;
 mod workspace;
 
 pub use contrastive::{Contrastive, ContrastiveLoss};
@@ -61,4 +66,5 @@ pub use info_nce::InfoNce;
 pub use logistic::{LogisticGradients, LogisticLoss};
 pub use nt_xent::NtXent;
 pub use similarity::{COSINE_EPS, Similarity};
+pub use views::ViewLoss;
 pub use workspace::LossWorkspace;

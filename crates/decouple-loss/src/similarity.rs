@@ -19,6 +19,7 @@ pub const COSINE_EPS: f64 = 1e-8;
 
 /// The similarity `sim(u_i, v_j)` that contrastive logits `S_ij = sim(u_i, v_j) / tau` are built on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Similarity {
     /// Inner product `<a, b>`.
     Dot,

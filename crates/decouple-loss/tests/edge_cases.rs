@@ -33,6 +33,7 @@ fn equal_representations_give_log_of_the_number_of_candidates() {
             let expected = match loss {
                 Contrastive::InfoNce(_) => (batch as f64).ln(),
                 Contrastive::NtXent(_) => (2.0 * batch as f64 - 1.0).ln(),
+                other => panic!("no expected value written for {other:?}"),
             };
             assert!((value - expected).abs() < 1e-12, "{loss:?} B = {batch}: {value} vs {expected}");
         }

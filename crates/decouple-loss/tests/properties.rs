@@ -48,6 +48,7 @@ fn reference(loss: Contrastive, u: ArrayView2<'_, f64>, v: ArrayView2<'_, f64>) 
             }
             total / n as f64
         }
+        other => panic!("no reference written for {other:?}"),
     }
 }
 
@@ -88,6 +89,7 @@ proptest! {
         let loss = match loss {
             Contrastive::InfoNce(l) => Contrastive::from(InfoNce { similarity: Similarity::Cosine, ..l }),
             Contrastive::NtXent(l) => NtXent { similarity: Similarity::Cosine, ..l }.into(),
+            other => panic!("no cosine form written for {other:?}"),
         };
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let (u, v) = (gaussian(&mut rng, batch, m, 1.0), gaussian(&mut rng, batch, m, 1.0));

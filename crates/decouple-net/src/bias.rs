@@ -1,8 +1,9 @@
 //! Threshold (bias) rules of docs/model.md §3: how `b` evolves during training.
 //!
 //! - `Fixed { b }`: `b_i = b` for every neuron and every step.
-//! - `Learned`: `b` follows its gradient `dL/db_i = -sum sign(s) 1[|s| > b] dL/dh_i`
-//!   and is clamped at 0 after each step.
+//! - `Learned { b0, lr_multiplier }`: `b_i = b0` before the first step, then `b`
+//!   follows its gradient `dL/db_i = -sum sign(s) 1[|s| > b] dL/dh_i` with the
+//!   learning rate `lr_multiplier eta(t)`, and is clamped at 0 after each step.
 //! - `NormRamp { beta, ramp }`: `b_i = beta(t) ||w_i||` with
 //!   `beta(t) = beta min(1, t / (ramp T))`, recomputed before every step and
 //!   treated as a constant (no gradient flows through `b`).
@@ -14,6 +15,7 @@ use crate::network::from_f64;
 use crate::{NetError, SymReluNet};
 
 /// How the thresholds `b` are set during training (docs/model.md §3).
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", deny_unknown_fields)]
 pub enum BiasRule {
@@ -22,8 +24,16 @@ pub enum BiasRule {
         /// The threshold, finite and `>= 0`.
         b: f64,
     },
-    /// `b` is a parameter: gradient step, then clamped to `b >= 0`.
-    Learned,
+    /// `b` is a parameter: `b_i = b0` before the first step, then gradient
+    /// steps at `lr_multiplier` times the learning rate, clamped to `b >= 0`.
+    Learned {
+        /// The initial threshold of every neuron, finite and `>= 0` (default 0).
+        #[serde(default)]
+        b0: f64,
+        /// The thresholds' learning rate as a multiple of the weights', finite and `>= 0` (default 1).
+        #[serde(default = "one")]
+        lr_multiplier: f64,
+    },
     /// `b_i = beta(t) ||w_i||`, `beta(t) = beta min(1, t / (ramp T))`, no gradient through `b`.
     NormRamp {
         /// Final ratio of threshold to weight norm, finite and `>= 0`.
@@ -32,6 +42,10 @@ pub enum BiasRule {
         /// (`0` means `beta` from the first step).
         ramp: f64,
     },
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl Default for BiasRule {
@@ -60,9 +74,16 @@ impl BiasRule {
     /// Validates the parameters.
     ///
     /// # Errors
-    /// `Fixed`: `b` not finite or `< 0`. `NormRamp`: `beta` not finite or `< 0`, `ramp` outside `[0, 1]`.
+    /// `Fixed`: `b` not finite or `< 0`. `Learned`: `b0` or `lr_multiplier` not finite or `< 0`.
+    /// `NormRamp`: `beta` not finite or `< 0`, `ramp` outside `[0, 1]`.
     pub fn check(&self) -> Result<(), NetError> {
         match *self {
+            Self::Learned { b0, .. } if !(b0.is_finite() && b0 >= 0.0) => {
+                Err(NetError::OutOfRange { field: "bias_rule.b0", value: b0, allowed: "finite and >= 0" })
+            }
+            Self::Learned { lr_multiplier, .. } if !(lr_multiplier.is_finite() && lr_multiplier >= 0.0) => {
+                Err(NetError::OutOfRange { field: "bias_rule.lr_multiplier", value: lr_multiplier, allowed: "finite and >= 0" })
+            }
             Self::Fixed { b } if !(b.is_finite() && b >= 0.0) => {
                 Err(NetError::OutOfRange { field: "bias_rule.b", value: b, allowed: "finite and >= 0" })
             }
@@ -79,7 +100,16 @@ impl BiasRule {
     /// Whether `b` is trained by gradient descent (only `Learned`).
     #[must_use]
     pub fn learns_bias(&self) -> bool {
-        matches!(self, Self::Learned)
+        matches!(self, Self::Learned { .. })
+    }
+
+    /// The thresholds' learning rate as a multiple of the weights' (`Learned`); `None` for other rules.
+    #[must_use]
+    pub fn bias_learning_rate_multiplier(&self) -> Option<f64> {
+        match *self {
+            Self::Learned { lr_multiplier, .. } => Some(lr_multiplier),
+            _ => None,
+        }
     }
 
     /// `beta(t)` of `NormRamp` at `step` of `total_steps` (see [`norm_ramp_beta`]); `None` for other rules.
@@ -92,7 +122,8 @@ impl BiasRule {
     }
 
     /// Sets the thresholds before step `step` of `total_steps`:
-    /// `Fixed`: `b_i = b`; `NormRamp`: `b_i = beta(t) ||w_i||`; `Learned`: unchanged.
+    /// `Fixed`: `b_i = b`; `NormRamp`: `b_i = beta(t) ||w_i||`; `Learned`: `b_i = b0` at
+    /// step 0, unchanged afterwards.
     ///
     /// Allocation-free.
     ///
@@ -102,7 +133,8 @@ impl BiasRule {
         self.check()?;
         match *self {
             Self::Fixed { b } => net.bias.fill(from_f64(b)),
-            Self::Learned => {}
+            Self::Learned { b0, .. } if step == 0 => net.bias.fill(from_f64(b0)),
+            Self::Learned { .. } => {}
             Self::NormRamp { beta, ramp } => {
                 let beta_t: F = from_f64(norm_ramp_beta(beta, ramp, step, total_steps));
                 for (b, w) in net.bias.iter_mut().zip(net.weights.rows()) {

@@ -3,6 +3,7 @@
 
 /// What can go wrong when building, configuring or running a [`crate::SymReluNet`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum NetError {
     /// A scalar parameter is outside its allowed range.
     #[error("{field} = {value} must be {allowed}")]

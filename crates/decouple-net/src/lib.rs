@@ -17,7 +17,7 @@
 //! `dL/dW = G^T X` and `dL/db_i = -sum_r sign(S_ri) G_ri`.
 //!
 //! Initialisation: `w_i ~ N(0, sigma0^2 I)`, `b = 0`. The thresholds then
-//! follow a [`BiasRule`]: `Fixed`, `Learned` (clamped at 0) or `NormRamp`
+//! follow a [`BiasRule`]: `Fixed`, `Learned` (from `b0`, clamped at 0) or `NormRamp`
 //! (`b_i = beta(t) ||w_i||`, no gradient through `b`).
 //!
 //! This crate knows nothing of data, augmentations or losses.

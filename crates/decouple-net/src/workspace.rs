@@ -23,6 +23,7 @@ use crate::{NetError, SymReluNet};
 
 /// How the backward pass computes `dL/dW = G^T X`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum BackwardKernel {
     /// Sparse when at most a fifth of `G` is nonzero, dense otherwise (the
     /// break-even density of the two kernels, measured by `cargo xtask bench`).

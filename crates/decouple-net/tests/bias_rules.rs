@@ -7,7 +7,7 @@ use ndarray::array;
 #[test]
 fn check_names_field_and_range() {
     assert!(BiasRule::default().check().is_ok());
-    assert!(BiasRule::Learned.check().is_ok());
+    assert!(BiasRule::Learned { b0: 0.0, lr_multiplier: 1.0 }.check().is_ok());
     assert!(BiasRule::Fixed { b: 0.0 }.check().is_ok());
     assert!(BiasRule::NormRamp { beta: 0.0, ramp: 0.0 }.check().is_ok());
     assert!(BiasRule::NormRamp { beta: 2.0, ramp: 1.0 }.check().is_ok());
@@ -29,13 +29,13 @@ fn norm_ramp_schedule() {
     assert_eq!(norm_ramp_beta(0.5, 0.0, 0, 3000), 0.5, "ramp = 0 means beta immediately");
     assert_eq!(norm_ramp_beta(0.5, 0.5, 0, 0), 0.5, "no steps means beta immediately");
     assert_eq!(norm_ramp_beta(0.8, 1.0, 50, 100), 0.4);
-    assert_eq!(BiasRule::Learned.ramp_beta(10, 100), None);
+    assert_eq!(BiasRule::Learned { b0: 0.0, lr_multiplier: 1.0 }.ramp_beta(10, 100), None);
     assert_eq!(BiasRule::Fixed { b: 0.1 }.ramp_beta(10, 100), None);
 }
 
 #[test]
 fn only_learned_learns() {
-    assert!(BiasRule::Learned.learns_bias());
+    assert!(BiasRule::Learned { b0: 0.0, lr_multiplier: 1.0 }.learns_bias());
     assert!(!BiasRule::Fixed { b: 0.1 }.learns_bias());
     assert!(!BiasRule::default().learns_bias());
 }
@@ -61,8 +61,16 @@ fn apply_before_step_sets_thresholds() {
     assert_eq!(ramped.weights(), net().weights());
 
     let mut learned = net();
-    BiasRule::Learned.apply_before_step(&mut learned, 5, 10).unwrap();
+    let rule = BiasRule::Learned { b0: 0.2, lr_multiplier: 1.0 };
+    rule.apply_before_step(&mut learned, 5, 10).unwrap();
     assert_eq!(learned, net());
+    rule.apply_before_step(&mut learned, 0, 10).unwrap();
+    assert_eq!(learned.bias(), array![0.2, 0.2, 0.2]);
+    assert_eq!(learned.weights(), net().weights());
+    let err = BiasRule::Learned { b0: -0.1, lr_multiplier: 1.0 }.check().unwrap_err();
+    assert!(matches!(err, NetError::OutOfRange { field: "bias_rule.b0", .. }));
+    let err = BiasRule::Learned { b0: 0.0, lr_multiplier: f64::NAN }.check().unwrap_err();
+    assert!(matches!(err, NetError::OutOfRange { field: "bias_rule.lr_multiplier", .. }));
 
     let mut untouched = net();
     let err = BiasRule::Fixed { b: -1.0 }.apply_before_step(&mut untouched, 0, 10).unwrap_err();
@@ -74,7 +82,7 @@ fn apply_before_step_sets_thresholds() {
 fn clamp_after_step() {
     let mut learned = net();
     learned.bias_mut().assign(&array![-0.3, 0.2, -0.0]);
-    BiasRule::Learned.clamp_after_step(&mut learned);
+    BiasRule::Learned { b0: 0.0, lr_multiplier: 1.0 }.clamp_after_step(&mut learned);
     assert_eq!(learned.bias(), array![0.0, 0.2, 0.0]);
     assert!(learned.bias().iter().all(|&b| b >= 0.0));
 

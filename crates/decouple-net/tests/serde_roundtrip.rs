@@ -41,11 +41,17 @@ fn deserialisation_validates() {
 
 #[test]
 fn bias_rules_round_trip() {
-    for rule in [BiasRule::Fixed { b: 0.3 }, BiasRule::Learned, BiasRule::NormRamp { beta: 0.5, ramp: 0.25 }] {
+    let learned = BiasRule::Learned { b0: 0.05, lr_multiplier: 0.1 };
+    for rule in [BiasRule::Fixed { b: 0.3 }, learned, BiasRule::NormRamp { beta: 0.5, ramp: 0.25 }] {
         assert_eq!(from_value::<BiasRule>(to_value(&rule).unwrap()).unwrap(), rule);
     }
-    let tree = to_value(&BiasRule::Learned).unwrap();
-    assert_eq!(tree, Value::Map(vec![(Value::Str("kind".into()), Value::Str("Learned".into()))]));
+    // `Learned` alone means b0 = 0 and the weights' learning rate.
+    let bare = Value::Map(vec![(Value::Str("kind".into()), Value::Str("Learned".into()))]);
+    assert_eq!(from_value::<BiasRule>(bare).unwrap(), BiasRule::Learned { b0: 0.0, lr_multiplier: 1.0 });
+    // A field of another rule is rejected, not dropped.
+    let misplaced = Value::Map(vec![(Value::Str("kind".into()), Value::Str("Learned".into())), (Value::Str("b".into()), Value::F64(0.1))]);
+    let err = from_value::<BiasRule>(misplaced).unwrap_err().to_string();
+    assert!(err.contains("unknown field `b`") && err.contains("b0") && err.contains("lr_multiplier"), "{err}");
     let unknown = Value::Map(vec![
         (Value::Str("kind".into()), Value::Str("Fixed".into())),
         (Value::Str("b".into()), Value::F64(0.1)),

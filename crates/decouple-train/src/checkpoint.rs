@@ -30,16 +30,15 @@ impl Checkpoint {
         Self { config: outcome.config, steps_done: outcome.config.steps, net: outcome.net.clone(), head: outcome.head.clone() }
     }
 
-    /// Writes JSON to `path` (through a temporary file renamed into place).
+    /// Writes JSON to `path` through [`crate::write_atomic`] (a per-process
+    /// temporary file renamed into place).
     ///
     /// # Errors
     /// [`TrainError::Checkpoint`] on I/O or serialisation failure.
     pub fn save(&self, path: &Path) -> Result<(), TrainError> {
         let fail = |message: String| TrainError::Checkpoint { path: path.display().to_string(), message };
         let text = serde_json::to_string(self).map_err(|error| fail(error.to_string()))?;
-        let temporary = path.with_extension("partial");
-        std::fs::write(&temporary, text).map_err(|error| fail(error.to_string()))?;
-        std::fs::rename(&temporary, path).map_err(|error| fail(error.to_string()))
+        crate::write_atomic(path, text).map_err(|error| fail(error.to_string()))
     }
 
     /// Reads JSON from `path`, validating the config and the network.

@@ -11,6 +11,7 @@ use crate::TrainError;
 /// The network: width, initialisation scale and bias rule.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct NetworkConfig {
     /// Number of neurons `m >= 1`.
     pub width: usize,
@@ -23,7 +24,8 @@ pub struct NetworkConfig {
 /// What is minimised.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", deny_unknown_fields)]
-pub enum Objective {
+#[non_exhaustive]
+pub enum ObjectiveKind {
     /// A contrastive loss on the two views of each sample.
     Contrastive {
         /// The loss.
@@ -31,15 +33,16 @@ pub enum Objective {
     },
     /// Logistic loss of a linear head on `f(x)` for labels `sign(<a, z>)`
     /// (`a` from the seed's `"task"` stream); no augmentation is used.
-    Supervised,
+    Supervised {},
 }
 
 /// Learning-rate schedule `eta(t)` as a multiple of the base rate.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Schedule {
     /// `eta(t) = eta`.
-    Constant,
+    Constant {},
     /// Linear warm-up from 0 over `warmup_steps`, then constant.
     Warmup {
         /// Steps of warm-up.
@@ -58,7 +61,7 @@ impl Schedule {
     pub fn factor(&self, step: usize, total_steps: usize) -> f64 {
         let warmup = |warmup_steps: usize| if step < warmup_steps { (step + 1) as f64 / warmup_steps as f64 } else { 1.0 };
         match *self {
-            Self::Constant => 1.0,
+            Self::Constant {} => 1.0,
             Self::Warmup { warmup_steps } => warmup(warmup_steps),
             Self::Cosine { warmup_steps } => {
                 if step < warmup_steps {
@@ -76,6 +79,7 @@ impl Schedule {
 /// Mini-batch SGD with optional momentum, weight decay and gradient clipping.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct OptimizerConfig {
     /// Base learning rate `eta > 0`.
     pub learning_rate: f64,
@@ -94,15 +98,16 @@ pub struct OptimizerConfig {
 }
 
 fn constant() -> Schedule {
-    Schedule::Constant
+    Schedule::Constant {}
 }
 
 /// Where training samples come from.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum DataRegime {
     /// A fresh batch from the model at every step (population training).
-    Fresh,
+    Fresh {},
     /// A fixed pool of `n_samples` drawn once, visited in shuffled epochs.
     Pool {
         /// Pool size `>= 1`.
@@ -113,6 +118,7 @@ pub enum DataRegime {
 /// Everything that determines a training run; with the seed, bit for bit.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct TrainConfig {
     /// The data model.
     pub data: DataConfig,
@@ -121,7 +127,7 @@ pub struct TrainConfig {
     /// The network.
     pub network: NetworkConfig,
     /// The loss.
-    pub objective: Objective,
+    pub objective: ObjectiveKind,
     /// The optimiser.
     pub optimizer: OptimizerConfig,
     /// Fresh samples or a fixed pool.
@@ -145,15 +151,17 @@ impl Default for TrainConfig {
             data: DataConfig::default(),
             augmentation: Augmentation::ComplementaryMask { keep: 0.5 },
             network: NetworkConfig { width: 128, sigma0: 0.01, bias: BiasRule::NormRamp { beta: 0.5, ramp: 0.5 } },
-            objective: Objective::Contrastive { loss: Contrastive::InfoNce(InfoNce { similarity: Similarity::Cosine, temperature: 0.2 }) },
+            objective: ObjectiveKind::Contrastive {
+                loss: Contrastive::InfoNce(InfoNce { similarity: Similarity::Cosine, temperature: 0.2 }),
+            },
             optimizer: OptimizerConfig {
                 learning_rate: 0.5,
                 momentum: 0.0,
                 weight_decay: 0.0,
                 clip_norm: None,
-                schedule: Schedule::Constant,
+                schedule: Schedule::Constant {},
             },
-            regime: DataRegime::Fresh,
+            regime: DataRegime::Fresh {},
             steps: 3000,
             batch_size: 128,
             seed: 0,
@@ -173,12 +181,27 @@ impl TrainConfig {
     /// The first invalid field, named with its allowed range; a `Pool` with the
     /// `Supervised` objective (unsupported).
     pub fn check(&self) -> Result<(), TrainError> {
-        self.data.check()?;
         self.augmentation.check()?;
-        self.network.bias.check()?;
-        if let Objective::Contrastive { loss } = &self.objective {
+        if let ObjectiveKind::Contrastive { loss } = &self.objective {
             loss.check()?;
         }
+        if matches!(self.regime, DataRegime::Pool { .. }) && matches!(self.objective, ObjectiveKind::Supervised {}) {
+            return Err(TrainError::Unsupported {
+                field: "regime",
+                reason: "a fixed Pool is not supported with the Supervised objective (labels are drawn with fresh samples); use Fresh",
+            });
+        }
+        self.check_common()
+    }
+
+    /// Validates every field except `objective` and `augmentation` (which a
+    /// run with its own objective and augmentation does not use).
+    ///
+    /// # Errors
+    /// The first invalid field, named with its allowed range.
+    pub fn check_common(&self) -> Result<(), TrainError> {
+        self.data.check()?;
+        self.network.bias.check()?;
         let network = &self.network;
         if network.width == 0 {
             return Err(out_of_range("network.width", 0.0, ">= 1"));
@@ -205,12 +228,6 @@ impl TrainConfig {
             if n_samples == 0 {
                 return Err(out_of_range("regime.n_samples", 0.0, ">= 1"));
             }
-            if matches!(self.objective, Objective::Supervised) {
-                return Err(TrainError::Unsupported {
-                    field: "regime",
-                    reason: "a fixed Pool is not supported with the Supervised objective (labels are drawn with fresh samples); use Fresh",
-                });
-            }
         }
         if self.steps == 0 {
             return Err(out_of_range("steps", 0.0, ">= 1"));
@@ -227,13 +244,6 @@ impl TrainConfig {
     /// The likely cause of a divergence, naming the suspect hyperparameters.
     #[must_use]
     pub fn divergence_hint(&self) -> String {
-        let mut hint = format!("learning rate {} too large", self.optimizer.learning_rate);
-        if let Objective::Contrastive { loss } = &self.objective {
-            hint.push_str(&format!(" or temperature {} too small", loss.temperature()));
-            if loss.similarity() == Similarity::Dot {
-                hint.push_str(" (dot-product similarity is unbounded; try Cosine)");
-            }
-        }
-        hint
+        format!("learning rate {} too large{}", self.optimizer.learning_rate, crate::Objective::divergence_hint(&self.objective))
     }
 }

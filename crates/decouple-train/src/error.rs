@@ -7,6 +7,7 @@ use decouple_net::NetError;
 
 /// What can stop a training run.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TrainError {
     /// A training hyperparameter is out of range.
     #[error("{field} = {value} is out of range: must be {allowed}")]
@@ -25,6 +26,14 @@ pub enum TrainError {
         field: &'static str,
         /// Why, and what to use instead.
         reason: &'static str,
+    },
+    /// The augmentation makes another number of views than the objective takes.
+    #[error("the objective takes {objective} views but the augmentation makes {augmentation} (both must be equal and >= 2)")]
+    ViewCount {
+        /// Views the objective takes.
+        objective: usize,
+        /// Views the augmentation makes.
+        augmentation: usize,
     },
     /// Invalid data configuration.
     #[error(transparent)]

@@ -19,13 +19,19 @@
 //! assert_eq!(outcome.history.len(), 3); // steps 0, 10, 20
 //! ```
 
+mod builtin;
 mod checkpoint;
 mod config;
 mod error;
+mod files;
+mod objective;
 pub mod optimizer;
 mod trainer;
 
+pub use builtin::{BuiltinState, LinearHead, SupervisedState, supervised_task};
 pub use checkpoint::Checkpoint;
-pub use config::{DataRegime, NetworkConfig, Objective, OptimizerConfig, Schedule, TrainConfig};
+pub use config::{DataRegime, NetworkConfig, ObjectiveKind, OptimizerConfig, Schedule, TrainConfig};
 pub use error::TrainError;
-pub use trainer::{LinearHead, StepMetrics, TrainOutcome, Trainer, supervised_task, train, train_with_threads};
+pub use files::write_atomic;
+pub use objective::{Inputs, Objective, ObjectiveInput};
+pub use trainer::{StepMetrics, TrainOutcome, Trainer, train, train_with, train_with_threads};

@@ -1,10 +1,12 @@
 //! Mini-batch SGD over a list of parameter tensors (as flat slices):
 //! `g <- g + lambda w` (weight decay), `g <- g min(1, c / ||g||)` (global-norm
-//! clipping), `v <- mu v + g`, `w <- w - eta(t) v`.
+//! clipping), `v <- mu v + g`, `w <- w - s eta(t) v` with a per-tensor
+//! learning-rate multiplier `s` (1 for the network's weights).
 
 use crate::OptimizerConfig;
 
-/// One parameter tensor and its gradient, flattened, and whether weight decay applies.
+/// One parameter tensor and its gradient, flattened, whether weight decay
+/// applies, and its learning-rate multiplier.
 pub struct ParameterSlot<'a> {
     /// The parameters, updated in place.
     pub value: &'a mut [f32],
@@ -12,6 +14,22 @@ pub struct ParameterSlot<'a> {
     pub grad: &'a [f32],
     /// Apply weight decay to this tensor.
     pub decay: bool,
+    /// This tensor's learning rate as a multiple of the base rate `eta(t)`.
+    pub lr_multiplier: f32,
+}
+
+impl<'a> ParameterSlot<'a> {
+    /// A tensor trained at the base learning rate, without weight decay.
+    #[must_use]
+    pub fn new(value: &'a mut [f32], grad: &'a [f32]) -> Self {
+        Self { value, grad, decay: false, lr_multiplier: 1.0 }
+    }
+
+    /// A tensor that does not train this run (a no-op in the update).
+    #[must_use]
+    pub fn empty() -> Self {
+        Self::new(&mut [], &[])
+    }
 }
 
 /// The momentum buffers of one run (one per parameter tensor).
@@ -35,6 +53,8 @@ impl Sgd {
         }
         for (slot, velocity) in slots.iter_mut().zip(&mut self.velocity) {
             let decay = if slot.decay { lambda } else { 0.0 };
+            // `eta * 1.0 == eta` exactly, so a multiplier of 1 changes no bit.
+            let eta = eta * slot.lr_multiplier;
             if mu > 0.0 {
                 for ((w, &g), v) in slot.value.iter_mut().zip(slot.grad).zip(velocity.iter_mut()) {
                     *v = mu * *v + clip_scale * (g + decay * *w);

@@ -1,41 +1,48 @@
 //! The training loop: one SGD step is fresh batch (or pool batch) ->
-//! augmentation -> forward on both views -> loss and its gradient ->
-//! backward -> update -> bias rule, with a divergence check every step.
+//! augmentation into `V` views -> forward on every view -> objective and its
+//! gradients -> backward -> update -> bias rule, with a divergence check every step.
+//!
+//! The trainer is generic over the [`Objective`] and the [`Augment`]ation; the
+//! defaults are the built-in config enums [`ObjectiveKind`] and
+//! [`Augmentation`] named by the [`TrainConfig`].
 //!
 //! Random streams (all from the config's seed, see `decouple_data::rng`):
 //! `"dictionary"` (the data model), `"init"` (weights), `"data"` (samples),
 //! `"pool"` (the fixed pool), `"shuffle"` (epoch order), `"augment"` (masks
 //! and noise), `"task"` (the supervised label direction), `"eval"` (the
-//! step-0 loss). The loop uses no global state, so a config reproduces its run
-//! bit for bit wherever it runs.
+//! step-0 loss). The loop uses no global state and no OS randomness.
+//!
+//! Reproducibility: on one machine, a config and its seed reproduce the run
+//! bit for bit, on any number of threads (tested). Across machines, the same
+//! binary gives the same bits on any x86-64 CPU: the kernels are plain loops
+//! in a fixed order, and Rust never fuses multiply-adds or reorders float
+//! sums. What may differ is the dense products (`ndarray`'s GEMM,
+//! `matrixmultiply`, picks its kernel (SSE2, AVX, FMA, AVX-512) at run time
+//! by CPU, and an FMA kernel rounds differently); those differences are of
+//! the order of float rounding (`1e-7` relative per product) and grow over a
+//! run like any perturbation of SGD: the final loss and metrics then agree
+//! to a few digits, not bitwise. `tests/value_stability.rs` pins one short
+//! run on the machines we test on.
 //!
 //! Threads: [`Trainer::with_threads`] runs each step inside a private rayon
 //! pool, where sampling, the loss, forward and backward split their work
-//! into fixed blocks (of rows, columns or the two views) that each write their own outputs
+//! into fixed blocks (of rows, columns or views) that each write their own outputs
 //! in a fixed order, and the next step's batch and views are drawn while the
 //! current step computes. The thread count is an execution option, not part of the
 //! config: the run is bit-identical on 1 or more threads.
 
 use std::sync::Arc;
 
+use decouple_augment::{Augment, Augmentation};
 use decouple_data::rng::{self, ChaCha8Rng};
-use decouple_data::{Batch, LabelledSet, Pool, SignTask, SparseCodingModel, draw_labelled};
-use decouple_loss::{ContrastiveLoss, LogisticGradients, LogisticLoss, LossWorkspace};
+use decouple_data::{Batch, Pool, SparseCodingModel};
 use decouple_net::{NetGradients, NetWorkspace, SymReluNet};
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
+use crate::objective::{Inputs, Objective, ObjectiveInput};
 use crate::optimizer::{ParameterSlot, Sgd};
-use crate::{DataRegime, Objective, TrainConfig, TrainError};
-
-/// A linear head `y_hat = <a, f(x)> + c` (the supervised objective).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LinearHead {
-    /// `a`, one weight per neuron.
-    pub weights: Array1<f32>,
-    /// `c`.
-    pub bias: f32,
-}
+use crate::{DataRegime, LinearHead, ObjectiveKind, TrainConfig, TrainError};
 
 /// What is reported every `log_every` steps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,8 +73,14 @@ pub struct StepMetrics {
 /// A finished run: the trained network and its history.
 #[derive(Debug, Clone)]
 pub struct TrainOutcome {
-    /// The configuration that produced it.
+    /// The configuration that produced it (with a custom objective or
+    /// augmentation, its `objective` and `augmentation` fields were not used:
+    /// see `objective` and `augmentation` below).
     pub config: TrainConfig,
+    /// The label of the objective that was minimised.
+    pub objective: String,
+    /// The label of the augmentation that made the views.
+    pub augmentation: String,
     /// The data model (dictionary, dense basis) it was trained on.
     pub model: SparseCodingModel,
     /// The trained network.
@@ -79,23 +92,28 @@ pub struct TrainOutcome {
 }
 
 /// A training run in progress; owns every buffer, so steps do not allocate
-/// (except the labelled batches of the supervised objective).
-pub struct Trainer {
+/// (except the labelled batches of a labelled objective).
+pub struct Trainer<O: Objective = ObjectiveKind, A: Augment = Augmentation> {
     config: TrainConfig,
+    objective: O,
+    augmentation: A,
+    state: O::State,
     net: SymReluNet<f32>,
-    head: Option<LinearHead>,
-    task: Option<SignTask>,
     step: usize,
     source: InputSource,
-    /// The views of the current step.
-    inputs: Views,
-    /// The next step's inputs, drawn during this step on a second thread
+    /// The inputs of the current step (the views, or one labelled batch).
+    inputs: Vec<Array2<f32>>,
+    /// The next step's views, drawn during this step on a second thread
     /// (only with a thread pool); `next_ready` says whether they are drawn.
-    next_inputs: Option<Views>,
+    next_inputs: Option<Vec<Array2<f32>>>,
     next_ready: bool,
-    buffers: ContrastiveBuffers,
+    /// Labels of the current labelled batch.
+    labels: Array1<f32>,
+    /// One forward workspace per input.
+    workspaces: Vec<NetWorkspace<f32>>,
+    /// `dL/dz_k`, one per input.
+    grad_outputs: Vec<Array2<f32>>,
     grads: NetGradients<f32>,
-    logistic_grads: LogisticGradients<f32>,
     sgd: Sgd,
     last_gradient_norm: f64,
     last_learning_rate: f64,
@@ -114,67 +132,21 @@ struct InputSource {
     augment_rng: ChaCha8Rng,
 }
 
-/// One contrastive step's inputs: the two augmented views of a batch.
-type Views = [Array2<f32>; 2];
-
-/// The forward and loss buffers of a contrastive step (`workspaces[0]` also
-/// serves the supervised objective).
-struct ContrastiveBuffers {
-    workspaces: [NetWorkspace<f32>; 2],
-    loss_workspace: LossWorkspace<f32>,
-    grad_outputs: [Array2<f32>; 2],
-}
-
-fn zero_views(config: &TrainConfig) -> Views {
-    let shape = (config.batch_size, config.data.d1);
-    [Array2::zeros(shape), Array2::zeros(shape)]
-}
-
 impl InputSource {
-    /// Draws the next batch (fresh, or the pool's next) and writes its two views into `views`.
-    fn fill(&mut self, config: &TrainConfig, views: &mut Views) -> Result<(), TrainError> {
+    /// Draws the next batch (fresh, or the pool's next) and writes its views into `views`.
+    fn fill<A: Augment>(&mut self, augmentation: &A, batch_size: usize, views: &mut [Array2<f32>]) -> Result<(), TrainError> {
         match &mut self.pool {
             None => self.model.sample_into(&mut self.batch, &mut self.data_rng),
-            Some(pool) => pool.next_batch_into(config.batch_size, &mut self.batch, &mut self.shuffle_rng),
+            Some(pool) => pool.next_batch_into(batch_size, &mut self.batch, &mut self.shuffle_rng),
         }
-        let [first, second] = views;
-        config.augmentation.apply_x_into(self.batch.x(), first, second, &mut self.augment_rng)?;
+        augmentation.views_of_x_into(&self.batch, views, &mut self.augment_rng)?;
         Ok(())
     }
 }
 
-impl ContrastiveBuffers {
-    /// Forward on both views, the loss and its gradient, and the backward pass
-    /// into `grads`; returns the loss.
-    fn gradients<L: ContrastiveLoss>(
-        &mut self,
-        loss: &L,
-        net: &SymReluNet<f32>,
-        views: &[Array2<f32>; 2],
-        grads: &mut NetGradients<f32>,
-    ) -> Result<f64, TrainError> {
-        let ([first, second], [first_workspace, second_workspace]) = (views, &mut self.workspaces);
-        let mut forward_first = || net.forward_into(first.view(), first_workspace);
-        let mut forward_second = || net.forward_into(second.view(), second_workspace);
-        // The two views side by side on a pool's threads (each is one product).
-        let (first_result, second_result) = if rayon::current_thread_index().is_some() {
-            rayon::join(forward_first, forward_second)
-        } else {
-            (forward_first(), forward_second())
-        };
-        first_result?;
-        second_result?;
-        let [grad_u, grad_v] = &mut self.grad_outputs;
-        let [workspace_u, workspace_v] = &mut self.workspaces;
-        let value = loss.loss_and_grad_with(workspace_u.output(), workspace_v.output(), &mut self.loss_workspace, grad_u, grad_v)?;
-        net.backward(first.view(), grad_u.view(), workspace_u, grads)?;
-        net.backward_accumulate(second.view(), grad_v.view(), workspace_v, grads)?;
-        Ok(f64::from(value))
-    }
-}
-
 impl Trainer {
-    /// Validates `config` and sets up the model, network and buffers.
+    /// Validates `config` and sets up the model, network and buffers, with
+    /// the config's own objective and augmentation.
     ///
     /// # Errors
     /// Any invalid field; `Supervised` with a `Pool` regime (not supported).
@@ -189,10 +161,48 @@ impl Trainer {
     /// # Errors
     /// As [`Trainer::new`]; `threads = 0`; a pool that cannot be started.
     pub fn with_threads(config: TrainConfig, threads: usize) -> Result<Self, TrainError> {
+        config.check()?;
+        Self::with_parts(config, config.objective, config.augmentation, threads)
+    }
+}
+
+impl<O, A> Trainer<O, A>
+where
+    O: Objective + Send + Sync,
+    A: Augment + Send + Sync,
+{
+    /// A run of `config` that minimises `objective` on the views made by
+    /// `augmentation` (the config's own `objective` and `augmentation` fields
+    /// are not used), on `threads` threads.
+    ///
+    /// # Errors
+    /// Any invalid field of the config, the objective or the augmentation; an
+    /// augmentation that makes another number of views than the objective
+    /// takes; a labelled objective with a `Pool` regime; `threads = 0`.
+    pub fn with_parts(config: TrainConfig, objective: O, augmentation: A, threads: usize) -> Result<Self, TrainError> {
         if threads == 0 {
             return Err(TrainError::OutOfRange { field: "threads", value: 0.0, allowed: ">= 1" });
         }
-        config.check()?;
+        config.check_common()?;
+        objective.check()?;
+        let n_inputs = match objective.inputs() {
+            Inputs::Views(n_views) => {
+                augmentation.check()?;
+                if n_views != augmentation.n_views() || n_views < 2 {
+                    return Err(TrainError::ViewCount { objective: n_views, augmentation: augmentation.n_views() });
+                }
+                n_views
+            }
+            Inputs::Labelled => {
+                if matches!(config.regime, DataRegime::Pool { .. }) {
+                    return Err(TrainError::Unsupported {
+                        field: "regime",
+                        reason: "a fixed Pool is not supported with a labelled objective (labels are drawn with fresh samples); use Fresh",
+                    });
+                }
+                1
+            }
+        };
         let thread_pool = if threads > 1 {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -206,29 +216,22 @@ impl Trainer {
         let seed = config.seed;
         let model = SparseCodingModel::from_seed(config.data, seed)?;
         let net = SymReluNet::init(config.network.width, config.data.d1, config.network.sigma0, &mut rng::stream(seed, "init"))?;
-        let (head, task) = match config.objective {
-            Objective::Supervised => {
-                (Some(LinearHead { weights: Array1::zeros(config.network.width), bias: 0.0 }), Some(supervised_task(&config)))
-            }
-            Objective::Contrastive { .. } => (None, None),
-        };
+        let state = objective.start(&net, &config)?;
         let pool = match config.regime {
-            DataRegime::Fresh => None,
             DataRegime::Pool { n_samples } => Some(Pool::new(model.sample(n_samples, &mut rng::stream(seed, "pool")))),
+            _ => None,
         };
         let (batch_size, width) = (config.batch_size, config.network.width);
-        let prefetches = thread_pool.is_some() && matches!(config.objective, Objective::Contrastive { .. });
+        let zeros = |rows: usize, columns: usize| -> Vec<Array2<f32>> { (0..n_inputs).map(|_| Array2::zeros((rows, columns))).collect() };
+        let prefetches = thread_pool.is_some() && matches!(objective.inputs(), Inputs::Views(_));
         Ok(Self {
-            inputs: zero_views(&config),
-            next_inputs: prefetches.then(|| zero_views(&config)),
+            inputs: zeros(batch_size, config.data.d1),
+            next_inputs: prefetches.then(|| zeros(batch_size, config.data.d1)),
             next_ready: false,
-            buffers: ContrastiveBuffers {
-                workspaces: [NetWorkspace::with_shape(batch_size, width), NetWorkspace::with_shape(batch_size, width)],
-                loss_workspace: LossWorkspace::new(),
-                grad_outputs: [Array2::zeros((batch_size, width)), Array2::zeros((batch_size, width))],
-            },
+            labels: Array1::zeros(0),
+            workspaces: (0..n_inputs).map(|_| NetWorkspace::with_shape(batch_size, width)).collect(),
+            grad_outputs: zeros(batch_size, width),
             grads: NetGradients::for_net(&net),
-            logistic_grads: LogisticGradients::zeros(batch_size, width),
             sgd: Sgd::default(),
             source: InputSource {
                 batch: Batch::zeros(batch_size, config.data.d, config.data.d1),
@@ -239,9 +242,10 @@ impl Trainer {
                 augment_rng: rng::stream(seed, "augment"),
             },
             config,
+            objective,
+            augmentation,
+            state,
             net,
-            head,
-            task,
             step: 0,
             last_gradient_norm: 0.0,
             last_learning_rate: 0.0,
@@ -253,6 +257,18 @@ impl Trainer {
     #[must_use]
     pub fn config(&self) -> &TrainConfig {
         &self.config
+    }
+
+    /// The objective being minimised.
+    #[must_use]
+    pub fn objective(&self) -> &O {
+        &self.objective
+    }
+
+    /// The objective's run state (its buffers and trained parameters).
+    #[must_use]
+    pub fn objective_state(&self) -> &O::State {
+        &self.state
     }
 
     /// The data model.
@@ -298,7 +314,15 @@ impl Trainer {
                 (loss_sum, loss_count) = (0.0, 0);
             }
         }
-        Ok(TrainOutcome { config: self.config, model: self.source.model, net: self.net, head: self.head, history })
+        Ok(TrainOutcome {
+            config: self.config,
+            objective: self.objective.label(),
+            augmentation: self.augmentation.label(),
+            head: self.objective.linear_head(&self.state),
+            model: self.source.model,
+            net: self.net,
+            history,
+        })
     }
 
     /// One SGD update; returns the loss of its batch (before the update).
@@ -315,9 +339,9 @@ impl Trainer {
     fn step_inner(&mut self) -> Result<f64, TrainError> {
         let (step, steps) = (self.step, self.config.steps);
         self.config.network.bias.apply_before_step(&mut self.net, step, steps)?;
-        let loss = match self.config.objective {
-            Objective::Contrastive { loss } => self.contrastive_step(&loss)?,
-            Objective::Supervised => self.supervised_forward_backward()?,
+        let loss = match self.objective.inputs() {
+            Inputs::Labelled => self.labelled_step()?,
+            _ => self.views_step()?,
         };
         if !loss.is_finite() {
             return Err(self.diverged("loss"));
@@ -331,80 +355,97 @@ impl Trainer {
         if !all_finite(self.net.bias().as_slice().expect("bias is contiguous")) {
             return Err(self.diverged("bias"));
         }
+        self.objective.after_update(&mut self.state, &self.net, self.step)?;
         Ok(loss)
     }
 
     fn diverged(&self, quantity: &'static str) -> TrainError {
-        TrainError::Diverged { step: self.step, quantity, likely_cause: self.config.divergence_hint() }
+        let likely_cause = format!("learning rate {} too large{}", self.config.optimizer.learning_rate, self.objective.divergence_hint());
+        TrainError::Diverged { step: self.step, quantity, likely_cause }
     }
 
-    /// One contrastive step's gradients. With a thread pool, the next step's
-    /// batch and views are drawn at the same time on another thread: the
-    /// streams are consumed in the same order, so the run is unchanged.
-    fn contrastive_step<L: ContrastiveLoss + Sync>(&mut self, loss: &L) -> Result<f64, TrainError> {
+    /// One step's gradients on the views of a batch. With a thread pool, the
+    /// next step's batch and views are drawn at the same time on another
+    /// thread: the streams are consumed in the same order, so the run is unchanged.
+    fn views_step(&mut self) -> Result<f64, TrainError> {
         match &mut self.next_inputs {
             Some(next) if self.next_ready => std::mem::swap(&mut self.inputs, next),
-            _ => self.source.fill(&self.config, &mut self.inputs)?,
+            _ => self.source.fill(&self.augmentation, self.config.batch_size, &mut self.inputs)?,
         }
         self.next_ready = false;
-        let (net, inputs, grads) = (&self.net, &self.inputs, &mut self.grads);
         let next = self.next_inputs.as_mut().filter(|_| self.step + 1 < self.config.steps);
         let Some(next) = next else {
-            return self.buffers.gradients(loss, net, inputs, grads);
+            return self.gradients();
         };
-        let (source, config) = (&mut self.source, &self.config);
-        let (drawn, value) = rayon::join(|| source.fill(config, next), || self.buffers.gradients(loss, net, inputs, grads));
+        let (source, augmentation, batch_size) = (&mut self.source, &self.augmentation, self.config.batch_size);
+        let mut step = StepBuffers {
+            objective: &self.objective,
+            state: &mut self.state,
+            net: &self.net,
+            inputs: &self.inputs,
+            labels: None,
+            workspaces: &mut self.workspaces,
+            grad_outputs: &mut self.grad_outputs,
+            grads: &mut self.grads,
+            step: self.step,
+            total_steps: self.config.steps,
+        };
+        let (drawn, value) = rayon::join(|| source.fill(augmentation, batch_size, next), || step.gradients());
         drawn?;
         self.next_ready = true;
         value
     }
 
-    fn supervised_forward_backward(&mut self) -> Result<f64, TrainError> {
-        let task = self.task.as_ref().expect("supervised runs have a task");
-        let LabelledSet { samples, labels } = draw_labelled(&self.source.model, task, self.config.batch_size, &mut self.source.data_rng)?;
-        let head = self.head.as_ref().expect("supervised runs have a head");
-        let workspace = &mut self.buffers.workspaces[0];
-        self.net.forward_into(samples.x(), workspace)?;
-        let value =
-            LogisticLoss.loss_and_grad(workspace.output(), head.weights.view(), head.bias, labels.view(), &mut self.logistic_grads)?;
-        self.net.backward(samples.x(), self.logistic_grads.features.view(), workspace, &mut self.grads)?;
-        Ok(f64::from(value))
+    /// One step's gradients on a labelled batch.
+    fn labelled_step(&mut self) -> Result<f64, TrainError> {
+        let set = self.objective.labelled_batch(&self.state, &self.source.model, self.config.batch_size, &mut self.source.data_rng)?;
+        self.inputs[0].assign(&set.samples.x());
+        self.labels = set.labels;
+        self.gradients()
+    }
+
+    /// Forward, objective and backward on the current inputs, on this thread's pool.
+    fn gradients(&mut self) -> Result<f64, TrainError> {
+        let labelled = matches!(self.objective.inputs(), Inputs::Labelled);
+        StepBuffers {
+            objective: &self.objective,
+            state: &mut self.state,
+            net: &self.net,
+            inputs: &self.inputs,
+            labels: labelled.then_some(&self.labels),
+            workspaces: &mut self.workspaces,
+            grad_outputs: &mut self.grad_outputs,
+            grads: &mut self.grads,
+            step: self.step,
+            total_steps: self.config.steps,
+        }
+        .gradients()
     }
 
     fn update(&mut self) {
         let optimizer = self.config.optimizer;
         let learning_rate = optimizer.learning_rate * optimizer.schedule.factor(self.step, self.config.steps);
-        let learns_bias = self.config.network.bias.learns_bias();
+        let bias_rule = self.config.network.bias;
         let (weights, bias) = self.net.parameters_mut();
         let weights = ParameterSlot {
             value: weights.into_slice().expect("weights are contiguous"),
             grad: self.grads.weights.as_slice().expect("gradients are contiguous"),
             decay: true,
+            lr_multiplier: 1.0,
         };
-        // Parameters that do not train this run get empty slots (a no-op).
-        let empty = || ParameterSlot { value: &mut [], grad: &[], decay: false };
-        let bias = if learns_bias {
-            ParameterSlot {
+        // Thresholds that do not train this run get an empty slot (a no-op).
+        let bias = match bias_rule.bias_learning_rate_multiplier() {
+            Some(multiplier) => ParameterSlot {
                 value: bias.into_slice().expect("bias is contiguous"),
                 grad: self.grads.bias.as_slice().expect("contiguous"),
                 decay: false,
-            }
-        } else {
-            empty()
+                lr_multiplier: multiplier as f32,
+            },
+            None => ParameterSlot::empty(),
         };
-        let head_bias_grad = [self.logistic_grads.bias];
-        let (head_weights, head_bias) = match &mut self.head {
-            Some(head) => (
-                ParameterSlot {
-                    value: head.weights.as_slice_mut().expect("contiguous"),
-                    grad: self.logistic_grads.weights.as_slice().expect("contiguous"),
-                    decay: false,
-                },
-                ParameterSlot { value: std::slice::from_mut(&mut head.bias), grad: &head_bias_grad, decay: false },
-            ),
-            None => (empty(), empty()),
-        };
-        self.last_gradient_norm = self.sgd.step(&optimizer, learning_rate, &mut [weights, bias, head_weights, head_bias]);
+        let mut slots = vec![weights, bias];
+        slots.extend(self.objective.parameters(&mut self.state));
+        self.last_gradient_norm = self.sgd.step(&optimizer, learning_rate, &mut slots);
         self.last_learning_rate = learning_rate;
     }
 
@@ -412,32 +453,38 @@ impl Trainer {
     fn initial_loss(&mut self) -> Result<f64, TrainError> {
         let mut eval = rng::stream(self.config.seed, "eval");
         self.config.network.bias.apply_before_step(&mut self.net, 0, self.config.steps)?;
-        match self.config.objective {
-            Objective::Contrastive { loss } => {
+        let labelled = match self.objective.inputs() {
+            Inputs::Labelled => {
+                let set = self.objective.labelled_batch(&self.state, &self.source.model, self.config.batch_size, &mut eval)?;
+                self.inputs[0].assign(&set.samples.x());
+                self.labels = set.labels;
+                true
+            }
+            _ => {
                 let batch = self.source.model.sample(self.config.batch_size, &mut eval);
-                let [first, second] = &mut self.inputs;
-                self.config.augmentation.apply_x_into(batch.x(), first, second, &mut eval)?;
-                // Through the step's own buffers, so the step-0 metrics see this forward pass.
-                let [u, v] = &mut self.buffers.workspaces;
-                self.net.forward_into(first.view(), u)?;
-                self.net.forward_into(second.view(), v)?;
-                Ok(f64::from(loss.value_with(u.output(), v.output(), &mut self.buffers.loss_workspace)?))
+                self.augmentation.views_of_x_into(&batch, &mut self.inputs, &mut eval)?;
+                false
             }
-            Objective::Supervised => {
-                let task = self.task.as_ref().expect("supervised runs have a task");
-                let set = draw_labelled(&self.source.model, task, self.config.batch_size, &mut eval)?;
-                let head = self.head.as_ref().expect("supervised runs have a head");
-                let workspace = &mut self.buffers.workspaces[0];
-                self.net.forward_into(set.samples.x(), workspace)?;
-                Ok(f64::from(LogisticLoss.value(workspace.output(), head.weights.view(), head.bias, set.labels.view())?))
-            }
+        };
+        // Through the step's own buffers, so the step-0 metrics see this forward pass.
+        for (input, workspace) in self.inputs.iter().zip(&mut self.workspaces) {
+            self.net.forward_into(input.view(), workspace)?;
         }
+        let input = ObjectiveInput {
+            inputs: &self.inputs,
+            workspaces: &self.workspaces,
+            labels: labelled.then(|| self.labels.view()),
+            net: &self.net,
+            step: 0,
+            total_steps: self.config.steps,
+        };
+        self.objective.value(&mut self.state, &input)
     }
 
     fn metrics(&self, loss: f64) -> StepMetrics {
         let norms: Vec<f64> = self.net.weights().rows().into_iter().map(|row| f64::from(row.dot(&row)).sqrt()).collect();
         let bias = self.net.bias();
-        let output = self.buffers.workspaces[0].output();
+        let output = self.workspaces[0].output();
         let active = output.iter().filter(|h| **h != 0.0).count();
         StepMetrics {
             step: self.step,
@@ -454,15 +501,68 @@ impl Trainer {
     }
 }
 
+/// The buffers one step's gradient computation borrows (so that the next
+/// batch can be drawn from the source at the same time).
+struct StepBuffers<'a, O: Objective> {
+    objective: &'a O,
+    state: &'a mut O::State,
+    net: &'a SymReluNet<f32>,
+    inputs: &'a [Array2<f32>],
+    labels: Option<&'a Array1<f32>>,
+    workspaces: &'a mut [NetWorkspace<f32>],
+    grad_outputs: &'a mut [Array2<f32>],
+    grads: &'a mut NetGradients<f32>,
+    step: usize,
+    total_steps: usize,
+}
+
+impl<O: Objective + Sync> StepBuffers<'_, O> {
+    /// Forward on every input, the objective and its gradients, and the
+    /// backward pass into `grads` (summed over inputs in order); returns the loss.
+    fn gradients(&mut self) -> Result<f64, TrainError> {
+        let net = self.net;
+        forward_all(net, self.inputs, self.workspaces)?;
+        let input = ObjectiveInput {
+            inputs: self.inputs,
+            workspaces: self.workspaces,
+            labels: self.labels.map(Array1::view),
+            net,
+            step: self.step,
+            total_steps: self.total_steps,
+        };
+        let value = self.objective.value_and_gradients(self.state, &input, self.grad_outputs)?;
+        let parts = self.inputs.iter().zip(self.grad_outputs.iter()).zip(self.workspaces.iter_mut());
+        for (k, ((input, grad_output), workspace)) in parts.enumerate() {
+            if k == 0 {
+                net.backward(input.view(), grad_output.view(), workspace, self.grads)?;
+            } else {
+                net.backward_accumulate(input.view(), grad_output.view(), workspace, self.grads)?;
+            }
+        }
+        Ok(value)
+    }
+}
+
+/// The forward pass of every input; on a pool's threads the inputs are split
+/// in two halves computed side by side (each input is one product).
+fn forward_all(net: &SymReluNet<f32>, inputs: &[Array2<f32>], workspaces: &mut [NetWorkspace<f32>]) -> Result<(), TrainError> {
+    if inputs.len() > 1 && rayon::current_thread_index().is_some() {
+        let middle = inputs.len() / 2;
+        let (first_inputs, second_inputs) = inputs.split_at(middle);
+        let (first_workspaces, second_workspaces) = workspaces.split_at_mut(middle);
+        let (first, second) =
+            rayon::join(|| forward_all(net, first_inputs, first_workspaces), || forward_all(net, second_inputs, second_workspaces));
+        return first.and(second);
+    }
+    for (input, workspace) in inputs.iter().zip(workspaces) {
+        net.forward_into(input.view(), workspace)?;
+    }
+    Ok(())
+}
+
 /// Whether every entry is finite (NaN and infinities poison a block's sum of `0 * v`).
 fn all_finite(values: &[f32]) -> bool {
     values.chunks(256).all(|block| block.iter().fold(0.0f32, |acc, &v| acc + v * 0.0) == 0.0)
-}
-
-/// The label direction `a` of the supervised objective (`"task"` stream of the seed).
-#[must_use]
-pub fn supervised_task(config: &TrainConfig) -> SignTask {
-    SignTask::new(config.data.d, &mut rng::stream(config.seed, "task"))
 }
 
 /// Trains `config` to the end, calling `observer` at every report.
@@ -483,4 +583,18 @@ pub fn train_with_threads(
     observer: impl FnMut(&StepMetrics, &SymReluNet<f32>),
 ) -> Result<TrainOutcome, TrainError> {
     Trainer::with_threads(config, threads)?.run(observer)
+}
+
+/// Trains with your own `objective` and `augmentation` (see [`Trainer::with_parts`]).
+///
+/// # Errors
+/// As [`Trainer::with_parts`]; divergence (with the step).
+pub fn train_with<O: Objective + Send + Sync, A: Augment + Send + Sync>(
+    config: TrainConfig,
+    objective: O,
+    augmentation: A,
+    threads: usize,
+    observer: impl FnMut(&StepMetrics, &SymReluNet<f32>),
+) -> Result<TrainOutcome, TrainError> {
+    Trainer::with_parts(config, objective, augmentation, threads)?.run(observer)
 }

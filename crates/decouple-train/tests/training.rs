@@ -6,13 +6,14 @@ use decouple_augment::Augmentation;
 use decouple_loss::{Contrastive, InfoNce, NtXent, Similarity};
 use decouple_net::BiasRule;
 use decouple_train::optimizer::{ParameterSlot, Sgd};
-use decouple_train::{
-    Checkpoint, DataRegime, Objective, OptimizerConfig, Schedule, TrainConfig, TrainError, TrainOutcome, train, train_with_threads,
-};
+use decouple_train::{Checkpoint, DataRegime, ObjectiveKind, Schedule, TrainConfig, TrainError, TrainOutcome, train, train_with_threads};
 
 /// The docs/model.md §7 default with fewer steps.
 fn short_default(steps: usize) -> TrainConfig {
-    TrainConfig { steps, log_every: 50, ..TrainConfig::default() }
+    edited(TrainConfig::default(), |c| {
+        c.steps = steps;
+        c.log_every = 50;
+    })
 }
 
 /// A small, fast setting for structural tests.
@@ -45,16 +46,18 @@ fn short_training_on_the_default_setting_lowers_the_loss() {
 
 #[test]
 fn supervised_and_pool_runs_lower_their_loss() {
-    let supervised = TrainConfig { objective: Objective::Supervised, steps: 200, ..small() };
+    let supervised = edited(small(), |c| {
+        c.objective = ObjectiveKind::Supervised {};
+        c.steps = 200;
+    });
     let losses = loss_history(&train(supervised, |_, _| {}).unwrap());
     assert!((losses[0] - std::f64::consts::LN_2).abs() < 1e-6, "zero head gives ln 2: {}", losses[0]);
     assert!(*losses.last().unwrap() < 0.6, "{losses:?}");
-    let pool = TrainConfig {
-        regime: DataRegime::Pool { n_samples: 100 },
-        objective: Objective::Contrastive { loss: Contrastive::NtXent(NtXent { similarity: Similarity::Cosine, temperature: 0.5 }) },
-        steps: 200,
-        ..small()
-    };
+    let pool = edited(small(), |c| {
+        c.regime = DataRegime::Pool { n_samples: 100 };
+        c.objective = ObjectiveKind::Contrastive { loss: Contrastive::NtXent(NtXent { similarity: Similarity::Cosine, temperature: 0.5 }) };
+        c.steps = 200;
+    });
     let losses = loss_history(&train(pool, |_, _| {}).unwrap());
     assert!(*losses.last().unwrap() < losses[0], "{losses:?}");
 }
@@ -73,8 +76,14 @@ fn a_run_on_two_threads_is_bit_identical_to_one_thread() {
     config.batch_size = 40;
     config.steps = 150;
     config.log_every = 25;
-    let nt_xent = Objective::Contrastive { loss: Contrastive::NtXent(NtXent { similarity: Similarity::Cosine, temperature: 0.2 }) };
-    for config in [config, TrainConfig { objective: nt_xent, regime: DataRegime::Pool { n_samples: 100 }, ..config }] {
+    let nt_xent = ObjectiveKind::Contrastive { loss: Contrastive::NtXent(NtXent { similarity: Similarity::Cosine, temperature: 0.2 }) };
+    for config in [
+        config,
+        edited(config, |c| {
+            c.objective = nt_xent;
+            c.regime = DataRegime::Pool { n_samples: 100 };
+        }),
+    ] {
         let one = train_with_threads(config, 1, |_, _| {}).unwrap();
         let two = train_with_threads(config, 2, |_, _| {}).unwrap();
         assert_eq!(one.net, two.net);
@@ -90,7 +99,7 @@ fn one_seed_gives_bit_identical_runs_on_one_or_two_threads() {
     let mut config = small();
     config.optimizer.momentum = 0.9;
     config.optimizer.clip_norm = Some(1.0);
-    config.network.bias = BiasRule::Learned;
+    config.network.bias = BiasRule::Learned { b0: 0.0, lr_multiplier: 1.0 };
     let reference = train(config, |_, _| {}).unwrap();
     let again = train(config, |_, _| {}).unwrap();
     assert_eq!(reference.net, again.net);
@@ -102,14 +111,21 @@ fn one_seed_gives_bit_identical_runs_on_one_or_two_threads() {
         assert_eq!(parallel.net, reference.net);
         assert_eq!(parallel.history, reference.history);
     }
-    let other_seed = train(TrainConfig { seed: 1, ..config }, |_, _| {}).unwrap();
+    let other_seed = train(
+        edited(config, |c| {
+            c.seed = 1;
+        }),
+        |_, _| {},
+    )
+    .unwrap();
     assert_ne!(other_seed.net, reference.net);
 }
 
 #[test]
 fn divergence_stops_with_the_step_and_the_likely_cause() {
     let mut config = small();
-    config.objective = Objective::Contrastive { loss: Contrastive::InfoNce(InfoNce { similarity: Similarity::Dot, temperature: 0.01 }) };
+    config.objective =
+        ObjectiveKind::Contrastive { loss: Contrastive::InfoNce(InfoNce { similarity: Similarity::Dot, temperature: 0.01 }) };
     config.optimizer.learning_rate = 1e8;
     config.network.bias = BiasRule::Fixed { b: 0.0 };
     match train(config, |_, _| {}) {
@@ -125,19 +141,65 @@ fn divergence_stops_with_the_step_and_the_likely_cause() {
 #[test]
 fn invalid_configs_name_the_field_and_range() {
     let cases: Vec<(TrainConfig, &str)> = vec![
-        (TrainConfig { steps: 0, ..small() }, "steps = 0 is out of range: must be >= 1"),
-        (TrainConfig { batch_size: 1, ..small() }, "batch_size = 1 is out of range: must be >= 2"),
-        (TrainConfig { log_every: 0, ..small() }, "log_every = 0"),
         (
-            TrainConfig { optimizer: OptimizerConfig { learning_rate: -1.0, ..small().optimizer }, ..small() },
+            edited(small(), |c| {
+                c.steps = 0;
+            }),
+            "steps = 0 is out of range: must be >= 1",
+        ),
+        (
+            edited(small(), |c| {
+                c.batch_size = 1;
+            }),
+            "batch_size = 1 is out of range: must be >= 2",
+        ),
+        (
+            edited(small(), |c| {
+                c.log_every = 0;
+            }),
+            "log_every = 0",
+        ),
+        (
+            edited(small(), |c| {
+                c.optimizer = edited(small().optimizer, |c| {
+                    c.learning_rate = -1.0;
+                });
+            }),
             "optimizer.learning_rate = -1",
         ),
-        (TrainConfig { optimizer: OptimizerConfig { momentum: 1.0, ..small().optimizer }, ..small() }, "optimizer.momentum = 1"),
-        (TrainConfig { optimizer: OptimizerConfig { clip_norm: Some(0.0), ..small().optimizer }, ..small() }, "optimizer.clip_norm = 0"),
-        (TrainConfig { augmentation: Augmentation::ComplementaryMask { keep: 1.0 }, ..small() }, "augmentation.keep = 1"),
-        (TrainConfig { regime: DataRegime::Pool { n_samples: 0 }, ..small() }, "regime.n_samples = 0"),
         (
-            TrainConfig { regime: DataRegime::Pool { n_samples: 10 }, objective: Objective::Supervised, ..small() },
+            edited(small(), |c| {
+                c.optimizer = edited(small().optimizer, |c| {
+                    c.momentum = 1.0;
+                });
+            }),
+            "optimizer.momentum = 1",
+        ),
+        (
+            edited(small(), |c| {
+                c.optimizer = edited(small().optimizer, |c| {
+                    c.clip_norm = Some(0.0);
+                });
+            }),
+            "optimizer.clip_norm = 0",
+        ),
+        (
+            edited(small(), |c| {
+                c.augmentation = Augmentation::ComplementaryMask { keep: 1.0 };
+            }),
+            "augmentation.keep = 1",
+        ),
+        (
+            edited(small(), |c| {
+                c.regime = DataRegime::Pool { n_samples: 0 };
+            }),
+            "regime.n_samples = 0",
+        ),
+        (
+            edited(small(), |c| {
+                c.regime = DataRegime::Pool { n_samples: 10 };
+                c.objective = ObjectiveKind::Supervised {};
+            }),
             "regime: a fixed Pool is not supported",
         ),
     ];
@@ -163,7 +225,13 @@ fn configs_and_checkpoints_round_trip() {
     let unknown = json.replacen("\"steps\"", "\"stepz\"", 1);
     assert!(serde_json::from_str::<TrainConfig>(&unknown).unwrap_err().to_string().contains("unknown field `stepz`"));
 
-    let outcome = train(TrainConfig { steps: 10, ..small() }, |_, _| {}).unwrap();
+    let outcome = train(
+        edited(small(), |c| {
+            c.steps = 10;
+        }),
+        |_, _| {},
+    )
+    .unwrap();
     let path = std::env::temp_dir().join(format!("decouple-checkpoint-{}.json", std::process::id()));
     let checkpoint = Checkpoint::of(&outcome);
     checkpoint.save(&path).unwrap();
@@ -177,7 +245,10 @@ fn configs_and_checkpoints_round_trip() {
 #[test]
 fn observer_sees_steps_zero_every_k_and_the_end() {
     let mut seen = Vec::new();
-    let config = TrainConfig { steps: 45, log_every: 20, ..small() };
+    let config = edited(small(), |c| {
+        c.steps = 45;
+        c.log_every = 20;
+    });
     let outcome = train(config, |metrics, net| {
         assert_eq!(net.n_neurons(), 16);
         seen.push(metrics.step);
@@ -195,19 +266,24 @@ fn observer_sees_steps_zero_every_k_and_the_end() {
 
 #[test]
 fn schedules_and_sgd_follow_their_formulas() {
-    assert_eq!(Schedule::Constant.factor(5, 10), 1.0);
+    assert_eq!(Schedule::Constant {}.factor(5, 10), 1.0);
     assert_eq!(Schedule::Warmup { warmup_steps: 4 }.factor(1, 10), 0.5);
     assert_eq!(Schedule::Warmup { warmup_steps: 4 }.factor(7, 10), 1.0);
     assert!((Schedule::Cosine { warmup_steps: 0 }.factor(5, 10) - 0.5).abs() < 1e-12);
     assert!(Schedule::Cosine { warmup_steps: 2 }.factor(9, 10) < 0.05);
 
-    let config =
-        OptimizerConfig { learning_rate: 0.1, momentum: 0.5, weight_decay: 0.2, clip_norm: Some(1.0), schedule: Schedule::Constant };
+    let config = edited(TrainConfig::default().optimizer, |c| {
+        c.learning_rate = 0.1;
+        c.momentum = 0.5;
+        c.weight_decay = 0.2;
+        c.clip_norm = Some(1.0);
+        c.schedule = Schedule::Constant {};
+    });
     let mut sgd = Sgd::default();
     let mut w = [1.0f32, -2.0];
     let g = [3.0f32, 4.0];
     // g + 0.2 w = [3.2, 3.6], norm 4.8166 > 1: clipped to unit norm; v = that; w -= 0.1 v.
-    let norm = sgd.step(&config, 0.1, &mut [ParameterSlot { value: &mut w, grad: &g, decay: true }]);
+    let norm = sgd.step(&config, 0.1, &mut [ParameterSlot { value: &mut w, grad: &g, decay: true, lr_multiplier: 1.0 }]);
     let expected_norm = (3.2f64 * 3.2 + 3.6 * 3.6).sqrt();
     assert!((norm - expected_norm).abs() < 1e-5);
     let v1 = [3.2 / expected_norm, 3.6 / expected_norm];
@@ -215,11 +291,17 @@ fn schedules_and_sgd_follow_their_formulas() {
     assert!((f64::from(w[1]) - (-2.0 - 0.1 * v1[1])).abs() < 1e-6);
     // Second step: v = 0.5 v1 + clipped(g + 0.2 w).
     let w_before = [f64::from(w[0]), f64::from(w[1])];
-    sgd.step(&config, 0.1, &mut [ParameterSlot { value: &mut w, grad: &g, decay: true }]);
+    sgd.step(&config, 0.1, &mut [ParameterSlot { value: &mut w, grad: &g, decay: true, lr_multiplier: 1.0 }]);
     let total = [3.0 + 0.2 * w_before[0], 4.0 + 0.2 * w_before[1]];
     let total_norm = (total[0] * total[0] + total[1] * total[1]).sqrt();
     for k in 0..2 {
         let v2 = 0.5 * v1[k] + total[k] / total_norm;
         assert!((f64::from(w[k]) - (w_before[k] - 0.1 * v2)).abs() < 1e-5);
     }
+}
+
+/// `value` after `edit` (the config structs are `#[non_exhaustive]`: no struct literals outside their crate).
+fn edited<T>(mut value: T, edit: impl FnOnce(&mut T)) -> T {
+    edit(&mut value);
+    value
 }

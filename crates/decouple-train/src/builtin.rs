@@ -1,0 +1,179 @@
+//! The built-in objectives as an [`Objective`]: the config enum
+//! [`ObjectiveKind`] (a contrastive loss on two views, or the supervised
+//! logistic loss of a linear head `y_hat = <a, f(x)> + c` on labels
+//! `sign(<a*, z>)`).
+
+use decouple_data::rng::{self, ChaCha8Rng};
+use decouple_data::{LabelledSet, SignTask, SparseCodingModel, draw_labelled};
+use decouple_loss::{Contrastive, LogisticGradients, LogisticLoss, LossWorkspace, Similarity};
+use decouple_net::SymReluNet;
+use ndarray::{Array1, Array2};
+use serde::{Deserialize, Serialize};
+
+use crate::objective::{Inputs, Objective, ObjectiveInput};
+use crate::optimizer::ParameterSlot;
+use crate::{ObjectiveKind, TrainConfig, TrainError};
+
+/// A linear head `y_hat = <a, f(x)> + c` (the supervised objective).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinearHead {
+    /// `a`, one weight per neuron.
+    pub weights: Array1<f32>,
+    /// `c`.
+    pub bias: f32,
+}
+
+/// The label direction `a*` of the supervised objective (`"task"` stream of the seed).
+#[must_use]
+pub fn supervised_task(config: &TrainConfig) -> SignTask {
+    SignTask::new(config.data.d, &mut rng::stream(config.seed, "task"))
+}
+
+/// The run state of an [`ObjectiveKind`].
+pub enum BuiltinState {
+    /// A contrastive loss's scratch buffers.
+    Contrastive(LossWorkspace<f32>),
+    /// The supervised objective's task, head and gradients.
+    Supervised(SupervisedState),
+}
+
+/// The label direction, the linear head being trained and its gradients.
+pub struct SupervisedState {
+    task: SignTask,
+    head: LinearHead,
+    gradients: LogisticGradients<f32>,
+    /// `[dL/dc]`, as a slice for the optimiser.
+    bias_gradient: [f32; 1],
+}
+
+impl ObjectiveKind {
+    /// The contrastive loss, if this is a contrastive objective.
+    #[must_use]
+    pub fn contrastive_loss(&self) -> Option<Contrastive> {
+        match *self {
+            Self::Contrastive { loss } => Some(loss),
+            Self::Supervised {} => None,
+        }
+    }
+}
+
+impl Objective for ObjectiveKind {
+    type State = BuiltinState;
+
+    fn label(&self) -> String {
+        let Some(loss) = self.contrastive_loss() else { return "Supervised".into() };
+        let name = match loss {
+            Contrastive::InfoNce(_) => "InfoNce",
+            Contrastive::NtXent(_) => "NtXent",
+            _ => "Contrastive",
+        };
+        format!("{name}({:?}, tau {})", loss.similarity(), loss.temperature())
+    }
+
+    fn inputs(&self) -> Inputs {
+        match self {
+            Self::Contrastive { .. } => Inputs::Views(2),
+            Self::Supervised {} => Inputs::Labelled,
+        }
+    }
+
+    fn check(&self) -> Result<(), TrainError> {
+        match self {
+            Self::Contrastive { loss } => Ok(decouple_loss::ContrastiveLoss::check(loss)?),
+            Self::Supervised {} => Ok(()),
+        }
+    }
+
+    fn start(&self, net: &SymReluNet<f32>, config: &TrainConfig) -> Result<Self::State, TrainError> {
+        Ok(match self {
+            Self::Contrastive { .. } => BuiltinState::Contrastive(LossWorkspace::new()),
+            Self::Supervised {} => BuiltinState::Supervised(SupervisedState {
+                task: supervised_task(config),
+                head: LinearHead { weights: Array1::zeros(net.n_neurons()), bias: 0.0 },
+                gradients: LogisticGradients::zeros(config.batch_size, net.n_neurons()),
+                bias_gradient: [0.0],
+            }),
+        })
+    }
+
+    fn value_and_gradients(
+        &self,
+        state: &mut Self::State,
+        input: &ObjectiveInput<'_>,
+        gradients: &mut [Array2<f32>],
+    ) -> Result<f64, TrainError> {
+        match (self, state) {
+            (Self::Contrastive { loss }, BuiltinState::Contrastive(workspace)) => {
+                Objective::value_and_gradients(loss, workspace, input, gradients)
+            }
+            (Self::Supervised {}, BuiltinState::Supervised(supervised)) => {
+                let labels = input.labels().ok_or(missing_labels())?;
+                let SupervisedState { head, gradients: head_gradients, bias_gradient, .. } = supervised;
+                let value = LogisticLoss.loss_and_grad(input.representation(0), head.weights.view(), head.bias, labels, head_gradients)?;
+                *bias_gradient = [head_gradients.bias];
+                gradients[0].assign(&head_gradients.features);
+                Ok(f64::from(value))
+            }
+            _ => Err(state_mismatch()),
+        }
+    }
+
+    fn value(&self, state: &mut Self::State, input: &ObjectiveInput<'_>) -> Result<f64, TrainError> {
+        match (self, state) {
+            (Self::Contrastive { loss }, BuiltinState::Contrastive(workspace)) => Objective::value(loss, workspace, input),
+            (Self::Supervised {}, BuiltinState::Supervised(supervised)) => {
+                let labels = input.labels().ok_or(missing_labels())?;
+                let head = &supervised.head;
+                Ok(f64::from(LogisticLoss.value(input.representation(0), head.weights.view(), head.bias, labels)?))
+            }
+            _ => Err(state_mismatch()),
+        }
+    }
+
+    fn parameters<'s>(&self, state: &'s mut Self::State) -> Vec<ParameterSlot<'s>> {
+        match state {
+            BuiltinState::Contrastive(_) => Vec::new(),
+            BuiltinState::Supervised(SupervisedState { head, gradients, bias_gradient, .. }) => vec![
+                ParameterSlot::new(head.weights.as_slice_mut().expect("contiguous"), gradients.weights.as_slice().expect("contiguous")),
+                ParameterSlot::new(std::slice::from_mut(&mut head.bias), bias_gradient),
+            ],
+        }
+    }
+
+    fn labelled_batch(
+        &self,
+        state: &Self::State,
+        model: &SparseCodingModel,
+        n: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<LabelledSet, TrainError> {
+        match state {
+            BuiltinState::Supervised(supervised) => Ok(draw_labelled(model, &supervised.task, n, rng)?),
+            BuiltinState::Contrastive(_) => Err(state_mismatch()),
+        }
+    }
+
+    fn linear_head(&self, state: &Self::State) -> Option<LinearHead> {
+        match state {
+            BuiltinState::Supervised(supervised) => Some(supervised.head.clone()),
+            BuiltinState::Contrastive(_) => None,
+        }
+    }
+
+    fn divergence_hint(&self) -> String {
+        let Some(loss) = self.contrastive_loss() else { return String::new() };
+        let mut hint = format!(" or temperature {} too small", loss.temperature());
+        if loss.similarity() == Similarity::Dot {
+            hint.push_str(" (dot-product similarity is unbounded; try Cosine)");
+        }
+        hint
+    }
+}
+
+fn missing_labels() -> TrainError {
+    TrainError::Unsupported { field: "objective", reason: "the supervised objective needs a labelled batch" }
+}
+
+fn state_mismatch() -> TrainError {
+    TrainError::Unsupported { field: "objective", reason: "the state was made by another objective" }
+}

@@ -1,0 +1,82 @@
+//! Value stability: short seeded runs pinned to exact numbers (the final
+//! loss and a few weights), as rand_distr pins its samples. A change that
+//! moves any bit of a run (a reordered sum, a different random stream, a new
+//! kernel) fails here and must be deliberate.
+//!
+//! The pins hold for this repository's default build on x86-64 (see
+//! `decouple_train`'s crate docs for what may differ between CPUs).
+
+use decouple_augment::Augmentation;
+use decouple_loss::{Contrastive, NtXent, Similarity};
+use decouple_net::BiasRule;
+use decouple_train::{DataRegime, ObjectiveKind, TrainConfig, TrainOutcome, train};
+
+/// A small setting: d = 8, d1 = 64, m = 16, B = 32, 40 steps.
+fn small() -> TrainConfig {
+    let mut config = TrainConfig::default();
+    config.data.d = 8;
+    config.data.d1 = 64;
+    config.data.latent = decouple_data::SparseLatent::Bernoulli { p: 0.25 };
+    config.network.width = 16;
+    config.batch_size = 32;
+    config.steps = 40;
+    config.log_every = 20;
+    config.seed = 7;
+    config
+}
+
+/// `(final loss bits, bits of W[0, 0..3], bits of b[0..2])`.
+fn fingerprint(outcome: &TrainOutcome) -> (u64, [u32; 3], [u32; 2]) {
+    let weights = outcome.net.weights();
+    let bias = outcome.net.bias();
+    (
+        outcome.history.last().unwrap().loss.to_bits(),
+        [weights[[0, 0]].to_bits(), weights[[0, 1]].to_bits(), weights[[0, 2]].to_bits()],
+        [bias[0].to_bits(), bias[1].to_bits()],
+    )
+}
+
+fn runs() -> Vec<(&'static str, TrainConfig)> {
+    let mut runs = vec![("default", small())];
+    let mut pool = small();
+    pool.regime = DataRegime::Pool { n_samples: 100 };
+    pool.objective = ObjectiveKind::Contrastive { loss: Contrastive::NtXent(NtXent { similarity: Similarity::Cosine, temperature: 0.5 }) };
+    runs.push(("nt-xent-pool", pool));
+    let mut learned = small();
+    learned.network.bias = LEARNED;
+    learned.augmentation = Augmentation::GaussianNoise { sigma_a: 0.5 };
+    learned.optimizer.momentum = 0.9;
+    runs.push(("learned-noise-momentum", learned));
+    let mut supervised = small();
+    supervised.objective = SUPERVISED;
+    runs.push(("supervised", supervised));
+    runs
+}
+const LEARNED: BiasRule = BiasRule::Learned { b0: 0.0, lr_multiplier: 1.0 };
+const SUPERVISED: ObjectiveKind = ObjectiveKind::Supervised {};
+
+/// Pinned on x86-64 before the trainer became generic over its objective and
+/// augmentation (the generic trainer must not move a bit).
+const PINS: [(&str, (u64, [u32; 3], [u32; 2])); 4] = [
+    ("default", (4615227736560186163, [3202434934, 1058555369, 1060551172], [1074514905, 1074674066])),
+    ("nt-xent-pool", (4614983700061775462, [1053912393, 3199233491, 1020858160], [1066597636, 1062825830])),
+    ("learned-noise-momentum", (4614246480387611034, [3224595804, 3231384341, 1066557317], [1090838476, 0])),
+    ("supervised", (4604418557738169139, [3144375319, 3143417746, 1002642727], [1024479969, 1025187300])),
+];
+
+#[test]
+fn short_runs_reproduce_their_pinned_values() {
+    for ((name, config), (pinned_name, pinned)) in runs().into_iter().zip(PINS) {
+        assert_eq!(name, pinned_name);
+        let outcome = train(config, |_, _| {}).unwrap();
+        let found = fingerprint(&outcome);
+        assert_eq!(
+            found,
+            pinned,
+            "{name}: final loss {} (pinned {}), W[0, 0..3] = {:?}",
+            f64::from_bits(found.0),
+            f64::from_bits(pinned.0),
+            found.1.map(f32::from_bits)
+        );
+    }
+}
