@@ -181,6 +181,6 @@ pub fn write_report(out: &Path, order: &[&str], header: &str) -> anyhow::Result<
             let _ = writeln!(report, "{}\n", summary.notes);
         }
     }
-    crate::write_atomic(&out.join("REPORT.md"), &report)?;
+    decouple_harness::write_atomic(&out.join("REPORT.md"), &report)?;
     Ok(())
 }

@@ -9,10 +9,13 @@ use std::time::Instant;
 use decouple_train::TrainConfig;
 use serde::Serialize;
 
-use crate::evaluate::NetworkReport;
+use decouple_eval::NetworkReport;
+use decouple_harness::training::{RunRecord, RunSpec, execute, write_metrics};
+use decouple_harness::{write_atomic, write_json};
+use decouple_plot as svg;
+
+use crate::RunContext;
 use crate::report::{Claim, Summary};
-use crate::training::{RunRecord, RunSpec, execute, write_metrics};
-use crate::{RunContext, write_json};
 
 /// The docs/model.md §7 default with `seed`, logging every 100 steps.
 #[must_use]
@@ -138,7 +141,7 @@ pub fn metrics_table(records: &[RunRecord], labels: &[String]) -> String {
             let _ = writeln!(table, "\n(run failed: {failure})\n");
         }
     }
-    let sizes = crate::evaluate::EvaluationConfig::default();
+    let sizes = decouple_eval::EvaluationConfig::default();
     let _ = writeln!(
         table,
         "\nbest_j = max_i |cos(w_i, M_j)|; purity = mean over alive neurons of max_j |cos(w_i, M_j)|; features/neuron counts |cos| >= 0.3; \
@@ -198,10 +201,10 @@ pub fn summary_bars(dir: &Path, file: &str, title: &str, records: &[RunRecord], 
         labels.iter().map(|label| mean_sd(&values(&with_label(records, label), metric)).0).collect()
     };
     let series = [
-        crate::svg::Series { name: "median best_j".into(), values: mean_of(|r| r.median_best) },
-        crate::svg::Series { name: "sparse energy".into(), values: mean_of(|r| r.sparse_energy_weighted) },
-        crate::svg::Series { name: "probe accuracy".into(), values: mean_of(|r| r.probe.learned) },
+        svg::Series { name: "median best_j".into(), values: mean_of(|r| r.median_best) },
+        svg::Series { name: "sparse energy".into(), values: mean_of(|r| r.sparse_energy_weighted) },
+        svg::Series { name: "probe accuracy".into(), values: mean_of(|r| r.probe.learned) },
     ];
-    crate::write_atomic(&dir.join(file), &crate::svg::grouped_bars(title, "value (mean over seeds)", labels, &series, (0.0, 1.0)))?;
+    write_atomic(&dir.join(file), &svg::grouped_bars(title, "value (mean over seeds)", labels, &series, (0.0, 1.0)))?;
     Ok(file.to_string())
 }

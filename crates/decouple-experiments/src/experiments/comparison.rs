@@ -9,9 +9,12 @@ use decouple_augment::Augmentation;
 use super::common::{
     default_config, default_setting, finish, metrics_table, over_seeds, run_and_record, summary_bars, with_label, worst, worst_of,
 };
+use decouple_harness::training::{HistoryPoint, RunRecord, RunSpec};
+use decouple_harness::write_atomic;
+use decouple_plot as svg;
+
+use crate::RunContext;
 use crate::report::{Claim, Comparison, Summary};
-use crate::training::{RunRecord, RunSpec};
-use crate::{RunContext, svg, write_atomic};
 
 /// The four augmentations of the table of docs/model.md §7.
 #[must_use]
@@ -232,7 +235,7 @@ pub fn dynamics(context: &RunContext) -> anyhow::Result<Summary> {
         ),
     ];
     let mut plots = Vec::new();
-    let pick = |runs: &[&RunRecord], metric: fn(&crate::training::HistoryPoint) -> f64| -> (Vec<f64>, Vec<f64>) {
+    let pick = |runs: &[&RunRecord], metric: fn(&HistoryPoint) -> f64| -> (Vec<f64>, Vec<f64>) {
         let first = runs.first().map(|run| run.history.iter().map(|p| p.step as f64).collect()).unwrap_or_default();
         let n = runs.len().max(1) as f64;
         let mean = (0..runs.first().map_or(0, |run| run.history.len()))
@@ -240,7 +243,7 @@ pub fn dynamics(context: &RunContext) -> anyhow::Result<Summary> {
             .collect();
         (first, mean)
     };
-    type Metric = fn(&crate::training::HistoryPoint) -> f64;
+    type Metric = fn(&HistoryPoint) -> f64;
     type Panel = (&'static str, &'static str, [(&'static str, Metric); 2], (f64, f64));
     let panels: [Panel; 3] = [
         (

@@ -13,9 +13,12 @@ use super::common::{
     default_config, default_setting, default_setting_with_seeds, finish, mean_sd, metrics_table, over_seeds, run_and_record, summary_bars,
     values, with_label, worst,
 };
+use decouple_harness::training::RunSpec;
+use decouple_harness::write_atomic;
+use decouple_plot as svg;
+
+use crate::RunContext;
 use crate::report::{Claim, Comparison, Summary};
-use crate::training::RunSpec;
-use crate::{RunContext, svg, write_atomic};
 
 fn strength_augmentations() -> Vec<Augmentation> {
     let mut all = vec![Augmentation::Identity];

@@ -13,7 +13,7 @@ use decouple_analysis as analysis;
 use decouple_train::{TrainConfig, train};
 use serde::{Deserialize, Serialize};
 
-use crate::evaluate::{EvaluationConfig, NetworkReport, evaluate};
+use decouple_eval::{EvaluationConfig, NetworkReport, evaluate};
 
 /// One run to do: a label for tables and a full training config.
 #[derive(Debug, Clone)]
@@ -77,12 +77,14 @@ fn key(config: &TrainConfig) -> String {
     serde_json::to_string(config).expect("configs serialise")
 }
 
+type BoxedError = Box<dyn std::error::Error + Send + Sync>;
+
 fn run_one(spec: &RunSpec, evaluation: &EvaluationConfig) -> RunRecord {
     let start = Instant::now();
     let config = spec.config;
     let mut history = Vec::new();
     let model = decouple_data::SparseCodingModel::from_seed(config.data, config.seed);
-    let outcome = model.map_err(anyhow::Error::from).and_then(|model| {
+    let outcome = model.map_err(BoxedError::from).and_then(|model| -> Result<_, BoxedError> {
         let dictionary = model.dictionary().matrix().to_owned();
         let trained = train(config, |metrics, net| {
             let alignment = analysis::alignment_matrix(net.weights(), dictionary.view());
@@ -111,7 +113,7 @@ fn run_one(spec: &RunSpec, evaluation: &EvaluationConfig) -> RunRecord {
     });
     let (report, alignment, error) = match outcome {
         Ok((report, alignment)) => (Some(report), alignment, None),
-        Err(error) => (None, Vec::new(), Some(format!("{error:#}"))),
+        Err(error) => (None, Vec::new(), Some(crate::chain(&*error))),
     };
     RunRecord {
         label: spec.label.clone(),
@@ -199,7 +201,7 @@ pub fn execute_each(
 ///
 /// # Errors
 /// I/O failure.
-pub fn write_metrics(path: &std::path::Path, records: &[RunRecord]) -> anyhow::Result<()> {
+pub fn write_metrics(path: &std::path::Path, records: &[RunRecord]) -> crate::Result<()> {
     #[derive(Serialize)]
     struct Line<'a> {
         label: &'a str,
@@ -210,7 +212,9 @@ pub fn write_metrics(path: &std::path::Path, records: &[RunRecord]) -> anyhow::R
     let mut text = String::new();
     for record in records {
         for point in &record.history {
-            text.push_str(&serde_json::to_string(&Line { label: &record.label, seed: record.seed, point })?);
+            let line = serde_json::to_string(&Line { label: &record.label, seed: record.seed, point })
+                .map_err(|error| crate::HarnessError::Json { what: path.display().to_string(), error })?;
+            text.push_str(&line);
             text.push('\n');
         }
     }
