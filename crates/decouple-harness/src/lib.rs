@@ -19,5 +19,7 @@ pub mod sweep;
 pub mod sweep_results;
 pub mod training;
 
-pub use context::{available_cores, command_output, cpu_model, for_each_job, git_commit, parallel_map, toolchain, write_atomic, write_json};
+pub use context::{
+    available_cores, command_output, cpu_model, for_each_job, git_commit, parallel_map, toolchain, write_atomic, write_json,
+};
 pub use error::{HarnessError, Result, chain};

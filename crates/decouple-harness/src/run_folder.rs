@@ -154,7 +154,10 @@ pub fn write_run(
 /// # Errors
 /// As said, or I/O failure.
 pub fn check_replaceable(dir: &Path) -> crate::Result<()> {
-    if dir.exists() && !dir.join("config.json").is_file() && std::fs::read_dir(dir).map_err(HarnessError::io("reading", dir))?.next().is_some() {
+    if dir.exists()
+        && !dir.join("config.json").is_file()
+        && std::fs::read_dir(dir).map_err(HarnessError::io("reading", dir))?.next().is_some()
+    {
         let message = format!("{} exists and is not a run folder; choose another --out", dir.display());
         return Err(HarnessError::invalid("--out", message));
     }

@@ -172,7 +172,9 @@ fn flatten_grid(node: Value, path: &str, axes: &mut Vec<(String, Vec<Value>)>) -
             axes.push((path.to_string(), values));
             Ok(())
         }
-        Value::Array(_) => Err(HarnessError::invalid(format!("grid.{path}"), format!("grid.{path}: a grid entry needs at least one value"))),
+        Value::Array(_) => {
+            Err(HarnessError::invalid(format!("grid.{path}"), format!("grid.{path}: a grid entry needs at least one value")))
+        }
         other => {
             let field = if path.is_empty() { "grid".to_string() } else { format!("grid.{path}") };
             Err(HarnessError::invalid(field.clone(), format!("{field}: expected a list of values, found {other}")))
