@@ -37,6 +37,8 @@ pub struct HistoryPoint {
     pub min_best: f64,
     /// Norm-weighted sparse energy.
     pub sparse_energy_weighted: f64,
+    /// Live neurons (active on some of [`HISTORY_ACTIVITY_SAMPLES`] clean samples), beside the energy they weigh.
+    pub n_live: usize,
     /// Mean `||w_i||`.
     pub weight_norm_mean: f64,
     /// Mean threshold.
@@ -77,6 +79,10 @@ fn key(config: &TrainConfig) -> String {
     serde_json::to_string(config).expect("configs serialise")
 }
 
+/// Clean samples (stream `"history-activity"` of the run's seed) on which the
+/// live neurons of every logged step are counted.
+pub const HISTORY_ACTIVITY_SAMPLES: usize = 500;
+
 type BoxedError = Box<dyn std::error::Error + Send + Sync>;
 
 fn run_one(spec: &RunSpec, evaluation: &EvaluationConfig) -> RunRecord {
@@ -86,10 +92,12 @@ fn run_one(spec: &RunSpec, evaluation: &EvaluationConfig) -> RunRecord {
     let model = decouple_data::SparseCodingModel::from_seed(config.data, config.seed);
     let outcome = model.map_err(BoxedError::from).and_then(|model| -> Result<_, BoxedError> {
         let dictionary = model.dictionary().matrix().to_owned();
+        let clean = model.sample(HISTORY_ACTIVITY_SAMPLES, &mut decouple_data::rng::stream(config.seed, "history-activity"));
         let trained = train(config, |metrics, net| {
             let alignment = analysis::alignment_matrix(net.weights(), dictionary.view());
             let energy = analysis::sparse_energy(net.weights(), dictionary.view());
-            if let (Ok(alignment), Ok(energy)) = (alignment, energy) {
+            let activity = net.forward(clean.x()).ok().and_then(|features| analysis::activity_stats(features.view()).ok());
+            if let (Ok(alignment), Ok(energy), Some(activity)) = (alignment, energy, activity) {
                 if let Ok(recovery) = analysis::feature_recovery(alignment.view(), &analysis::RecoveryConfig::default()) {
                     history.push(HistoryPoint {
                         step: metrics.step,
@@ -97,6 +105,7 @@ fn run_one(spec: &RunSpec, evaluation: &EvaluationConfig) -> RunRecord {
                         median_best: recovery.median,
                         min_best: recovery.min,
                         sparse_energy_weighted: energy.weighted_mean,
+                        n_live: activity.n_neurons - activity.n_dead,
                         weight_norm_mean: metrics.weight_norm_mean,
                         bias_mean: metrics.bias_mean,
                         active_fraction: metrics.active_fraction,

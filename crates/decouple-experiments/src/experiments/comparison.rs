@@ -286,15 +286,23 @@ pub fn dynamics(context: &RunContext) -> anyhow::Result<Summary> {
         plots.push(file.to_string());
     }
     let mut table = String::from(
-        "| step | median best_j (mask) | median best_j (identity) | sparse energy (mask) | sparse energy (identity) | loss (mask) | loss (identity) |\n|---|---|---|---|---|---|---|\n",
+        "| step | median best_j (mask) | median best_j (identity) | sparse energy (mask) | sparse energy (identity) | live neurons (mask) | live neurons (identity) | loss (mask) | loss (identity) |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     if let (Some(m), Some(i)) = (mask.first(), identity.first()) {
         for (a, b) in
             m.history.iter().zip(&i.history).filter(|(a, _)| a.step % 500 == 0 || a.step == m.history.last().map_or(0, |l| l.step))
         {
             table.push_str(&format!(
-                "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
-                a.step, a.median_best, b.median_best, a.sparse_energy_weighted, b.sparse_energy_weighted, a.loss, b.loss
+                "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {} | {:.3} | {:.3} |\n",
+                a.step,
+                a.median_best,
+                b.median_best,
+                a.sparse_energy_weighted,
+                b.sparse_energy_weighted,
+                a.n_live,
+                b.n_live,
+                a.loss,
+                b.loss
             ));
         }
         table.push_str(&format!("\n(seed {} shown; plots average all seeds)\n", m.seed));
