@@ -49,28 +49,28 @@ pub enum HarnessError {
         error: Box<HarnessError>,
     },
     /// Folders of different sweeps given to one merge.
-    #[error(
-        "{} holds sweep `{first_name}` (plan {first_plan}) but {} holds sweep `{other_name}` (plan {other_plan}): only shards of one sweep can be merged",
-        first.display(),
-        other.display()
-    )]
+    #[error("{first} but {other}: only shards of one sweep can be merged")]
     DifferentSweeps {
         /// The first folder.
-        first: PathBuf,
-        /// Its sweep's name.
-        first_name: String,
-        /// Its plan hash.
-        first_plan: String,
+        first: Box<SweepFolder>,
         /// The folder that differs.
-        other: PathBuf,
-        /// Its sweep's name.
-        other_name: String,
-        /// Its plan hash.
-        other_plan: String,
+        other: Box<SweepFolder>,
     },
     /// Finished runs whose folders could not be written (`name: error` each).
     #[error("could not save {} run(s): {}", .0.len(), .0.join("; "))]
     Unsaved(Vec<String>),
+}
+
+/// A sweep folder given to a merge: `DIR holds sweep `NAME` (plan HASH)`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} holds sweep `{name}` (plan {plan})", dir.display())]
+pub struct SweepFolder {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The name of the sweep in its `sweep.json`.
+    pub name: String,
+    /// Its plan hash.
+    pub plan: String,
 }
 
 impl HarnessError {

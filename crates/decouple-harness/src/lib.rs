@@ -22,4 +22,4 @@ pub mod training;
 pub use context::{
     available_cores, command_output, cpu_model, for_each_job, git_commit, parallel_map, toolchain, write_atomic, write_json,
 };
-pub use error::{HarnessError, Result, chain};
+pub use error::{HarnessError, Result, SweepFolder, chain};

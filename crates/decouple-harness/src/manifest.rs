@@ -23,7 +23,7 @@ pub struct Axis {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct PlotSpec {
-    /// Metrics of `summary.json` to plot (see [`crate::sweep_results::METRICS`]); default `["median_best"]`.
+    /// Metrics of `summary.json` to plot (see `sweep_results::METRICS`); default `["median_best"]`.
     #[serde(default = "default_metrics")]
     pub metrics: Vec<String>,
     /// The axis along x / the heatmap's columns (default: the first axis).

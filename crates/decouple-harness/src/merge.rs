@@ -7,10 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::HarnessError;
 use crate::manifest::{SweepManifest, default_out, write_manifest};
 use crate::run_folder::{completed, copy_run, remove_partials};
 use crate::sweep_results::{self, Tally};
+use crate::{HarnessError, SweepFolder};
 
 /// What a merge did.
 #[derive(Debug, Clone)]
@@ -47,14 +47,10 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> crate::Result<MergeOutco
     for dir in &dirs[1..] {
         let other = manifest(dir)?;
         if other.plan_hash != reference.plan_hash {
-            return Err(HarnessError::DifferentSweeps {
-                first: first.clone(),
-                first_name: reference.name,
-                first_plan: reference.plan_hash,
-                other: dir.clone(),
-                other_name: other.name,
-                other_plan: other.plan_hash,
-            });
+            let folder = |dir: &PathBuf, manifest: SweepManifest| {
+                Box::new(SweepFolder { dir: dir.clone(), name: manifest.name, plan: manifest.plan_hash })
+            };
+            return Err(HarnessError::DifferentSweeps { first: folder(first, reference), other: folder(dir, other) });
         }
     }
     let out = out.unwrap_or_else(|| default_out(&reference.name));

@@ -21,6 +21,7 @@ use crate::{HarnessError, write_json};
 /// `ok`, or `failed` (diverged or could not be evaluated; see `error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum RunStatus {
     /// Trained and evaluated.
     Ok,

@@ -19,6 +19,8 @@ use crate::report::{Claim, Summary};
 
 /// The docs/model.md §7 default with `seed`, logging every 100 steps.
 #[must_use]
+// Field by field, not a struct literal: `TrainConfig` is becoming `#[non_exhaustive]`.
+#[allow(clippy::field_reassign_with_default)]
 pub fn default_config(seed: u64) -> TrainConfig {
     let mut config = TrainConfig::default();
     config.seed = seed;
