@@ -1,9 +1,10 @@
 //! `cargo xtask`: project automation for decouple.
 //!
 //! xtask itself is a small dev build with no dependencies; the heavy work runs
-//! in a release build of the `decouple` binary (crate `decouple-experiments`):
-//! `cargo xtask reproduce [ARGS]` is `cargo run --release -p decouple-experiments
-//! --bin decouple -- reproduce [ARGS]`, run from the workspace root.
+//! in a release build of the `decouple` binary (crate `decouple-cli`):
+//! `cargo xtask reproduce [ARGS]` is `cargo run --release -p decouple-cli
+//! --bin decouple -- reproduce [ARGS]`, run from the workspace root; `cargo
+//! xtask bench` runs the `decouple-bench` binary (crate `decouple-bench`).
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -29,8 +30,8 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     match task.as_str() {
-        "reproduce" | "publish-docs" | "run" | "sweep" | "merge" => run_release("decouple", &args),
-        "bench" => run_release("decouple-bench", &args[1..]),
+        "reproduce" | "publish-docs" | "run" | "sweep" | "merge" => run_release("decouple-cli", "decouple", &args),
+        "bench" => run_release("decouple-bench", "decouple-bench", &args[1..]),
         "help" | "--help" | "-h" => {
             println!("usage: cargo xtask <task> [args]\n{TASKS}");
             ExitCode::SUCCESS
@@ -42,13 +43,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs `cargo run --release --bin BIN -- ARGS` from the workspace root.
-fn run_release(binary: &str, args: &[String]) -> ExitCode {
+/// Runs `cargo run --release -p PACKAGE --bin BIN -- ARGS` from the workspace root.
+fn run_release(package: &str, binary: &str, args: &[String]) -> ExitCode {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let status = Command::new(cargo)
         .current_dir(&root)
-        .args(["run", "--quiet", "--release", "--package", "decouple-experiments", "--bin", binary, "--"])
+        .args(["run", "--quiet", "--release", "--package", package, "--bin", binary, "--"])
         .args(args)
         .status();
     match status {

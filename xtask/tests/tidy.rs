@@ -1,6 +1,7 @@
 //! Workspace invariants checked as ordinary tests (cf. rust-analyzer's tidy):
 //! every Rust file opens with a `//!` doc; no test is marked to panic or be
-//! skipped; crates depend only on what docs/architecture.md allows.
+//! skipped; crates depend only on what docs/architecture.md allows; no two
+//! modules of a crate import each other.
 
 use std::path::{Path, PathBuf};
 
@@ -58,12 +59,22 @@ fn dependencies(krate: &str) -> String {
 
 #[test]
 fn crate_dependencies_follow_the_architecture() {
-    let forbidden: [(&str, &[&str]); 5] = [
+    let tooling: &[&str] = &["anyhow", "clap"];
+    let forbidden: [(&str, &[&str]); 11] = [
         ("decouple-net", &["decouple-data", "decouple-augment", "decouple-loss", "decouple-train", "decouple-analysis"]),
         ("decouple-loss", &["decouple-net", "decouple-data", "decouple-augment", "decouple-train", "decouple-analysis"]),
         ("decouple-data", &["decouple-", "anyhow"]),
         ("decouple-augment", &["decouple-net", "decouple-loss", "decouple-train", "decouple-analysis", "anyhow"]),
         ("decouple-analysis", &["decouple-", "anyhow"]),
+        // Plain SVG text: no dependency at all.
+        ("decouple-plot", &["decouple-", "anyhow", "clap", "serde", "toml"]),
+        // Evaluation: the libraries only, no config files, no tooling.
+        ("decouple-eval", &["decouple-harness", "decouple-experiments", "decouple-plot", "decouple-cli", "toml", "anyhow", "clap"]),
+        // Runs of config files: typed errors, no CLI, knows nothing of the paper's experiments.
+        ("decouple-harness", &["decouple-experiments", "decouple-cli", "decouple-bench", "anyhow", "clap"]),
+        ("decouple-experiments", &["decouple-cli", "decouple-bench", "clap", "toml"]),
+        ("decouple-cli", &["decouple-bench"]),
+        ("decouple-bench", &["decouple-cli", "decouple-experiments"]),
     ];
     for (krate, names) in forbidden {
         let deps = dependencies(krate);
@@ -72,11 +83,101 @@ fn crate_dependencies_follow_the_architecture() {
         }
     }
     assert!(!dependencies("decouple-train").contains("anyhow"));
+    for library in ["decouple-eval", "decouple-harness", "decouple-plot"] {
+        for name in tooling {
+            assert!(!dependencies(library).contains(name), "{library} must not depend on {name}");
+        }
+    }
+}
+
+/// Every `decouple-*` crate a crate depends on (normal dependencies), by name.
+fn workspace_dependencies(krate: &str) -> Vec<String> {
+    dependencies(krate)
+        .lines()
+        .filter_map(|line| line.trim().split(['.', ' ', '=']).next())
+        .filter(|name| name.starts_with("decouple-"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A downstream user can depend on the evaluation without clap, toml or
+/// anyhow: neither it nor any workspace crate it pulls in (transitively) names them.
+#[test]
+fn the_evaluation_pulls_in_no_cli_config_or_anyhow() {
+    let mut pending = vec!["decouple-eval".to_string()];
+    let mut seen = Vec::new();
+    while let Some(krate) = pending.pop() {
+        if seen.contains(&krate) {
+            continue;
+        }
+        let deps = dependencies(&krate);
+        for name in ["clap", "toml", "anyhow"] {
+            assert!(
+                !deps.lines().any(|line| line.trim().split(['.', ' ', '=']).next() == Some(name)),
+                "decouple-eval pulls in {name} through {krate}:\n{deps}"
+            );
+        }
+        pending.extend(workspace_dependencies(&krate));
+        seen.push(krate);
+    }
+    assert!(seen.len() >= 6, "{seen:?}");
+}
+
+/// The `crate::` modules that `file` (a module of `src`) imports.
+fn imported_modules(src: &Path, text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (index, _) in text.match_indices("crate::") {
+        let preceded = text[..index].chars().next_back();
+        if preceded.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$') {
+            continue;
+        }
+        let rest = &text[index + "crate::".len()..];
+        let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let candidates = [src.join(format!("{name}.rs")), src.join(&name).join("mod.rs")];
+        if !name.is_empty() && candidates.iter().any(|path| path.is_file()) && !found.contains(&name) {
+            found.push(name);
+        }
+    }
+    found
+}
+
+/// No module imports a module that imports it (`crate::a` in `b.rs` and
+/// `crate::b` in `a.rs`), in any crate: shared types get their own module.
+#[test]
+fn no_two_modules_import_each_other() {
+    for entry in std::fs::read_dir(root().join("crates")).unwrap() {
+        let src = entry.unwrap().path().join("src");
+        let Ok(listing) = std::fs::read_dir(&src) else { continue };
+        let mut imports = Vec::new();
+        for file in listing {
+            let path = file.unwrap().path();
+            if path.extension().is_some_and(|ext| ext == "rs") {
+                let module = path.file_stem().unwrap().to_string_lossy().into_owned();
+                imports.push((module, imported_modules(&src, &std::fs::read_to_string(&path).unwrap())));
+            }
+        }
+        for (module, used) in &imports {
+            for other in used {
+                let back = imports.iter().any(|(name, theirs)| name == other && theirs.contains(module));
+                assert!(!back, "{}: modules `{module}` and `{other}` import each other", src.display());
+            }
+        }
+    }
 }
 
 #[test]
 fn libraries_do_not_print() {
-    for krate in ["decouple-data", "decouple-augment", "decouple-net", "decouple-loss", "decouple-train", "decouple-analysis"] {
+    for krate in [
+        "decouple-data",
+        "decouple-augment",
+        "decouple-net",
+        "decouple-loss",
+        "decouple-train",
+        "decouple-analysis",
+        "decouple-eval",
+        "decouple-plot",
+        "decouple-experiments",
+    ] {
         let mut files = Vec::new();
         rust_files(&root().join("crates").join(krate).join("src"), &mut files);
         for file in files {

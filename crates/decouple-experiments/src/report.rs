@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// How a measured value is compared with its threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Comparison {
     /// Pass when `measured >= threshold`.
     AtLeast,
@@ -58,6 +59,7 @@ impl Claim {
 /// `PASS`, `FAIL` or `FINDING` (exploratory, nothing claimed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
+#[non_exhaustive]
 pub enum Verdict {
     /// Every claim holds.
     Pass,
@@ -181,6 +183,6 @@ pub fn write_report(out: &Path, order: &[&str], header: &str) -> anyhow::Result<
             let _ = writeln!(report, "{}\n", summary.notes);
         }
     }
-    crate::write_atomic(&out.join("REPORT.md"), &report)?;
+    decouple_harness::write_atomic(&out.join("REPORT.md"), &report)?;
     Ok(())
 }

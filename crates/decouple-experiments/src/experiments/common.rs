@@ -9,15 +9,23 @@ use std::time::Instant;
 use decouple_train::TrainConfig;
 use serde::Serialize;
 
-use crate::evaluate::NetworkReport;
+use decouple_eval::NetworkReport;
+use decouple_harness::training::{RunRecord, RunSpec, execute, write_metrics};
+use decouple_harness::{write_atomic, write_json};
+use decouple_plot as svg;
+
+use crate::RunContext;
 use crate::report::{Claim, Summary};
-use crate::training::{RunRecord, RunSpec, execute, write_metrics};
-use crate::{RunContext, write_json};
 
 /// The docs/model.md §7 default with `seed`, logging every 100 steps.
 #[must_use]
+// Field by field, not a struct literal: `TrainConfig` is becoming `#[non_exhaustive]`.
+#[allow(clippy::field_reassign_with_default)]
 pub fn default_config(seed: u64) -> TrainConfig {
-    TrainConfig { seed, log_every: 100, ..TrainConfig::default() }
+    let mut config = TrainConfig::default();
+    config.seed = seed;
+    config.log_every = 100;
+    config
 }
 
 /// The seeds of this invocation.
@@ -29,7 +37,14 @@ pub fn seeds(context: &RunContext) -> Vec<u64> {
 /// One spec per seed for `config` (its seed replaced).
 #[must_use]
 pub fn over_seeds(context: &RunContext, label: &str, config: TrainConfig) -> Vec<RunSpec> {
-    seeds(context).into_iter().map(|seed| RunSpec { label: label.into(), config: TrainConfig { seed, ..config } }).collect()
+    seeds(context)
+        .into_iter()
+        .map(|seed| {
+            let mut config = config;
+            config.seed = seed;
+            RunSpec { label: label.into(), config }
+        })
+        .collect()
 }
 
 /// Runs `specs`, writes `config.json` and `metrics.jsonl` into `dir`.
@@ -102,7 +117,7 @@ fn cell(runs: &[&RunRecord], metric: impl Fn(&NetworkReport) -> f64, digits: usi
 #[must_use]
 pub fn metrics_table(records: &[RunRecord], labels: &[String]) -> String {
     let mut table = String::from(
-        "| run | seeds | median best_j | min best_j | features >= 0.9 | purity | features/neuron | sparse energy (weighted) | dead neurons | probe f(x) | probe raw x | probe init | probe ideal | R^2 z f(x) | R^2 z raw | rho_sparse(w_i) | rho_dense(w_i) |\n\
+        "| run | seeds | median best_j | min best_j | features >= 0.9 | purity | features/neuron | sparse energy (weighted) | live neurons | probe f(x) | probe raw x | probe init | probe ideal | R^2 z f(x) | R^2 z raw | rho_sparse(w_i) | rho_dense(w_i) |\n\
          |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for label in labels {
@@ -124,7 +139,7 @@ pub fn metrics_table(records: &[RunRecord], labels: &[String]) -> String {
             cell(&runs, |r| r.mean_features_per_neuron, 2),
             cell(&runs, |r| r.sparse_energy_weighted, 3),
             runs.first().and_then(|run| run.report.as_ref()).map_or(f64::NAN, |r| r.sparse_energy_random),
-            cell(&runs, |r| r.n_dead as f64, 1),
+            cell(&runs, |r| r.n_live as f64, 1),
             cell(&runs, |r| r.probe.learned, 3),
             cell(&runs, |r| r.probe.raw, 3),
             cell(&runs, |r| r.probe.init, 3),
@@ -138,13 +153,17 @@ pub fn metrics_table(records: &[RunRecord], labels: &[String]) -> String {
             let _ = writeln!(table, "\n(run failed: {failure})\n");
         }
     }
-    let sizes = crate::evaluate::EvaluationConfig::default();
+    let sizes = decouple_eval::EvaluationConfig::default();
     let _ = writeln!(
         table,
         "\nbest_j = max_i |cos(w_i, M_j)|; purity = mean over alive neurons of max_j |cos(w_i, M_j)|; features/neuron counts |cos| >= 0.3; \
+         live neurons: active on some clean evaluation sample (of m = {}; a claim on the sparse energy fails if fewer than half are live); \
          probes: logistic regression on sign(<a,z>), {} training and {} test samples, test accuracy; rho: mean pair correlation of \
          alive learned directions under the run's augmentation, Monte Carlo ({} samples) / closed form; – for Identity, where both are 1.",
-        sizes.n_probe_train, sizes.n_probe_test, sizes.n_decoupling
+        records.first().and_then(|run| run.report.as_ref()).map_or(0, |r| r.n_neurons),
+        sizes.n_probe_train,
+        sizes.n_probe_test,
+        sizes.n_decoupling
     );
     table
 }
@@ -198,10 +217,10 @@ pub fn summary_bars(dir: &Path, file: &str, title: &str, records: &[RunRecord], 
         labels.iter().map(|label| mean_sd(&values(&with_label(records, label), metric)).0).collect()
     };
     let series = [
-        crate::svg::Series { name: "median best_j".into(), values: mean_of(|r| r.median_best) },
-        crate::svg::Series { name: "sparse energy".into(), values: mean_of(|r| r.sparse_energy_weighted) },
-        crate::svg::Series { name: "probe accuracy".into(), values: mean_of(|r| r.probe.learned) },
+        svg::Series { name: "median best_j".into(), values: mean_of(|r| r.median_best) },
+        svg::Series { name: "sparse energy".into(), values: mean_of(|r| r.sparse_energy_weighted) },
+        svg::Series { name: "probe accuracy".into(), values: mean_of(|r| r.probe.learned) },
     ];
-    crate::write_atomic(&dir.join(file), &crate::svg::grouped_bars(title, "value (mean over seeds)", labels, &series, (0.0, 1.0)))?;
+    write_atomic(&dir.join(file), &svg::grouped_bars(title, "value (mean over seeds)", labels, &series, (0.0, 1.0)))?;
     Ok(file.to_string())
 }

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use decouple_augment::Augmentation;
 use decouple_data::{DenseFeatures, DictionaryKind};
+use decouple_eval::NetworkReport;
 use decouple_net::BiasRule;
 use decouple_train::{DataRegime, Objective, TrainConfig};
 
@@ -13,15 +14,28 @@ use super::common::{
     default_config, default_setting, default_setting_with_seeds, finish, mean_sd, metrics_table, over_seeds, run_and_record, summary_bars,
     values, with_label, worst,
 };
+use decouple_harness::training::RunSpec;
+use decouple_harness::write_atomic;
+use decouple_plot as svg;
+
+use crate::RunContext;
 use crate::report::{Claim, Comparison, Summary};
-use crate::training::RunSpec;
-use crate::{RunContext, svg, write_atomic};
 
 fn strength_augmentations() -> Vec<Augmentation> {
     let mut all = vec![Augmentation::Identity];
     all.extend([0.3, 0.5, 0.7].map(|keep| Augmentation::ComplementaryMask { keep }));
     all.extend([0.3, 0.5, 0.7].map(|keep| Augmentation::IndependentMask { keep, rescale: true }));
     all
+}
+
+/// One cell of the `strength` phase diagram (seed 0): isotropic dense noise
+/// `sigma` under `augmentation` (`examples/configs/strength-example.toml` is one).
+#[must_use]
+pub fn strength_config(sigma: f64, augmentation: Augmentation) -> TrainConfig {
+    let mut config = default_config(0);
+    config.augmentation = augmentation;
+    config.data.dense = DenseFeatures::IsotropicGaussian { sigma };
+    config
 }
 
 /// `strength`: phase diagram over dense noise sigma and augmentation strength (one seed per cell).
@@ -38,9 +52,7 @@ pub fn strength(context: &RunContext) -> anyhow::Result<Summary> {
     let mut specs = Vec::new();
     for &sigma in &sigmas {
         for augmentation in &augmentations {
-            let mut config = TrainConfig { augmentation: *augmentation, ..default_config(0) };
-            config.data.dense = DenseFeatures::IsotropicGaussian { sigma };
-            specs.push(RunSpec { label: label(sigma, augmentation), config });
+            specs.push(RunSpec { label: label(sigma, augmentation), config: strength_config(sigma, *augmentation) });
         }
     }
     let records = run_and_record(context, id, &dir, &specs)?;
@@ -116,6 +128,23 @@ pub fn strength(context: &RunContext) -> anyhow::Result<Summary> {
     )
 }
 
+/// The runs of `bias-rules` (seed 0), by label: the default with the bias rule
+/// changed (`examples/configs/bias-*.toml`).
+#[must_use]
+pub fn bias_rule_configs() -> [(&'static str, TrainConfig); 4] {
+    let with = |rule: BiasRule| {
+        let mut config = default_config(0);
+        config.network.bias = rule;
+        config
+    };
+    [
+        ("NormRamp(0.5, 0.5)", with(BiasRule::NormRamp { beta: 0.5, ramp: 0.5 })),
+        ("Fixed(0)", with(BiasRule::Fixed { b: 0.0 })),
+        ("Fixed(0.1)", with(BiasRule::Fixed { b: 0.1 })),
+        ("Learned", with(BiasRule::Learned)),
+    ]
+}
+
 /// `bias-rules`: Fixed vs Learned vs NormRamp thresholds under masking (a finding).
 ///
 /// # Errors
@@ -124,16 +153,9 @@ pub fn bias_rules(context: &RunContext) -> anyhow::Result<Summary> {
     let start = Instant::now();
     let id = "bias-rules";
     let dir = context.experiment_dir(id)?;
-    let rules = [
-        ("NormRamp(0.5, 0.5)", BiasRule::NormRamp { beta: 0.5, ramp: 0.5 }),
-        ("Fixed(0)", BiasRule::Fixed { b: 0.0 }),
-        ("Fixed(0.1)", BiasRule::Fixed { b: 0.1 }),
-        ("Learned", BiasRule::Learned),
-    ];
+    let rules = bias_rule_configs();
     let mut specs = Vec::new();
-    for (name, rule) in rules {
-        let mut config = default_config(0);
-        config.network.bias = rule;
+    for (name, config) in rules {
         specs.extend(over_seeds(context, name, config));
     }
     let records = run_and_record(context, id, &dir, &specs)?;
@@ -178,6 +200,15 @@ pub fn bias_rules(context: &RunContext) -> anyhow::Result<Summary> {
     )
 }
 
+/// The supervised run (seed 0): logistic loss, no augmentation (`examples/configs/supervised.toml`).
+#[must_use]
+pub fn supervised_config() -> TrainConfig {
+    let mut config = default_config(0);
+    config.objective = Objective::Supervised;
+    config.augmentation = Augmentation::Identity;
+    config
+}
+
 /// `supervised`: logistic loss on sign(<a,z>), no augmentation.
 ///
 /// # Errors
@@ -186,15 +217,16 @@ pub fn supervised(context: &RunContext) -> anyhow::Result<Summary> {
     let start = Instant::now();
     let id = "supervised";
     let dir = context.experiment_dir(id)?;
-    let supervised = TrainConfig { objective: Objective::Supervised, augmentation: Augmentation::Identity, ..default_config(0) };
-    let contrastive = TrainConfig { augmentation: Augmentation::Identity, ..default_config(0) };
+    let supervised = supervised_config();
+    let mut contrastive = default_config(0);
+    contrastive.augmentation = Augmentation::Identity;
     let mut specs = over_seeds(context, "supervised (logistic, no augmentation)", supervised);
     specs.extend(over_seeds(context, "contrastive, Identity", contrastive));
     let records = run_and_record(context, id, &dir, &specs)?;
     let runs = with_label(&records, "supervised (logistic, no augmentation)");
     let claims = vec![Claim::new(
         "supervised: norm-weighted sparse energy (worst seed)",
-        worst(&runs, |r| r.sparse_energy_weighted, true),
+        worst(&runs, NetworkReport::sparse_energy_if_live, true),
         Comparison::AtLeast,
         0.6,
     )];
@@ -216,14 +248,9 @@ pub fn supervised(context: &RunContext) -> anyhow::Result<Summary> {
     )
 }
 
-/// `controls`: low-rank dense features, localized dictionary, finite pool, off-span noise.
-///
-/// # Errors
-/// I/O failure.
-pub fn controls(context: &RunContext) -> anyhow::Result<Summary> {
-    let start = Instant::now();
-    let id = "controls";
-    let dir = context.experiment_dir(id)?;
+/// The four runs of `controls` (seed 0), by label (`examples/configs/control-*.toml`).
+#[must_use]
+pub fn control_configs() -> [(&'static str, TrainConfig); 4] {
     let base = default_config(0);
     let mut low_rank = base;
     low_rank.data.dense = DenseFeatures::LowRank { rank: 8, sigma: 0.25 };
@@ -233,12 +260,23 @@ pub fn controls(context: &RunContext) -> anyhow::Result<Summary> {
     pool.regime = DataRegime::Pool { n_samples: 4 * base.data.d1 };
     let mut off_span = base;
     off_span.data.dense = DenseFeatures::OrthogonalComplement { sigma: 0.25 };
-    let cases = [
+    [
         ("(a) LowRank(rank 8) dense features", low_rank),
         ("(b) localized Identity dictionary", localized),
         ("(c) finite pool n = 4 d1", pool),
         ("(d) OrthogonalComplement noise", off_span),
-    ];
+    ]
+}
+
+/// `controls`: low-rank dense features, localized dictionary, finite pool, off-span noise.
+///
+/// # Errors
+/// I/O failure.
+pub fn controls(context: &RunContext) -> anyhow::Result<Summary> {
+    let start = Instant::now();
+    let id = "controls";
+    let dir = context.experiment_dir(id)?;
+    let cases = control_configs();
     let mut specs = Vec::new();
     for (name, config) in cases {
         specs.extend(over_seeds(context, name, config));
@@ -247,7 +285,12 @@ pub fn controls(context: &RunContext) -> anyhow::Result<Summary> {
     let a = with_label(&records, cases[0].0);
     let b = with_label(&records, cases[1].0);
     let claims = vec![
-        Claim::new("(a) norm-weighted sparse energy (worst seed)", worst(&a, |r| r.sparse_energy_weighted, false), Comparison::AtMost, 0.2),
+        Claim::new(
+            "(a) norm-weighted sparse energy (worst seed)",
+            worst(&a, NetworkReport::sparse_energy_if_live, false),
+            Comparison::AtMost,
+            0.2,
+        ),
         Claim::new(
             "(a) norm-weighted energy in span(H) (worst seed)",
             worst(&a, |r| r.dense_span_energy_weighted.unwrap_or(f64::NAN), true),
@@ -262,9 +305,10 @@ pub fn controls(context: &RunContext) -> anyhow::Result<Summary> {
         let runs = with_label(&records, label);
         let _ = write!(
             notes,
-            "{label}: median best_j {:.3}, sparse energy {:.3}, probe {:.3} vs raw {:.3}; ",
+            "{label}: median best_j {:.3}, sparse energy {:.3} with {:.1} live neurons, probe {:.3} vs raw {:.3}; ",
             mean_sd(&values(&runs, |r| r.median_best)).0,
             mean_sd(&values(&runs, |r| r.sparse_energy_weighted)).0,
+            mean_sd(&values(&runs, |r| r.n_live as f64)).0,
             mean_sd(&values(&runs, |r| r.probe.learned)).0,
             mean_sd(&values(&runs, |r| r.probe.raw)).0
         );

@@ -9,18 +9,19 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
+use decouple_eval::NetworkReport;
+use decouple_plot as svg;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config_file::RunConfig;
-use crate::evaluate::NetworkReport;
 use crate::training::{RunRecord, write_metrics};
-use crate::{svg, write_json};
+use crate::{HarnessError, write_json};
 
 /// `ok`, or `failed` (diverged or could not be evaluated; see `error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum RunStatus {
     /// Trained and evaluated.
     Ok,
@@ -79,13 +80,13 @@ fn partial_prefix(dir: &Path) -> String {
 ///
 /// # Errors
 /// I/O failure.
-pub fn remove_partials(dir: &Path) -> anyhow::Result<()> {
+pub fn remove_partials(dir: &Path) -> crate::Result<()> {
     let Some(parent) = dir.parent().filter(|parent| parent.is_dir()) else { return Ok(()) };
     let prefix = partial_prefix(dir);
-    for entry in std::fs::read_dir(parent)? {
-        let path = entry?.path();
+    for entry in std::fs::read_dir(parent).map_err(HarnessError::io("reading", parent))? {
+        let path = entry.map_err(HarnessError::io("reading", parent))?.path();
         if path.file_name().is_some_and(|name| name.to_string_lossy().starts_with(&prefix)) {
-            std::fs::remove_dir_all(&path).with_context(|| format!("removing {}", path.display()))?;
+            std::fs::remove_dir_all(&path).map_err(HarnessError::io("removing", &path))?;
         }
     }
     Ok(())
@@ -101,13 +102,13 @@ pub fn write_run(
     origin: &Origin,
     values: BTreeMap<String, Value>,
     record: &RunRecord,
-) -> anyhow::Result<RunSummary> {
+) -> crate::Result<RunSummary> {
     #[derive(Serialize)]
     struct ConfigFile<'a> {
         name: &'a str,
         config_hash: &'a str,
         config: &'a decouple_train::TrainConfig,
-        evaluation: &'a crate::evaluate::EvaluationConfig,
+        evaluation: &'a decouple_eval::EvaluationConfig,
         origin: &'a Origin,
         git_commit: String,
         toolchain: String,
@@ -153,9 +154,13 @@ pub fn write_run(
 ///
 /// # Errors
 /// As said, or I/O failure.
-pub fn check_replaceable(dir: &Path) -> anyhow::Result<()> {
-    if dir.exists() && !dir.join("config.json").is_file() && std::fs::read_dir(dir)?.next().is_some() {
-        bail!("{} exists and is not a run folder; choose another --out", dir.display());
+pub fn check_replaceable(dir: &Path) -> crate::Result<()> {
+    if dir.exists()
+        && !dir.join("config.json").is_file()
+        && std::fs::read_dir(dir).map_err(HarnessError::io("reading", dir))?.next().is_some()
+    {
+        let message = format!("{} exists and is not a run folder; choose another --out", dir.display());
+        return Err(HarnessError::invalid("--out", message));
     }
     Ok(())
 }
@@ -168,7 +173,7 @@ pub fn check_replaceable(dir: &Path) -> anyhow::Result<()> {
 /// # Errors
 /// Invalid config or I/O failure. A diverged run is not an error here: it is
 /// recorded with status `failed`.
-pub fn run_file(file: &Path, sets: &[String], out: Option<PathBuf>, force: bool) -> anyhow::Result<(PathBuf, RunSummary, bool)> {
+pub fn run_file(file: &Path, sets: &[String], out: Option<PathBuf>, force: bool) -> crate::Result<(PathBuf, RunSummary, bool)> {
     let config = crate::config_file::load_run(file, sets)?;
     let hash = config.hash();
     let stem = file.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
@@ -184,11 +189,9 @@ pub fn run_file(file: &Path, sets: &[String], out: Option<PathBuf>, force: bool)
     let spec = crate::training::RunSpec { label: name, config: config.train };
     let slot = std::sync::Mutex::new(None);
     crate::training::execute_each("run", std::slice::from_ref(&spec), &[0], &|_| config.evaluation, 1, &|_, record| {
-        if let Ok(mut slot) = slot.lock() {
-            *slot = Some(record);
-        }
+        *slot.lock().expect("run slot lock") = Some(record);
     });
-    let Some(record) = slot.into_inner().ok().flatten() else { bail!("the run did not finish") };
+    let record = slot.into_inner().expect("run slot lock").expect("execute_each runs every pending spec");
     let origin = Origin { file: file.display().to_string(), edits: sets.to_vec(), sweep: None };
     let summary = write_run(&dir, &config, &origin, BTreeMap::new(), &record)?;
     Ok((dir, summary, false))
@@ -198,14 +201,14 @@ pub fn run_file(file: &Path, sets: &[String], out: Option<PathBuf>, force: bool)
 ///
 /// # Errors
 /// I/O failure.
-pub fn stage(dir: &Path) -> anyhow::Result<PathBuf> {
+pub fn stage(dir: &Path) -> crate::Result<PathBuf> {
     let parent = dir.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
+    std::fs::create_dir_all(&parent).map_err(HarnessError::io("creating", &parent))?;
     let temporary = parent.join(format!("{}{}", partial_prefix(dir), std::process::id()));
     if temporary.exists() {
-        std::fs::remove_dir_all(&temporary)?;
+        std::fs::remove_dir_all(&temporary).map_err(HarnessError::io("removing", &temporary))?;
     }
-    std::fs::create_dir_all(&temporary).with_context(|| format!("creating {}", temporary.display()))?;
+    std::fs::create_dir_all(&temporary).map_err(HarnessError::io("creating", &temporary))?;
     Ok(temporary)
 }
 
@@ -213,14 +216,14 @@ pub fn stage(dir: &Path) -> anyhow::Result<PathBuf> {
 ///
 /// # Errors
 /// I/O failure.
-pub fn publish(temporary: &Path, dir: &Path) -> anyhow::Result<()> {
+pub fn publish(temporary: &Path, dir: &Path) -> crate::Result<()> {
     if dir.exists() {
         let old = temporary.with_file_name(format!("{}old-{}", partial_prefix(dir), std::process::id()));
-        std::fs::rename(dir, &old).with_context(|| format!("moving the old {} aside", dir.display()))?;
-        std::fs::rename(temporary, dir).with_context(|| format!("renaming into {}", dir.display()))?;
-        std::fs::remove_dir_all(&old)?;
+        std::fs::rename(dir, &old).map_err(HarnessError::io("moving aside the old", dir))?;
+        std::fs::rename(temporary, dir).map_err(HarnessError::io("renaming into", dir))?;
+        std::fs::remove_dir_all(&old).map_err(HarnessError::io("removing", &old))?;
     } else {
-        std::fs::rename(temporary, dir).with_context(|| format!("renaming into {}", dir.display()))?;
+        std::fs::rename(temporary, dir).map_err(HarnessError::io("renaming into", dir))?;
     }
     Ok(())
 }
@@ -229,20 +232,19 @@ pub fn publish(temporary: &Path, dir: &Path) -> anyhow::Result<()> {
 ///
 /// # Errors
 /// I/O failure.
-pub fn copy_run(source: &Path, dir: &Path) -> anyhow::Result<()> {
+pub fn copy_run(source: &Path, dir: &Path) -> crate::Result<()> {
     let temporary = stage(dir)?;
-    for entry in std::fs::read_dir(source).with_context(|| format!("reading {}", source.display()))? {
-        let path = entry?.path();
+    for entry in std::fs::read_dir(source).map_err(HarnessError::io("reading", source))? {
+        let path = entry.map_err(HarnessError::io("reading", source))?.path();
         if path.is_file() {
-            std::fs::copy(&path, temporary.join(path.file_name().unwrap_or_default()))
-                .with_context(|| format!("copying {}", path.display()))?;
+            std::fs::copy(&path, temporary.join(path.file_name().unwrap_or_default())).map_err(HarnessError::io("copying", &path))?;
         }
     }
     publish(&temporary, dir)
 }
 
 /// Alignment heatmap, training curves and the sparse-energy histogram.
-fn write_plots(dir: &Path, record: &RunRecord) -> anyhow::Result<Vec<String>> {
+fn write_plots(dir: &Path, record: &RunRecord) -> crate::Result<Vec<String>> {
     let mut plots = Vec::new();
     if let Some(first) = record.alignment.first() {
         let neurons = vec![String::new(); record.alignment.len()];
@@ -278,8 +280,10 @@ fn write_plots(dir: &Path, record: &RunRecord) -> anyhow::Result<Vec<String>> {
     }
     if let Some(report) = &record.report {
         let energies = [("neurons".to_string(), report.sparse_energy_per_neuron.clone())];
-        let title =
-            format!("Sparse energy ||M^T w_i||^2 / ||w_i||^2 of the neurons (random direction: {:.3})", report.sparse_energy_random);
+        let title = format!(
+            "Sparse energy ||M^T w_i||^2 / ||w_i||^2 of the neurons ({} of {} live; random direction: {:.3})",
+            report.n_live, report.n_neurons, report.sparse_energy_random
+        );
         crate::write_atomic(&dir.join("sparse-energy.svg"), &svg::histograms(&title, "sparse energy", &energies, (0.0, 1.0), 20))?;
         plots.push("sparse-energy.svg".to_string());
     }

@@ -7,11 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
-
+use crate::manifest::{SweepManifest, default_out, write_manifest};
 use crate::run_folder::{completed, copy_run, remove_partials};
-use crate::sweep::SweepManifest;
 use crate::sweep_results::{self, Tally};
+use crate::{HarnessError, SweepFolder};
 
 /// What a merge did.
 #[derive(Debug, Clone)]
@@ -26,11 +25,12 @@ pub struct MergeOutcome {
     pub missing: Vec<String>,
 }
 
-fn manifest(dir: &Path) -> anyhow::Result<SweepManifest> {
+fn manifest(dir: &Path) -> crate::Result<SweepManifest> {
     let path = dir.join("sweep.json");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {} (is {} a sweep folder?)", path.display(), dir.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    let text = std::fs::read_to_string(&path)
+        .map_err(HarnessError::io("reading", &path))
+        .map_err(|error| error.within(format!("{} is not a sweep folder", dir.display())))?;
+    serde_json::from_str(&text).map_err(|error| HarnessError::Json { what: format!("parsing {}", path.display()), error })
 }
 
 fn same_folder(a: &Path, b: &Path) -> bool {
@@ -41,26 +41,21 @@ fn same_folder(a: &Path, b: &Path) -> bool {
 ///
 /// # Errors
 /// A folder that is not a sweep folder, folders of different sweeps, I/O failure.
-pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<MergeOutcome> {
-    let Some(first) = dirs.first() else { bail!("give at least one sweep folder") };
+pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> crate::Result<MergeOutcome> {
+    let Some(first) = dirs.first() else { return Err(HarnessError::invalid("", "give at least one sweep folder")) };
     let reference = manifest(first)?;
     for dir in &dirs[1..] {
         let other = manifest(dir)?;
         if other.plan_hash != reference.plan_hash {
-            bail!(
-                "{} holds sweep `{}` (plan {}) but {} holds sweep `{}` (plan {}): only shards of one sweep can be merged",
-                first.display(),
-                reference.name,
-                reference.plan_hash,
-                dir.display(),
-                other.name,
-                other.plan_hash
-            );
+            let folder = |dir: &PathBuf, manifest: SweepManifest| {
+                Box::new(SweepFolder { dir: dir.clone(), name: manifest.name, plan: manifest.plan_hash })
+            };
+            return Err(HarnessError::DifferentSweeps { first: folder(first, reference), other: folder(dir, other) });
         }
     }
-    let out = out.unwrap_or_else(|| crate::sweep::default_out(&reference.name));
-    std::fs::create_dir_all(out.join("runs")).with_context(|| format!("creating {}", out.display()))?;
-    crate::sweep::write_manifest(&out, &reference)?;
+    let out = out.unwrap_or_else(|| default_out(&reference.name));
+    std::fs::create_dir_all(out.join("runs")).map_err(HarnessError::io("creating", &out))?;
+    write_manifest(&out, &reference)?;
     let mut missing = Vec::new();
     for run in &reference.runs {
         let target = out.join("runs").join(&run.name);

@@ -37,7 +37,7 @@ pub fn large_config() -> TrainConfig {
 /// The file is missing or invalid.
 pub fn peer_config(root: &std::path::Path) -> anyhow::Result<TrainConfig> {
     let file = root.join("examples/configs/peer.toml");
-    Ok(decouple_experiments::config_file::load_run(&file, &["steps=600".into()])?.train)
+    Ok(decouple_harness::config_file::load_run(&file, &["steps=600".into()])?.train)
 }
 
 /// Dense FLOPs of one step's forward and backward passes: `8 B d1 m`

@@ -21,79 +21,18 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use anyhow::{Context as _, anyhow, bail};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::HarnessError;
 use crate::config_file::{self, RunConfig, label, overlay, set_path};
+use crate::error::Within as _;
+use crate::manifest::{Axis, PlannedRun, PlotSpec, SweepManifest, default_metrics, default_out, sanitize, write_manifest};
 use crate::run_folder::{self, Origin};
 use crate::sweep_results::{self, METRICS, Tally};
 use crate::training::{RunSpec, execute_each};
 
 /// Most runs one sweep may have.
 pub const MAX_RUNS: usize = 100_000;
-
-/// One swept field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Axis {
-    /// Dotted field path, e.g. `augmentation.keep`.
-    pub path: String,
-    /// The shortest suffix of the path that tells the axes apart (used in run names).
-    pub short: String,
-    /// The values, in the order given.
-    pub values: Vec<Value>,
-}
-
-/// What to plot over the swept axes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlotSpec {
-    /// Metrics of `summary.json` to plot (see [`METRICS`]); default `["median_best"]`.
-    #[serde(default = "default_metrics")]
-    pub metrics: Vec<String>,
-    /// The axis along x / the heatmap's columns (default: the first axis).
-    #[serde(default)]
-    pub x: Option<String>,
-    /// The heatmap's rows / one line per value (default: the second axis, if any).
-    #[serde(default)]
-    pub y: Option<String>,
-}
-
-fn default_metrics() -> Vec<String> {
-    vec!["median_best".into()]
-}
-
-/// One planned run, as listed in `sweep.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlannedRun {
-    /// Run number (the shard key).
-    pub index: usize,
-    /// Folder name under `runs/`.
-    pub name: String,
-    /// Seed.
-    pub seed: u64,
-    /// Index of the value of each axis.
-    pub coords: Vec<usize>,
-    /// Config hash the folder must carry.
-    pub config_hash: String,
-}
-
-/// `sweep.json`: the plan of a sweep, identical for every shard.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SweepManifest {
-    /// Sweep name.
-    pub name: String,
-    /// The axes, ordered by path.
-    pub axes: Vec<Axis>,
-    /// Seeds of every grid point.
-    pub seeds: Vec<u64>,
-    /// Plot settings.
-    pub plot: PlotSpec,
-    /// Every run of the sweep.
-    pub runs: Vec<PlannedRun>,
-    /// Hash of the run list: shards of one sweep agree on it.
-    pub plan_hash: String,
-}
 
 /// A loaded sweep: its manifest and the config of every run.
 #[derive(Debug, Clone)]
@@ -141,10 +80,10 @@ const SWEEP_FIELDS: [&str; 6] = ["name", "base", "grid", "seeds", "evaluation", 
 ///
 /// # Errors
 /// Any invalid input, prefixed with the file name.
-pub fn load_sweep(file: &Path) -> anyhow::Result<Sweep> {
+pub fn load_sweep(file: &Path) -> crate::Result<Sweep> {
     let document = config_file::read_document(file)?;
     let stem = file.file_stem().map_or_else(|| "sweep".into(), |stem| stem.to_string_lossy().into_owned());
-    let mut sweep = parse_sweep(document, file.parent(), &stem).with_context(|| file.display().to_string())?;
+    let mut sweep = parse_sweep(document, file.parent(), &stem).within(|| file.display().to_string())?;
     sweep.file = file.display().to_string();
     Ok(sweep)
 }
@@ -154,25 +93,28 @@ pub fn load_sweep(file: &Path) -> anyhow::Result<Sweep> {
 /// # Errors
 /// Unknown fields, bad values, grid paths that do not exist, runs whose
 /// config is invalid (named by their values), too many runs.
-pub fn parse_sweep(document: Value, dir: Option<&Path>, default_name: &str) -> anyhow::Result<Sweep> {
-    let Value::Object(mut fields) = document else { bail!("a sweep file is a table") };
+pub fn parse_sweep(document: Value, dir: Option<&Path>, default_name: &str) -> crate::Result<Sweep> {
+    let Value::Object(mut fields) = document else { return Err(HarnessError::invalid("", "a sweep file is a table")) };
     if let Some(unknown) = fields.keys().find(|key| !SWEEP_FIELDS.contains(&key.as_str())) {
-        bail!("unknown field `{unknown}` of a sweep file; valid fields: {}", SWEEP_FIELDS.map(|field| format!("`{field}`")).join(", "));
+        let valid = SWEEP_FIELDS.map(|field| format!("`{field}`")).join(", ");
+        return Err(HarnessError::invalid(unknown.clone(), format!("unknown field `{unknown}` of a sweep file; valid fields: {valid}")));
     }
     let name = match fields.remove("name") {
         None => default_name.to_string(),
         Some(Value::String(name)) if !name.trim().is_empty() => name,
-        Some(other) => bail!("name: expected a non-empty string, found {other}"),
+        Some(other) => return Err(HarnessError::invalid("name", format!("name: expected a non-empty string, found {other}"))),
     };
     let mut base = config_file::default_tree();
     match fields.remove("base") {
         None => {}
         Some(Value::String(path)) => {
             let path = dir.map_or_else(|| PathBuf::from(&path), |dir| dir.join(&path));
-            overlay(&mut base, config_file::read_document(&path)?, "").with_context(|| format!("base {}", path.display()))?;
+            overlay(&mut base, config_file::read_document(&path)?, "").within(|| format!("base {}", path.display()))?;
         }
-        Some(table @ Value::Object(_)) => overlay(&mut base, table, "").context("base")?,
-        Some(other) => bail!("base: expected a config file path or a table, found {other}"),
+        Some(table @ Value::Object(_)) => overlay(&mut base, table, "").within(|| "base".into())?,
+        Some(other) => {
+            return Err(HarnessError::invalid("base", format!("base: expected a config file path or a table, found {other}")));
+        }
     }
     if let Some(evaluation) = fields.remove("evaluation") {
         set_path(&mut base, "evaluation", evaluation)?;
@@ -182,38 +124,43 @@ pub fn parse_sweep(document: Value, dir: Option<&Path>, default_name: &str) -> a
         flatten_grid(grid, "", &mut axes)?;
     }
     if axes.iter().any(|(path, _)| path == "seed") {
-        bail!("grid: sweep seeds with `seeds = [..]` (or a count), not a grid over `seed`");
+        return Err(HarnessError::invalid("grid.seed", "grid: sweep seeds with `seeds = [..]` (or a count), not a grid over `seed`"));
     }
     let axes = shorten(axes);
     let seeds = match fields.remove("seeds") {
         None => vec![base.get("seed").and_then(Value::as_u64).unwrap_or(0)],
         Some(Value::Number(count)) => match count.as_u64() {
             Some(count @ 1..=10_000) => (0..count).collect(),
-            _ => bail!("seeds = {count} is out of range: a count must be in [1, 10000] (or give a list)"),
+            _ => {
+                let message = format!("seeds = {count} is out of range: a count must be in [1, 10000] (or give a list)");
+                return Err(HarnessError::invalid("seeds", message));
+            }
         },
         Some(Value::Array(items)) => {
             let seeds: Option<Vec<u64>> = items.iter().map(Value::as_u64).collect();
             match seeds {
                 Some(seeds) if !seeds.is_empty() && seeds.iter().collect::<HashSet<_>>().len() == seeds.len() => seeds,
-                _ => bail!("seeds: expected a non-empty list of distinct non-negative integers"),
+                _ => return Err(HarnessError::invalid("seeds", "seeds: expected a non-empty list of distinct non-negative integers")),
             }
         }
-        Some(other) => bail!("seeds: expected a count or a list of integers, found {other}"),
+        Some(other) => {
+            return Err(HarnessError::invalid("seeds", format!("seeds: expected a count or a list of integers, found {other}")));
+        }
     };
     let plot: PlotSpec = match fields.remove("plot") {
         None => PlotSpec { metrics: default_metrics(), x: None, y: None },
-        Some(plot) => serde_json::from_value(plot).map_err(|error| anyhow!("plot: {error}"))?,
+        Some(plot) => serde_json::from_value(plot).map_err(|error| HarnessError::invalid("plot", format!("plot: {error}")))?,
     };
     check_plot(&plot, &axes)?;
     let points = axes.iter().try_fold(1usize, |total, axis| total.checked_mul(axis.values.len()));
     match points.and_then(|points| points.checked_mul(seeds.len())) {
         Some(total) if total <= MAX_RUNS => {}
-        _ => bail!("the grid times the seeds has more than {MAX_RUNS} runs"),
+        _ => return Err(HarnessError::invalid("grid", format!("the grid times the seeds has more than {MAX_RUNS} runs"))),
     }
     expand(name, base, axes, seeds, plot)
 }
 
-fn flatten_grid(node: Value, path: &str, axes: &mut Vec<(String, Vec<Value>)>) -> anyhow::Result<()> {
+fn flatten_grid(node: Value, path: &str, axes: &mut Vec<(String, Vec<Value>)>) -> crate::Result<()> {
     match node {
         Value::Object(map) => {
             for (key, value) in map {
@@ -225,8 +172,13 @@ fn flatten_grid(node: Value, path: &str, axes: &mut Vec<(String, Vec<Value>)>) -
             axes.push((path.to_string(), values));
             Ok(())
         }
-        Value::Array(_) => bail!("grid.{path}: a grid entry needs at least one value"),
-        other => bail!("grid{}{path}: expected a list of values, found {other}", if path.is_empty() { "" } else { "." }),
+        Value::Array(_) => {
+            Err(HarnessError::invalid(format!("grid.{path}"), format!("grid.{path}: a grid entry needs at least one value")))
+        }
+        other => {
+            let field = if path.is_empty() { "grid".to_string() } else { format!("grid.{path}") };
+            Err(HarnessError::invalid(field.clone(), format!("{field}: expected a list of values, found {other}")))
+        }
     }
 }
 
@@ -250,38 +202,24 @@ fn shorten(axes: Vec<(String, Vec<Value>)>) -> Vec<Axis> {
         .collect()
 }
 
-fn check_plot(plot: &PlotSpec, axes: &[Axis]) -> anyhow::Result<()> {
+fn check_plot(plot: &PlotSpec, axes: &[Axis]) -> crate::Result<()> {
     if let Some(unknown) = plot.metrics.iter().find(|metric| !METRICS.contains(&metric.as_str())) {
-        bail!("plot.metrics: unknown metric `{unknown}`; known: {}", METRICS.join(", "));
+        let message = format!("plot.metrics: unknown metric `{unknown}`; known: {}", METRICS.join(", "));
+        return Err(HarnessError::invalid("plot.metrics", message));
     }
     for (field, axis) in [("x", &plot.x), ("y", &plot.y)] {
         if let Some(axis) = axis {
             if !axes.iter().any(|known| &known.path == axis || &known.short == axis) {
                 let paths: Vec<&str> = axes.iter().map(|known| known.path.as_str()).collect();
-                bail!("plot.{field}: `{axis}` is not a swept field; swept: {}", paths.join(", "));
+                let message = format!("plot.{field}: `{axis}` is not a swept field; swept: {}", paths.join(", "));
+                return Err(HarnessError::invalid(format!("plot.{field}"), message));
             }
         }
     }
     Ok(())
 }
 
-/// A file-name-safe version of `text`: `Kind(0.5,true)` becomes `Kind-0.5-true`.
-/// `results/sweeps/NAME` (sanitised), where an unsharded sweep (and a merge) writes by default.
-pub(crate) fn default_out(name: &str) -> PathBuf {
-    PathBuf::from("results").join("sweeps").join(sanitize(name, 80))
-}
-
-fn sanitize(text: &str, limit: usize) -> String {
-    let safe: String = text
-        .chars()
-        .filter(|c| *c != ')' && *c != '}' && *c != ']')
-        .map(|c| if c.is_ascii_alphanumeric() || ".+-=".contains(c) { c } else { '-' })
-        .take(limit)
-        .collect();
-    safe.trim_matches('-').to_string()
-}
-
-fn expand(name: String, base: Value, axes: Vec<Axis>, seeds: Vec<u64>, plot: PlotSpec) -> anyhow::Result<Sweep> {
+fn expand(name: String, base: Value, axes: Vec<Axis>, seeds: Vec<u64>, plot: PlotSpec) -> crate::Result<Sweep> {
     let points: usize = axes.iter().map(|axis| axis.values.len()).product();
     let (mut runs, mut configs, mut names) = (Vec::new(), Vec::new(), HashSet::new());
     for point in 0..points {
@@ -295,19 +233,20 @@ fn expand(name: String, base: Value, axes: Vec<Axis>, seeds: Vec<u64>, plot: Plo
         let mut parts = Vec::new();
         for (axis, &coord) in axes.iter().zip(&coords) {
             let value = &axis.values[coord];
-            set_path(&mut tree, &axis.path, value.clone()).with_context(|| format!("grid {} = {}", axis.path, label(value)))?;
+            set_path(&mut tree, &axis.path, value.clone()).within(|| format!("grid {} = {}", axis.path, label(value)))?;
             parts.push(format!("{}={}", axis.short, sanitize(&label(value), 40)));
         }
         for &seed in &seeds {
             let mut tree = tree.clone();
             set_path(&mut tree, "seed", Value::from(seed))?;
             let describe = || parts.iter().cloned().chain([format!("seed={seed}")]).collect::<Vec<_>>().join(", ");
-            let config = config_file::resolve(&tree).with_context(|| format!("run {}", describe()))?;
+            let config = config_file::resolve(&tree).within(|| format!("run {}", describe()))?;
             let config_hash = config.hash();
             let run_name =
                 parts.iter().cloned().chain([format!("seed={seed}"), config_hash[..8].to_string()]).collect::<Vec<_>>().join("_");
             if !names.insert(run_name.clone()) {
-                bail!("the grid gives the same run twice ({}): remove the repeated value", describe());
+                let message = format!("the grid gives the same run twice ({}): remove the repeated value", describe());
+                return Err(HarnessError::invalid("grid", message));
             }
             runs.push(PlannedRun { index: runs.len(), name: run_name, seed, coords: coords.clone(), config_hash });
             configs.push(config);
@@ -320,6 +259,7 @@ fn expand(name: String, base: Value, axes: Vec<Axis>, seeds: Vec<u64>, plot: Plo
 
 /// Options of `decouple sweep`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SweepOptions {
     /// Output folder (default `results/sweeps/NAME`).
     pub out: Option<PathBuf>,
@@ -327,6 +267,14 @@ pub struct SweepOptions {
     pub jobs: usize,
     /// Only this shard.
     pub shard: Option<Shard>,
+}
+
+impl SweepOptions {
+    /// `jobs` runs in parallel, all shards, the default output folder.
+    #[must_use]
+    pub fn new(jobs: usize) -> Self {
+        Self { out: None, jobs, shard: None }
+    }
 }
 
 /// What a sweep invocation did.
@@ -348,12 +296,12 @@ pub struct SweepOutcome {
 ///
 /// # Errors
 /// Invalid sweep file or I/O failure (failed runs are not errors).
-pub fn run_sweep(file: &Path, options: &SweepOptions) -> anyhow::Result<SweepOutcome> {
+pub fn run_sweep(file: &Path, options: &SweepOptions) -> crate::Result<SweepOutcome> {
     let sweep = load_sweep(file)?;
     let manifest = &sweep.manifest;
     let out = options.out.clone().unwrap_or_else(|| default_out(&manifest.name));
     let runs_dir = out.join("runs");
-    std::fs::create_dir_all(&runs_dir).with_context(|| format!("creating {}", runs_dir.display()))?;
+    std::fs::create_dir_all(&runs_dir).map_err(HarnessError::io("creating", &runs_dir))?;
     write_manifest(&out, manifest)?;
     let shard = options.shard.unwrap_or(Shard { index: 1, count: 1 });
     let mine: Vec<usize> = manifest.runs.iter().map(|run| run.index).filter(|&index| shard.contains(index)).collect();
@@ -394,14 +342,14 @@ pub fn run_sweep(file: &Path, options: &SweepOptions) -> anyhow::Result<SweepOut
             };
             if let Err(error) = run_folder::write_run(&runs_dir.join(&run.name), &sweep.configs[run.index], &origin, values, &record) {
                 if let Ok(mut failures) = failures.lock() {
-                    failures.push(format!("{}: {error:#}", run.name));
+                    failures.push(format!("{}: {error}", run.name));
                 }
             }
         },
     );
     let failures = failures.into_inner().unwrap_or_default();
     if !failures.is_empty() {
-        bail!("could not save {} run(s): {}", failures.len(), failures.join("; "));
+        return Err(HarnessError::Unsaved(failures));
     }
     let (table, plots) = if shard.count == 1 {
         ("sweep.csv".to_string(), true)
@@ -410,21 +358,6 @@ pub fn run_sweep(file: &Path, options: &SweepOptions) -> anyhow::Result<SweepOut
     };
     let tally = sweep_results::write(&out, manifest, &mine, &table, plots)?;
     Ok(SweepOutcome { table: out.join(table), out, runs: mine.len(), tally })
-}
-
-/// Writes `out/sweep.json` unless it already holds `manifest`. Shards sharing
-/// a folder may do this at the same moment: each writes its own temporary
-/// file (named with its process id) and renames it, so the file is always whole.
-///
-/// # Errors
-/// I/O failure.
-pub fn write_manifest(out: &Path, manifest: &SweepManifest) -> anyhow::Result<()> {
-    let path = out.join("sweep.json");
-    let existing = std::fs::read_to_string(&path).ok().and_then(|text| serde_json::from_str::<SweepManifest>(&text).ok());
-    if existing.as_ref() == Some(manifest) {
-        return Ok(());
-    }
-    crate::write_json(&path, manifest)
 }
 
 fn shard_words(shard: Shard) -> String {

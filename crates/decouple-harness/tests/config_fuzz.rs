@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
-use decouple_experiments::config_file::{Format, default_tree, parse_assignment, parse_document, parse_run_text, resolve, set_path};
-use decouple_experiments::sweep::parse_sweep;
+use decouple_harness::config_file::{Format, default_tree, parse_assignment, parse_document, parse_run_text, resolve, set_path};
+use decouple_harness::sweep::parse_sweep;
 use proptest::prelude::*;
 
 fn example_texts() -> Vec<(String, String)> {

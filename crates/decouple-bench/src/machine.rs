@@ -1,7 +1,7 @@
 //! A description of the machine and the code a bench ran on: CPU, cores,
 //! memory, toolchain and git commit.
 
-use decouple_experiments::{available_cores, command_output, cpu_model, git_commit, toolchain};
+use decouple_harness::{available_cores, command_output, cpu_model, git_commit, toolchain};
 use serde::Serialize;
 
 /// What the numbers were measured on.

@@ -30,7 +30,7 @@ pub fn build_decouple(root: &Path) -> anyhow::Result<std::path::PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(root)
-        .args(["build", "--quiet", "--release", "--package", "decouple-experiments", "--bin", "decouple"])
+        .args(["build", "--quiet", "--release", "--package", "decouple-cli", "--bin", "decouple"])
         .status()
         .context("running cargo build")?;
     if !status.success() {

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use decouple_experiments::write_atomic;
+use decouple_harness::write_atomic;
 use serde::Serialize;
 
 use machine::Machine;

@@ -1,8 +1,7 @@
-//! `--jobs` never changes results: the same run list (or decoupling
-//! measurement) executed on one and on two threads gives identical reports and
-//! histories, in list order.
+//! `--jobs` never changes results: the same run list executed on one and on
+//! two threads gives identical reports and histories, in list order.
 
-use decouple_experiments::training::{RunCache, RunSpec, execute};
+use decouple_harness::training::{RunCache, RunSpec, execute};
 use decouple_train::TrainConfig;
 
 fn tiny(seed: u64, keep: f64) -> RunSpec {
@@ -28,16 +27,4 @@ fn results_do_not_depend_on_the_number_of_jobs() {
         assert_eq!(serde_json::to_string(&a.history).unwrap(), serde_json::to_string(&b.history).unwrap());
         assert_eq!(a.alignment, b.alignment);
     }
-}
-
-/// The decoupling measurements, split over (seed, augmentation) pairs, are the
-/// same on one and on two jobs, in the same order.
-#[test]
-fn decoupling_measurements_do_not_depend_on_the_number_of_jobs() {
-    use decouple_experiments::experiments::decoupling::measure;
-    let data = decouple_data::DataConfig { d: 8, d1: 40, ..decouple_data::DataConfig::default() };
-    let serial = measure(data, &[0, 1], 2, 2, 500, 1).unwrap();
-    let parallel = measure(data, &[0, 1], 2, 2, 500, 2).unwrap();
-    assert_eq!(serial.len(), 2 * 4 * 4 * 2);
-    assert_eq!(serde_json::to_string(&serial).unwrap(), serde_json::to_string(&parallel).unwrap());
 }

@@ -9,15 +9,16 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use decouple_plot::{self as svg, Series};
+
 use crate::config_file::label;
+use crate::manifest::SweepManifest;
 use crate::run_folder::{RunStatus, RunSummary, completed};
-use crate::svg::{self, Series};
-use crate::sweep::SweepManifest;
 use crate::write_atomic;
 
 /// Metrics a sweep can tabulate and plot: fields of the run's report
 /// (`probe.learned` is a nested one), plus `final_loss` and `wall_s`.
-pub const METRICS: [&str; 23] = [
+pub const METRICS: [&str; 24] = [
     "median_best",
     "min_best",
     "max_best",
@@ -27,6 +28,7 @@ pub const METRICS: [&str; 23] = [
     "mean_features_per_neuron",
     "sparse_energy_mean",
     "sparse_energy_weighted",
+    "n_live",
     "dense_span_energy_weighted",
     "n_dead",
     "zero_fraction",
@@ -43,13 +45,15 @@ pub const METRICS: [&str; 23] = [
     "wall_s",
 ];
 
-/// The metric columns every `sweep.csv` has.
-const COLUMNS: [&str; 10] = [
+/// The metric columns every `sweep.csv` has (the live neurons beside the
+/// norm-weighted sparse energy, which a few large live neurons can dominate).
+const COLUMNS: [&str; 11] = [
     "median_best",
     "min_best",
     "n_recovered",
     "n_features",
     "sparse_energy_weighted",
+    "n_live",
     "probe.learned",
     "probe.raw",
     "probe.ideal",
@@ -90,7 +94,7 @@ fn csv_field(text: &str) -> String {
 ///
 /// # Errors
 /// I/O failure.
-pub fn write(out: &Path, manifest: &SweepManifest, indices: &[usize], table: &str, plots: bool) -> anyhow::Result<Tally> {
+pub fn write(out: &Path, manifest: &SweepManifest, indices: &[usize], table: &str, plots: bool) -> crate::Result<Tally> {
     let mut tally = Tally::default();
     let summaries: Vec<Option<RunSummary>> = indices
         .iter()
@@ -165,7 +169,7 @@ fn axis_index(manifest: &SweepManifest, wanted: Option<&String>, fallback: usize
 }
 
 /// Heatmap (two or more axes) and lines or bars along x for one metric.
-fn plot_metric(out: &Path, manifest: &SweepManifest, runs: &[(&[usize], &RunSummary)], name: &str) -> anyhow::Result<()> {
+fn plot_metric(out: &Path, manifest: &SweepManifest, runs: &[(&[usize], &RunSummary)], name: &str) -> crate::Result<()> {
     let Some(x) = axis_index(manifest, manifest.plot.x.as_ref(), 0) else { return Ok(()) };
     let y = axis_index(manifest, manifest.plot.y.as_ref(), usize::from(x == 0)).filter(|&y| y != x);
     let x_axis = &manifest.axes[x];

@@ -1,15 +1,14 @@
 //! Config files: every file of `examples/configs/` parses and checks; bad
 //! input gives errors that name the field, the value and what is allowed
 //! (unknown fields list the valid ones, wrong types name the field,
-//! out-of-range values give the range, `--set` paths must exist); and the
-//! `decouple run` command reports them with the file name and exit code 2.
+//! out-of-range values give the range, `--set` paths must exist). The
+//! `decouple run` command's report of them is tested in `decouple-cli`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use decouple_augment::Augmentation;
-use decouple_experiments::config_file::{Format, default_tree, load_run, parse_assignment, parse_run_text, resolve, set_path};
-use decouple_experiments::sweep::load_sweep;
+use decouple_harness::config_file::{Format, default_tree, load_run, parse_assignment, parse_run_text, resolve, set_path};
+use decouple_harness::sweep::load_sweep;
 
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/configs")
@@ -48,7 +47,7 @@ fn every_example_config_parses_and_checks() {
 fn the_default_file_is_the_spec_default_and_the_peer_file_is_the_peer_setting() {
     let default = load_run(&examples().join("default.toml"), &[]).unwrap();
     assert_eq!(default.train, decouple_train::TrainConfig::default());
-    assert_eq!(default.evaluation, decouple_experiments::evaluate::EvaluationConfig::default());
+    assert_eq!(default.evaluation, decouple_eval::EvaluationConfig::default());
     let peer = load_run(&examples().join("peer.toml"), &[]).unwrap().train;
     assert_eq!((peer.data.d, peer.data.d1, peer.network.width, peer.batch_size), (10, 50, 50, 512));
     assert_eq!(peer.optimizer.learning_rate, 0.005);
@@ -139,32 +138,4 @@ fn set_paths_must_exist_and_kinds_switch_variants() {
     let (path, value) = parse_assignment("augmentation.sigma_a=0.3").unwrap();
     set_path(&mut tree, &path, value).unwrap();
     assert_mentions(&format!("{:#}", resolve(&tree).unwrap_err()), &["augmentation.sigma_a", "`keep`", "`rescale`"]);
-}
-
-#[test]
-fn the_cli_reports_config_errors_with_the_file_and_exit_code_2() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("config-errors");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("bad.toml");
-    std::fs::write(&file, "[network]\nwidth = 0\n").unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_decouple"))
-        .args(["run", "--config"])
-        .arg(&file)
-        .arg("--out")
-        .arg(dir.join("out"))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_mentions(&stderr, &["bad.toml", "network.width = 0", ">= 1"]);
-    let good = examples().join("default.toml");
-    let output = Command::new(env!("CARGO_BIN_EXE_decouple"))
-        .args(["run", "--config"])
-        .arg(&good)
-        .args(["--set", "network.depth=2"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert_mentions(&String::from_utf8_lossy(&output.stderr), &["--set network.depth=2", "no field `network.depth`", "`width`"]);
-    assert!(!dir.join("out").exists(), "nothing is written for a bad config");
 }

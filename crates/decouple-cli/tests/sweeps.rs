@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use decouple_experiments::sweep::Shard;
+use decouple_harness::sweep::Shard;
 
 /// 3 x 2 grid points x 2 seeds = 12 runs of about a tenth of a second each.
 const SWEEP: &str = r#"
@@ -247,10 +247,10 @@ fn run_folders_hold_the_outputs_of_an_experiment() {
     assert_eq!(config["config"]["augmentation"]["keep"], 0.3);
     assert_eq!(std::fs::read_to_string(out.join("metrics.jsonl")).unwrap().lines().count(), 3);
     // Every metric a sweep can plot is in the summary (dense-span energy only exists for low-rank noise).
-    let summary: decouple_experiments::run_folder::RunSummary =
+    let summary: decouple_harness::run_folder::RunSummary =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    for name in decouple_experiments::sweep_results::METRICS {
-        let value = decouple_experiments::sweep_results::metric(&summary, name);
+    for name in decouple_harness::sweep_results::METRICS {
+        let value = decouple_harness::sweep_results::metric(&summary, name);
         assert_eq!(value.is_some(), name != "dense_span_energy_weighted", "{name}: {value:?}");
     }
     // Same config again: kept as it is; --force runs it again.

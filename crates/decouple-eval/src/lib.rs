@@ -4,6 +4,9 @@
 //! Fresh evaluation samples come from named streams of the run's seed
 //! (`"analysis"`, `"probe-task"`, `"probe-train"`, `"probe-test"`,
 //! `"decoupling-eval"`), never from the training streams.
+//!
+//! This crate is a plain library: no command-line, config-file or `anyhow`
+//! dependency; its errors are the typed [`EvalError`].
 
 use decouple_analysis as analysis;
 use decouple_augment::{Augmentation, Component, decoupling};
@@ -13,9 +16,38 @@ use decouple_train::TrainConfig;
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+/// Why an evaluation could not be done.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// A sample size of [`EvaluationConfig`] below its minimum.
+    #[error("evaluation.{field} = {value} is out of range: must be >= {minimum}")]
+    OutOfRange {
+        /// The field of the `[evaluation]` table.
+        field: &'static str,
+        /// Its value.
+        value: usize,
+        /// The smallest allowed value.
+        minimum: usize,
+    },
+    /// The data model could not be built or sampled.
+    #[error(transparent)]
+    Data(#[from] decouple_data::DataError),
+    /// The decoupling statistics failed.
+    #[error(transparent)]
+    Augment(#[from] decouple_augment::AugmentError),
+    /// A network could not be built or run.
+    #[error(transparent)]
+    Net(#[from] decouple_net::NetError),
+    /// An analysis function failed (shapes, degenerate probes).
+    #[error(transparent)]
+    Analysis(#[from] decouple_analysis::AnalysisError),
+}
+
 /// Sample sizes of the evaluation (the `[evaluation]` table of a run or sweep file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct EvaluationConfig {
     /// Clean samples for activity and support statistics.
     pub n_activity: usize,
@@ -43,12 +75,12 @@ impl EvaluationConfig {
     ///
     /// # Errors
     /// A sample size below its minimum, named with its allowed range.
-    pub fn check(&self) -> anyhow::Result<()> {
+    pub fn check(&self) -> Result<(), EvalError> {
         for (field, value, minimum) in
             [("n_activity", self.n_activity, 1), ("n_probe_train", self.n_probe_train, 10), ("n_probe_test", self.n_probe_test, 10)]
         {
             if value < minimum {
-                anyhow::bail!("evaluation.{field} = {value} is out of range: must be >= {minimum}");
+                return Err(EvalError::OutOfRange { field, value, minimum });
             }
         }
         Ok(())
@@ -93,8 +125,11 @@ pub struct NetworkReport {
     pub mean_features_per_neuron: f64,
     /// Mean of `||M^T w_i||^2 / ||w_i||^2`.
     pub sparse_energy_mean: f64,
-    /// `sum_i ||M^T w_i||^2 / sum_i ||w_i||^2`.
+    /// `sum_i ||M^T w_i||^2 / sum_i ||w_i||^2`. Weighted by the norms, it can
+    /// be high while most neurons are dead: read it with [`Self::n_live`].
     pub sparse_energy_weighted: f64,
+    /// Live neurons (active on some clean evaluation sample): `n_neurons - n_dead`.
+    pub n_live: usize,
     /// `d / d1`, the value for random directions.
     pub sparse_energy_random: f64,
     /// Per-neuron sparse energy (for histograms).
@@ -123,7 +158,24 @@ pub struct NetworkReport {
     pub rho_dense_learned_theory: Option<f64>,
 }
 
-fn features(net: &SymReluNet<f32>, x: ArrayView2<'_, f32>) -> anyhow::Result<Array2<f32>> {
+impl NetworkReport {
+    /// Whether at least half of the neurons are live, so that the
+    /// norm-weighted sparse energy describes the network rather than a few
+    /// large surviving neurons.
+    #[must_use]
+    pub fn mostly_live(&self) -> bool {
+        2 * self.n_live >= self.n_neurons
+    }
+
+    /// [`Self::sparse_energy_weighted`] when [`Self::mostly_live`], else NaN, so
+    /// that a claim on the energy fails when most neurons are dead.
+    #[must_use]
+    pub fn sparse_energy_if_live(&self) -> f64 {
+        if self.mostly_live() { self.sparse_energy_weighted } else { f64::NAN }
+    }
+}
+
+fn features(net: &SymReluNet<f32>, x: ArrayView2<'_, f32>) -> Result<Array2<f32>, EvalError> {
     Ok(net.forward(x)?)
 }
 
@@ -134,7 +186,7 @@ fn mean(values: &[f64]) -> Option<f64> {
 /// The ideal network: `w_j = M_j` (unit norm) with thresholds `b_j` = the
 /// `NormRamp` `beta`, the `Fixed` `b`, or for `Learned` the trained network's
 /// median `b_i / ||w_i||`.
-fn ideal_network(model: &SparseCodingModel, net: &SymReluNet<f32>, rule: BiasRule) -> anyhow::Result<SymReluNet<f32>> {
+fn ideal_network(model: &SparseCodingModel, net: &SymReluNet<f32>, rule: BiasRule) -> Result<SymReluNet<f32>, EvalError> {
     let ratio = match rule {
         BiasRule::NormRamp { beta, .. } => beta,
         BiasRule::Fixed { b } => b,
@@ -164,7 +216,7 @@ pub fn evaluate(
     model: &SparseCodingModel,
     net: &SymReluNet<f32>,
     evaluation: &EvaluationConfig,
-) -> anyhow::Result<NetworkReport> {
+) -> Result<NetworkReport, EvalError> {
     let seed = config.seed;
     let dictionary = model.dictionary().matrix();
     let cosines = analysis::cosine_matrix(net.weights(), dictionary)?;
@@ -186,14 +238,14 @@ pub fn evaluate(
     let train = draw_labelled(model, &task, evaluation.n_probe_train, &mut rng::stream(seed, "probe-train"))?;
     let test = draw_labelled(model, &task, evaluation.n_probe_test, &mut rng::stream(seed, "probe-test"))?;
     let probe_config = analysis::ProbeConfig::default();
-    let probe = |train_features: ArrayView2<'_, f32>, test_features: ArrayView2<'_, f32>| -> anyhow::Result<f64> {
+    let probe = |train_features: ArrayView2<'_, f32>, test_features: ArrayView2<'_, f32>| -> Result<f64, EvalError> {
         Ok(analysis::fit_logistic_probe(train_features, train.labels.view(), test_features, test.labels.view(), &probe_config)?
             .test_accuracy)
     };
     let init = SymReluNet::<f32>::init(config.network.width, config.data.d1, config.network.sigma0, &mut rng::stream(seed, "init"))?;
     let ideal = ideal_network(model, net, config.network.bias)?;
     let (learned_train, learned_test) = (features(net, train.samples.x())?, features(net, test.samples.x())?);
-    let ridge = |train_features: ArrayView2<'_, f32>, test_features: ArrayView2<'_, f32>| -> anyhow::Result<f64> {
+    let ridge = |train_features: ArrayView2<'_, f32>, test_features: ArrayView2<'_, f32>| -> Result<f64, EvalError> {
         Ok(analysis::fit_ridge_regression(
             train_features,
             train.samples.z(),
@@ -246,6 +298,7 @@ pub fn evaluate(
         mean_features_per_neuron: purity.mean_features_per_neuron,
         sparse_energy_mean: energy.mean,
         sparse_energy_weighted: energy.weighted_mean,
+        n_live: activity.alive.iter().filter(|&&alive| alive).count(),
         sparse_energy_random: energy.random_baseline,
         sparse_energy_per_neuron: energy.energy_per_neuron,
         dense_span_energy_weighted,
@@ -260,4 +313,51 @@ pub fn evaluate(
         rho_dense_learned: rho[2],
         rho_dense_learned_theory: rho[3],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tiny model and a network of 8 neurons, the first `dead` of them with
+    /// a threshold no sample reaches.
+    fn report_with_dead(dead: usize) -> NetworkReport {
+        let mut config = TrainConfig::default();
+        config.data.d = 4;
+        config.data.d1 = 24;
+        config.network.width = 8;
+        let model = SparseCodingModel::from_seed(config.data, 3).unwrap();
+        let init = SymReluNet::<f32>::init(8, 24, 1.0, &mut rng::stream(3, "test-net")).unwrap();
+        let bias = Array1::from_shape_fn(8, |i| if i < dead { 1e6 } else { 0.0 });
+        let net = SymReluNet::new(init.weights().to_owned(), bias).unwrap();
+        let evaluation = EvaluationConfig { n_activity: 400, n_probe_train: 200, n_probe_test: 200, n_decoupling: 0 };
+        evaluate(&config, &model, &net, &evaluation).unwrap()
+    }
+
+    #[test]
+    fn live_neurons_are_the_neurons_that_are_not_dead() {
+        for dead in [0, 3, 6] {
+            let report = report_with_dead(dead);
+            assert_eq!((report.n_neurons, report.n_dead, report.n_live), (8, dead, 8 - dead));
+        }
+    }
+
+    #[test]
+    fn the_sparse_energy_counts_only_when_most_neurons_are_live() {
+        let live = report_with_dead(4);
+        assert!(live.mostly_live());
+        assert_eq!(live.sparse_energy_if_live(), live.sparse_energy_weighted);
+        let mostly_dead = report_with_dead(6);
+        assert!(!mostly_dead.mostly_live());
+        assert!(mostly_dead.sparse_energy_weighted.is_finite());
+        assert!(mostly_dead.sparse_energy_if_live().is_nan());
+    }
+
+    #[test]
+    fn a_sample_size_below_its_minimum_is_a_typed_error_naming_the_field() {
+        let config = EvaluationConfig { n_probe_test: 3, ..EvaluationConfig::default() };
+        let error = config.check().unwrap_err();
+        assert!(matches!(error, EvalError::OutOfRange { field: "n_probe_test", value: 3, minimum: 10 }));
+        assert_eq!(error.to_string(), "evaluation.n_probe_test = 3 is out of range: must be >= 10");
+    }
 }

@@ -1,13 +1,16 @@
 //! `decouple`: the command line behind `cargo xtask reproduce`, and behind
-//! `cargo xtask run|sweep|merge` for your own configs and sweeps.
+//! `cargo xtask run|sweep|merge` for your own configs and sweeps. Argument
+//! parsing and printing only: the work is done by `decouple-experiments`
+//! (reproduce) and `decouple-harness` (run, sweep, merge).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use decouple_experiments::RunContext;
 use decouple_experiments::experiments::{self, EXPERIMENTS};
 use decouple_experiments::report::{self, Verdict};
-use decouple_experiments::{RunContext, available_cores};
+use decouple_harness::available_cores;
 
 #[derive(Parser)]
 #[command(name = "decouple", about = "Reproduce the claims of Wen & Li (2021) by simulation")]
@@ -64,7 +67,7 @@ enum Command {
         jobs: Option<usize>,
         /// Run only shard I of N (1 <= I <= N): the runs numbered k with k mod N = I - 1.
         #[arg(long, value_name = "I/N")]
-        shard: Option<decouple_experiments::sweep::Shard>,
+        shard: Option<decouple_harness::sweep::Shard>,
         /// Output folder (default results/sweeps/NAME).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -94,7 +97,7 @@ fn publish_docs(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<
     let report = std::fs::read_to_string(from.join("REPORT.md")).with_context(|| format!("reading {}/REPORT.md", from.display()))?;
     let figures = to.join("figures");
     std::fs::create_dir_all(&figures)?;
-    let (cpu, cores) = (decouple_experiments::cpu_model(), available_cores());
+    let (cpu, cores) = (decouple_harness::cpu_model(), available_cores());
     let mut text = format!(
         "<!-- Generated: `cargo xtask reproduce && cargo xtask publish-docs`. Do not edit by hand. -->\n\n\
          Machine (where this was published, the same as the run): {cpu}, {cores} cores. \
@@ -113,25 +116,27 @@ fn publish_docs(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<
         text.push_str(line);
         text.push('\n');
     }
-    decouple_experiments::write_atomic(&to.join("experiments.md"), &text)?;
+    decouple_harness::write_atomic(&to.join("experiments.md"), &text)?;
     println!("wrote {}", to.join("experiments.md").display());
     Ok(ExitCode::SUCCESS)
 }
 
 fn run_config(config: &std::path::Path, sets: &[String], out: Option<PathBuf>, force: bool) -> anyhow::Result<ExitCode> {
-    let (dir, summary, skipped) = decouple_experiments::run_folder::run_file(config, sets, out, force)?;
+    let (dir, summary, skipped) = decouple_harness::run_folder::run_file(config, sets, out, force)?;
     if skipped {
         println!("already complete with this config (use --force to run again): {}", dir.display());
     }
     match (&summary.report, &summary.error) {
         (Some(report), _) => println!(
-            "{}: median best_j {:.3}, {} of {} features >= 0.9, sparse energy {:.3} (random {:.3}), probe f(x) {:.3} vs raw x {:.3}, {:.1} s",
+            "{}: median best_j {:.3}, {} of {} features >= 0.9, sparse energy {:.3} (random {:.3}) with {} of {} neurons live, probe f(x) {:.3} vs raw x {:.3}, {:.1} s",
             summary.name,
             report.median_best,
             report.n_recovered,
             report.n_features,
             report.sparse_energy_weighted,
             report.sparse_energy_random,
+            report.n_live,
+            report.n_neurons,
             report.probe.learned,
             report.probe.raw,
             summary.wall_s
@@ -142,8 +147,8 @@ fn run_config(config: &std::path::Path, sets: &[String], out: Option<PathBuf>, f
     Ok(if summary.report.is_some() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn sweep(config: &std::path::Path, options: &decouple_experiments::sweep::SweepOptions) -> anyhow::Result<ExitCode> {
-    let outcome = decouple_experiments::sweep::run_sweep(config, options)?;
+fn sweep(config: &std::path::Path, options: &decouple_harness::sweep::SweepOptions) -> anyhow::Result<ExitCode> {
+    let outcome = decouple_harness::sweep::run_sweep(config, options)?;
     let tally = outcome.tally;
     println!(
         "{} runs: {} ok, {} failed, {} missing; table: {}",
@@ -160,7 +165,7 @@ fn sweep(config: &std::path::Path, options: &decouple_experiments::sweep::SweepO
 }
 
 fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let outcome = decouple_experiments::merge::merge(dirs, out)?;
+    let outcome = decouple_harness::merge::merge(dirs, out)?;
     let tally = outcome.tally;
     println!(
         "merged {} folder(s) into {}: {} runs, {} ok, {} failed, {} missing",
@@ -194,7 +199,8 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::PublishDocs { from, to } => return publish_docs(&from, &to),
         Command::Run { config, set, out, force } => return run_config(&config, &set, out, force),
         Command::Sweep { config, jobs, shard, out } => {
-            let options = decouple_experiments::sweep::SweepOptions { out, jobs: jobs.unwrap_or_else(available_cores).max(1), shard };
+            let mut options = decouple_harness::sweep::SweepOptions::new(jobs.unwrap_or_else(available_cores).max(1));
+            (options.out, options.shard) = (out, shard);
             return sweep(&config, &options);
         }
         Command::Merge { dirs, out } => return merge(&dirs, out),

@@ -13,7 +13,7 @@ use decouple_analysis as analysis;
 use decouple_train::{TrainConfig, train};
 use serde::{Deserialize, Serialize};
 
-use crate::evaluate::{EvaluationConfig, NetworkReport, evaluate};
+use decouple_eval::{EvaluationConfig, NetworkReport, evaluate};
 
 /// One run to do: a label for tables and a full training config.
 #[derive(Debug, Clone)]
@@ -37,6 +37,8 @@ pub struct HistoryPoint {
     pub min_best: f64,
     /// Norm-weighted sparse energy.
     pub sparse_energy_weighted: f64,
+    /// Live neurons (active on some of [`HISTORY_ACTIVITY_SAMPLES`] clean samples), beside the energy they weigh.
+    pub n_live: usize,
     /// Mean `||w_i||`.
     pub weight_norm_mean: f64,
     /// Mean threshold.
@@ -77,17 +79,25 @@ fn key(config: &TrainConfig) -> String {
     serde_json::to_string(config).expect("configs serialise")
 }
 
+/// Clean samples (stream `"history-activity"` of the run's seed) on which the
+/// live neurons of every logged step are counted.
+pub const HISTORY_ACTIVITY_SAMPLES: usize = 500;
+
+type BoxedError = Box<dyn std::error::Error + Send + Sync>;
+
 fn run_one(spec: &RunSpec, evaluation: &EvaluationConfig) -> RunRecord {
     let start = Instant::now();
     let config = spec.config;
     let mut history = Vec::new();
     let model = decouple_data::SparseCodingModel::from_seed(config.data, config.seed);
-    let outcome = model.map_err(anyhow::Error::from).and_then(|model| {
+    let outcome = model.map_err(BoxedError::from).and_then(|model| -> Result<_, BoxedError> {
         let dictionary = model.dictionary().matrix().to_owned();
+        let clean = model.sample(HISTORY_ACTIVITY_SAMPLES, &mut decouple_data::rng::stream(config.seed, "history-activity"));
         let trained = train(config, |metrics, net| {
             let alignment = analysis::alignment_matrix(net.weights(), dictionary.view());
             let energy = analysis::sparse_energy(net.weights(), dictionary.view());
-            if let (Ok(alignment), Ok(energy)) = (alignment, energy) {
+            let activity = net.forward(clean.x()).ok().and_then(|features| analysis::activity_stats(features.view()).ok());
+            if let (Ok(alignment), Ok(energy), Some(activity)) = (alignment, energy, activity) {
                 if let Ok(recovery) = analysis::feature_recovery(alignment.view(), &analysis::RecoveryConfig::default()) {
                     history.push(HistoryPoint {
                         step: metrics.step,
@@ -95,6 +105,7 @@ fn run_one(spec: &RunSpec, evaluation: &EvaluationConfig) -> RunRecord {
                         median_best: recovery.median,
                         min_best: recovery.min,
                         sparse_energy_weighted: energy.weighted_mean,
+                        n_live: activity.n_neurons - activity.n_dead,
                         weight_norm_mean: metrics.weight_norm_mean,
                         bias_mean: metrics.bias_mean,
                         active_fraction: metrics.active_fraction,
@@ -111,7 +122,7 @@ fn run_one(spec: &RunSpec, evaluation: &EvaluationConfig) -> RunRecord {
     });
     let (report, alignment, error) = match outcome {
         Ok((report, alignment)) => (Some(report), alignment, None),
-        Err(error) => (None, Vec::new(), Some(format!("{error:#}"))),
+        Err(error) => (None, Vec::new(), Some(crate::chain(&*error))),
     };
     RunRecord {
         label: spec.label.clone(),
@@ -199,7 +210,7 @@ pub fn execute_each(
 ///
 /// # Errors
 /// I/O failure.
-pub fn write_metrics(path: &std::path::Path, records: &[RunRecord]) -> anyhow::Result<()> {
+pub fn write_metrics(path: &std::path::Path, records: &[RunRecord]) -> crate::Result<()> {
     #[derive(Serialize)]
     struct Line<'a> {
         label: &'a str,
@@ -210,7 +221,9 @@ pub fn write_metrics(path: &std::path::Path, records: &[RunRecord]) -> anyhow::R
     let mut text = String::new();
     for record in records {
         for point in &record.history {
-            text.push_str(&serde_json::to_string(&Line { label: &record.label, seed: record.seed, point })?);
+            let line = serde_json::to_string(&Line { label: &record.label, seed: record.seed, point })
+                .map_err(|error| crate::HarnessError::Json { what: path.display().to_string(), error })?;
+            text.push_str(&line);
             text.push('\n');
         }
     }

@@ -16,15 +16,17 @@
 
 use std::path::Path;
 
-use anyhow::{Context as _, anyhow, bail};
+use decouple_eval::EvaluationConfig;
 use decouple_train::{TrainConfig, TrainError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::evaluate::EvaluationConfig;
+use crate::HarnessError;
+use crate::error::Within as _;
 
 /// Everything one run of `decouple run` or of a sweep depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RunConfig {
     /// The training configuration (seed included).
     pub train: TrainConfig,
@@ -60,6 +62,7 @@ pub fn default_tree() -> Value {
 
 /// The two accepted file formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Format {
     /// TOML, the primary format.
     Toml,
@@ -72,11 +75,14 @@ impl Format {
     ///
     /// # Errors
     /// An unsupported extension.
-    pub fn of(path: &Path) -> anyhow::Result<Self> {
+    pub fn of(path: &Path) -> crate::Result<Self> {
         match path.extension().and_then(|ext| ext.to_str()) {
             Some("toml") => Ok(Self::Toml),
             Some("json") => Ok(Self::Json),
-            other => bail!("unsupported config format {:?}: use a .toml (primary) or .json file", other.unwrap_or("")),
+            other => Err(HarnessError::invalid(
+                "",
+                format!("unsupported config format {:?}: use a .toml (primary) or .json file", other.unwrap_or("")),
+            )),
         }
     }
 }
@@ -86,15 +92,16 @@ impl Format {
 /// # Errors
 /// Syntax errors (with the parser's line and column), a top level that is not
 /// a table, and values JSON cannot hold (non-finite floats, dates).
-pub fn parse_document(text: &str, format: Format) -> anyhow::Result<Value> {
+pub fn parse_document(text: &str, format: Format) -> crate::Result<Value> {
     let tree = match format {
         Format::Toml => {
-            toml_to_json(toml::Value::Table(text.parse::<toml::Table>().map_err(|error| anyhow!("{}", error.to_string().trim_end()))?), "")?
+            let table = text.parse::<toml::Table>().map_err(|error| HarnessError::invalid("", error.to_string().trim_end()))?;
+            toml_to_json(toml::Value::Table(table), "")?
         }
-        Format::Json => serde_json::from_str::<Value>(text)?,
+        Format::Json => serde_json::from_str::<Value>(text).map_err(|error| HarnessError::invalid("", error.to_string()))?,
     };
     if !tree.is_object() {
-        bail!("the top level must be a table of fields, found {}", describe(&tree));
+        return Err(HarnessError::invalid("", format!("the top level must be a table of fields, found {}", describe(&tree))));
     }
     Ok(tree)
 }
@@ -103,27 +110,29 @@ pub fn parse_document(text: &str, format: Format) -> anyhow::Result<Value> {
 ///
 /// # Errors
 /// I/O and parse errors, prefixed with the file name.
-pub fn read_document(path: &Path) -> anyhow::Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    parse_document(&text, Format::of(path)?).with_context(|| path.display().to_string())
+pub fn read_document(path: &Path) -> crate::Result<Value> {
+    let text = std::fs::read_to_string(path).map_err(HarnessError::io("reading", path))?;
+    parse_document(&text, Format::of(path)?).within(|| path.display().to_string())
 }
 
-fn toml_to_json(value: toml::Value, path: &str) -> anyhow::Result<Value> {
+fn toml_to_json(value: toml::Value, path: &str) -> crate::Result<Value> {
     Ok(match value {
         toml::Value::String(text) => Value::String(text),
         toml::Value::Integer(integer) => Value::from(integer),
         toml::Value::Float(float) => match serde_json::Number::from_f64(float) {
             Some(number) => Value::Number(number),
-            None => bail!("{}: {float} is not a finite number", display_path(path)),
+            None => return Err(HarnessError::invalid(path, format!("{}: {float} is not a finite number", display_path(path)))),
         },
         toml::Value::Boolean(flag) => Value::Bool(flag),
-        toml::Value::Datetime(date) => bail!("{}: a date ({date}) is not a config value", display_path(path)),
+        toml::Value::Datetime(date) => {
+            return Err(HarnessError::invalid(path, format!("{}: a date ({date}) is not a config value", display_path(path))));
+        }
         toml::Value::Array(items) => Value::Array(
             items
                 .into_iter()
                 .enumerate()
                 .map(|(index, item)| toml_to_json(item, &format!("{path}[{index}]")))
-                .collect::<anyhow::Result<_>>()?,
+                .collect::<crate::Result<_>>()?,
         ),
         toml::Value::Table(table) => {
             let mut map = Map::new();
@@ -154,7 +163,7 @@ fn keys(map: &Map<String, Value>) -> String {
 /// # Errors
 /// A key that `base` does not have (when `base` is a table of the same kind),
 /// with the list of valid keys.
-pub fn overlay(base: &mut Value, user: Value, path: &str) -> anyhow::Result<()> {
+pub fn overlay(base: &mut Value, user: Value, path: &str) -> crate::Result<()> {
     match (base, user) {
         (Value::Object(base_map), Value::Object(user_map)) => {
             let switches_kind = matches!((base_map.get("kind"), user_map.get("kind")), (Some(old), Some(new)) if old != new);
@@ -166,7 +175,10 @@ pub fn overlay(base: &mut Value, user: Value, path: &str) -> anyhow::Result<()> 
                 let child = join(path, &key);
                 match base_map.get_mut(&key) {
                     Some(slot) => overlay(slot, value, &child)?,
-                    None => bail!("unknown field `{child}`; valid fields{}: {}", at(path), keys(base_map)),
+                    None => {
+                        let message = format!("unknown field `{child}`; valid fields{}: {}", at(path), keys(base_map));
+                        return Err(HarnessError::invalid(child, message));
+                    }
                 }
             }
             Ok(())
@@ -198,11 +210,13 @@ pub fn parse_value(text: &str) -> Value {
 ///
 /// # Errors
 /// No `=`, or an empty path.
-pub fn parse_assignment(assignment: &str) -> anyhow::Result<(String, Value)> {
-    let Some((path, value)) = assignment.split_once('=') else { bail!("`{assignment}` is not of the form path.to.field=value") };
+pub fn parse_assignment(assignment: &str) -> crate::Result<(String, Value)> {
+    let Some((path, value)) = assignment.split_once('=') else {
+        return Err(HarnessError::invalid("", format!("`{assignment}` is not of the form path.to.field=value")));
+    };
     let path = path.trim();
     if path.is_empty() || path.split('.').any(str::is_empty) {
-        bail!("`{path}` is not a dotted field path such as network.width");
+        return Err(HarnessError::invalid(path, format!("`{path}` is not a dotted field path such as network.width")));
     }
     Ok((path.to_string(), parse_value(value.trim())))
 }
@@ -215,19 +229,23 @@ pub fn parse_assignment(assignment: &str) -> anyhow::Result<(String, Value)> {
 /// A path that does not exist in the tree, with the valid keys at the level
 /// where it fails. A new key is accepted only in a tagged table (whose
 /// variant decides, at deserialization, which keys are valid).
-pub fn set_path(tree: &mut Value, path: &str, value: Value) -> anyhow::Result<()> {
+pub fn set_path(tree: &mut Value, path: &str, value: Value) -> crate::Result<()> {
     let segments: Vec<&str> = path.split('.').collect();
     let mut node = tree;
     for (depth, segment) in segments.iter().enumerate() {
         let here = segments[..depth].join(".");
-        let Value::Object(map) = node else { bail!("`{here}` is a value, not a table: `{path}` does not exist") };
+        let Value::Object(map) = node else {
+            return Err(HarnessError::invalid(path, format!("`{here}` is a value, not a table: `{path}` does not exist")));
+        };
         let last = depth + 1 == segments.len();
         if !map.contains_key(*segment) {
             if last && map.contains_key("kind") {
                 map.insert((*segment).to_string(), value);
                 return Ok(());
             }
-            bail!("no field `{}`; valid fields{}: {}", join(&here, segment), at(&here), keys(map));
+            let field = join(&here, segment);
+            let message = format!("no field `{field}`; valid fields{}: {}", at(&here), keys(map));
+            return Err(HarnessError::invalid(field, message));
         }
         if last && *segment == "kind" && map.get("kind") != Some(&value) {
             map.clear();
@@ -240,21 +258,21 @@ pub fn set_path(tree: &mut Value, path: &str, value: Value) -> anyhow::Result<()
             None => break,
         }
     }
-    bail!("`{path}` is not a field path")
+    Err(HarnessError::invalid(path, format!("`{path}` is not a field path")))
 }
 
 /// Loads a run config: `file` overlaid on the default, then `sets` applied in order.
 ///
 /// # Errors
 /// Any invalid input, prefixed with the file name or the `--set` argument.
-pub fn load_run(file: &Path, sets: &[String]) -> anyhow::Result<RunConfig> {
+pub fn load_run(file: &Path, sets: &[String]) -> crate::Result<RunConfig> {
     let mut tree = default_tree();
-    overlay(&mut tree, read_document(file)?, "").with_context(|| file.display().to_string())?;
+    overlay(&mut tree, read_document(file)?, "").within(|| file.display().to_string())?;
     for assignment in sets {
-        let (path, value) = parse_assignment(assignment).with_context(|| format!("--set {assignment}"))?;
-        set_path(&mut tree, &path, value).with_context(|| format!("--set {assignment}"))?;
+        let (path, value) = parse_assignment(assignment).within(|| format!("--set {assignment}"))?;
+        set_path(&mut tree, &path, value).within(|| format!("--set {assignment}"))?;
     }
-    resolve(&tree).with_context(|| {
+    resolve(&tree).within(|| {
         if sets.is_empty() { file.display().to_string() } else { format!("{} with --set {}", file.display(), sets.join(" --set ")) }
     })
 }
@@ -263,7 +281,7 @@ pub fn load_run(file: &Path, sets: &[String]) -> anyhow::Result<RunConfig> {
 ///
 /// # Errors
 /// Any invalid input.
-pub fn parse_run_text(text: &str, format: Format) -> anyhow::Result<RunConfig> {
+pub fn parse_run_text(text: &str, format: Format) -> crate::Result<RunConfig> {
     let mut tree = default_tree();
     overlay(&mut tree, parse_document(text, format)?, "")?;
     resolve(&tree)
@@ -273,7 +291,7 @@ pub fn parse_run_text(text: &str, format: Format) -> anyhow::Result<RunConfig> {
 ///
 /// # Errors
 /// Unknown fields, wrong types (with their dotted path), out-of-range values.
-pub fn resolve(tree: &Value) -> anyhow::Result<RunConfig> {
+pub fn resolve(tree: &Value) -> crate::Result<RunConfig> {
     let mut tree = tree.clone();
     let evaluation_tree = tree.as_object_mut().and_then(|map| map.remove("evaluation")).unwrap_or_else(|| Value::Object(Map::new()));
     let mut evaluation_full = serde_json::to_value(EvaluationConfig::default()).unwrap_or_default();
@@ -281,11 +299,11 @@ pub fn resolve(tree: &Value) -> anyhow::Result<RunConfig> {
     let evaluation: EvaluationConfig = deserialize(&evaluation_full, "evaluation")?;
     evaluation.check()?;
     let train: TrainConfig = deserialize(&tree, "")?;
-    train.check().map_err(|error| anyhow!("{}", range_message(&error)))?;
+    train.check().map_err(|error| HarnessError::invalid(range_field(&error), range_message(&error)))?;
     Ok(RunConfig { train, evaluation })
 }
 
-fn deserialize<T: serde::de::DeserializeOwned>(tree: &Value, prefix: &str) -> anyhow::Result<T> {
+fn deserialize<T: serde::de::DeserializeOwned>(tree: &Value, prefix: &str) -> crate::Result<T> {
     serde_path_to_error::deserialize(tree).map_err(|error| {
         let mut path: Vec<String> = error
             .path()
@@ -301,7 +319,7 @@ fn deserialize<T: serde::de::DeserializeOwned>(tree: &Value, prefix: &str) -> an
             path.extend(culprit(node, &message));
         }
         let full = path.iter().fold(prefix.to_string(), |acc, key| join(&acc, key));
-        anyhow!("{}: {message}", display_path(&full))
+        HarnessError::invalid(full.clone(), format!("{}: {message}", display_path(&full)))
     })
 }
 
@@ -378,6 +396,12 @@ pub fn range_message(error: &TrainError) -> String {
         TrainError::Net(_) => message.replacen("bias_rule.", "network.bias.", 1),
         _ => message,
     }
+}
+
+/// The dotted field of a failed `check()` (the start of [`range_message`], up to ` = `).
+fn range_field(error: &TrainError) -> String {
+    let message = range_message(error);
+    message.split(" = ").next().unwrap_or_default().to_string()
 }
 
 /// A value as a short label for names, tables and plots: scalars as written,

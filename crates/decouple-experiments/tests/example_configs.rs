@@ -1,0 +1,61 @@
+//! Each experiment's setting is defined once, in Rust (`experiments/`): every
+//! example config of `examples/configs/` named after an experiment must
+//! deserialise to exactly the `TrainConfig` the reproduction runs for it
+//! (seed 0), and every example config is either such a file or one of the
+//! non-experiment files listed here.
+
+use std::path::{Path, PathBuf};
+
+use decouple_augment::Augmentation;
+use decouple_experiments::experiments::{comparison, variations};
+use decouple_harness::config_file::load_run;
+use decouple_train::TrainConfig;
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/configs")
+}
+
+/// Config files that are not the setting of one experiment's run.
+const NOT_EXPERIMENTS: [&str; 3] = ["default.toml", "peer.toml", "sweep-small.toml"];
+
+fn by_label(configs: &[(&'static str, TrainConfig)], label: &str) -> TrainConfig {
+    configs.iter().find(|(name, _)| *name == label).unwrap_or_else(|| panic!("no run labelled {label}")).1
+}
+
+/// The reproduction's config for each experiment example file.
+fn reproduction() -> Vec<(&'static str, TrainConfig)> {
+    let bias = variations::bias_rule_configs();
+    let controls = variations::control_configs();
+    vec![
+        ("sparse-with-aug.toml", comparison::config(Augmentation::ComplementaryMask { keep: 0.5 })),
+        ("dense-without-aug.toml", comparison::config(Augmentation::Identity)),
+        ("weak-aug-noise.toml", comparison::config(Augmentation::GaussianNoise { sigma_a: 0.5 })),
+        ("weak-aug-independent-mask.toml", comparison::config(Augmentation::IndependentMask { keep: 0.5, rescale: true })),
+        ("strength-example.toml", variations::strength_config(0.4, Augmentation::ComplementaryMask { keep: 0.3 })),
+        ("bias-fixed-0.toml", by_label(&bias, "Fixed(0)")),
+        ("bias-fixed-0.1.toml", by_label(&bias, "Fixed(0.1)")),
+        ("bias-learned.toml", by_label(&bias, "Learned")),
+        ("supervised.toml", variations::supervised_config()),
+        ("control-a-low-rank.toml", by_label(&controls, "(a) LowRank(rank 8) dense features")),
+        ("control-b-localized.toml", by_label(&controls, "(b) localized Identity dictionary")),
+        ("control-c-pool.toml", by_label(&controls, "(c) finite pool n = 4 d1")),
+        ("control-d-off-span.toml", by_label(&controls, "(d) OrthogonalComplement noise")),
+    ]
+}
+
+#[test]
+fn every_experiment_example_is_the_reproduction_setting() {
+    for (file, expected) in reproduction() {
+        let loaded = load_run(&examples().join(file), &[]).unwrap_or_else(|error| panic!("{file}: {error}"));
+        assert_eq!(loaded.train, expected, "{file} differs from the setting the reproduction runs");
+    }
+}
+
+#[test]
+fn every_example_config_is_checked_here() {
+    let known: Vec<&str> = reproduction().iter().map(|(file, _)| *file).chain(NOT_EXPERIMENTS).collect();
+    for entry in std::fs::read_dir(examples()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(known.contains(&name.as_str()), "examples/configs/{name} is not compared with the reproduction: add it to reproduction()");
+    }
+}
