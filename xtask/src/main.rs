@@ -5,6 +5,12 @@
 //! `cargo xtask reproduce [ARGS]` is `cargo run --release -p decouple-cli
 //! --bin decouple -- reproduce [ARGS]`, run from the workspace root; `cargo
 //! xtask bench` runs the `decouple-bench` binary (crate `decouple-bench`).
+//!
+//! The default build is portable (baseline x86-64). `--native`, anywhere
+//! after the task, builds for this machine's CPU instead
+//! (`RUSTFLAGS="-C target-cpu=native"`, in its own target folder
+//! `target/native` so that the two builds do not rebuild each other); the
+//! results are the same bits, only faster (docs/performance.md).
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -21,17 +27,23 @@ const TASKS: &str = "tasks:
   merge DIR... [--out DIR]
             combine the results of sweep shards
   bench [--out DIR] [--threads 1,2] [--profile] [--full] [--no-reproduce] [--only NAME,..]
-            throughput of the training step and the reproduction (bench.json)";
+            throughput of the training step and the reproduction (bench.json)
+  --native  (with any task) build for this machine's CPU: faster, same results,
+            but the binary may not run on older CPUs (docs/performance.md)";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let native = args.iter().skip(1).any(|arg| arg == "--native");
+    if native {
+        args.retain(|arg| arg != "--native");
+    }
     let Some(task) = args.first() else {
         eprintln!("usage: cargo xtask <task> [args]\n{TASKS}");
         return ExitCode::from(2);
     };
     match task.as_str() {
-        "reproduce" | "publish-docs" | "run" | "sweep" | "merge" => run_release("decouple-cli", "decouple", &args),
-        "bench" => run_release("decouple-bench", "decouple-bench", &args[1..]),
+        "reproduce" | "publish-docs" | "run" | "sweep" | "merge" => run_release("decouple-cli", "decouple", &args, native),
+        "bench" => run_release("decouple-bench", "decouple-bench", &args[1..], native),
         "help" | "--help" | "-h" => {
             println!("usage: cargo xtask <task> [args]\n{TASKS}");
             ExitCode::SUCCESS
@@ -43,11 +55,18 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs `cargo run --release -p PACKAGE --bin BIN -- ARGS` from the workspace root.
-fn run_release(package: &str, binary: &str, args: &[String]) -> ExitCode {
+/// Runs `cargo run --release -p PACKAGE --bin BIN -- ARGS` from the workspace
+/// root; with `native`, for this machine's CPU in `target/native` (set through
+/// the environment, so that cargo commands the binary runs build the same way).
+fn run_release(package: &str, binary: &str, args: &[String], native: bool) -> ExitCode {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let status = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    if native {
+        let flags = std::env::var("RUSTFLAGS").map_or_else(|_| String::new(), |flags| flags + " ");
+        command.env("RUSTFLAGS", flags + "-C target-cpu=native").env("CARGO_TARGET_DIR", root.join("target").join("native"));
+    }
+    let status = command
         .current_dir(&root)
         .args(["run", "--quiet", "--release", "--package", package, "--bin", binary, "--"])
         .args(args)

@@ -120,7 +120,11 @@ fn format_value(value: f64) -> String {
 /// Runs the step-large workload briefly and prints this process's peak memory.
 fn child(workload: &str) -> anyhow::Result<()> {
     let config = match workload {
-        "step-large" => decouple_train::TrainConfig { steps: 100, ..workloads::large_config() },
+        "step-large" => {
+            let mut config = workloads::large_config();
+            config.steps = 100;
+            config
+        }
         other => anyhow::bail!("unknown child workload {other}"),
     };
     workloads::step_seconds(config, 1, 100);
@@ -185,7 +189,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let peer = workloads::peer_config(&root)?;
     let batches_per_epoch = match peer.regime {
         decouple_train::DataRegime::Pool { n_samples } => (n_samples / peer.batch_size).max(1),
-        decouple_train::DataRegime::Fresh => 1,
+        _ => 1,
     };
     for &t in threads.iter().filter(|_| wants("peer-epoch")) {
         eprintln!("  peer-epoch, {t} thread(s)...");

@@ -6,7 +6,7 @@
 use decouple_data::{Batch, SparseCodingModel, SparseLatent, rng};
 use decouple_loss::{ContrastiveLoss, LossWorkspace};
 use decouple_net::{NetGradients, NetWorkspace};
-use decouple_train::{Objective, TrainConfig, Trainer};
+use decouple_train::{ObjectiveKind, TrainConfig, Trainer};
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, linalg::general_mat_mul};
 
 use crate::measure::seconds;
@@ -106,7 +106,7 @@ pub fn profile(config: TrainConfig, fraction: f64, repetitions: usize) -> Profil
     }
     let mut net = trainer.net().clone();
     let model = SparseCodingModel::from_seed(config.data, config.seed).expect("valid");
-    let Objective::Contrastive { loss } = config.objective else { unreachable!("bench configs are contrastive") };
+    let ObjectiveKind::Contrastive { loss } = config.objective else { unreachable!("bench configs are contrastive") };
     let (batch, d1, width) = (config.batch_size, config.data.d1, config.network.width);
     let mut samples = Batch::zeros(batch, config.data.d, d1);
     let (mut first, mut second) = (Array2::zeros((batch, d1)), Array2::zeros((batch, d1)));

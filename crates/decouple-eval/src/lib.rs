@@ -185,12 +185,12 @@ fn mean(values: &[f64]) -> Option<f64> {
 
 /// The ideal network: `w_j = M_j` (unit norm) with thresholds `b_j` = the
 /// `NormRamp` `beta`, the `Fixed` `b`, or for `Learned` the trained network's
-/// median `b_i / ||w_i||`.
+/// median `b_i / ||w_i||` (and so for any other rule).
 fn ideal_network(model: &SparseCodingModel, net: &SymReluNet<f32>, rule: BiasRule) -> Result<SymReluNet<f32>, EvalError> {
     let ratio = match rule {
         BiasRule::NormRamp { beta, .. } => beta,
         BiasRule::Fixed { b } => b,
-        BiasRule::Learned => {
+        _ => {
             let mut ratios: Vec<f64> = net
                 .weights()
                 .rows()
@@ -266,7 +266,7 @@ pub fn evaluate(
 
     let mut rho = [None, None, None, None];
     let alive_rows: Vec<usize> = (0..net.n_neurons()).filter(|&i| activity.alive[i]).collect();
-    if evaluation.n_decoupling > 0 && !alive_rows.is_empty() && !matches!(config.augmentation, Augmentation::Identity) {
+    if evaluation.n_decoupling > 0 && !alive_rows.is_empty() && !matches!(config.augmentation, Augmentation::Identity {}) {
         let mut directions = Array2::<f64>::zeros((alive_rows.len(), config.data.d1));
         for (row, &neuron) in alive_rows.iter().enumerate() {
             directions.row_mut(row).assign(&net.weights().row(neuron).mapv(f64::from));

@@ -6,12 +6,14 @@ use decouple_train::{TrainConfig, train};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let augmentation = match args.get(1).map(String::as_str) {
-        Some("identity") => Augmentation::Identity,
+        Some("identity") => Augmentation::Identity {},
         Some("noise") => Augmentation::GaussianNoise { sigma_a: 0.5 },
         Some("independent") => Augmentation::IndependentMask { keep: 0.5, rescale: true },
         _ => Augmentation::ComplementaryMask { keep: 0.5 },
     };
-    let config = TrainConfig { augmentation, log_every: 500, ..TrainConfig::default() };
+    let mut config = TrainConfig::default();
+    config.augmentation = augmentation;
+    config.log_every = 500;
     let start = std::time::Instant::now();
     let outcome = train(config, |m, net| {
         let a = decouple_analysis::alignment_matrix(

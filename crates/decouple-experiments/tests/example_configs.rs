@@ -28,7 +28,7 @@ fn reproduction() -> Vec<(&'static str, TrainConfig)> {
     let controls = variations::control_configs();
     vec![
         ("sparse-with-aug.toml", comparison::config(Augmentation::ComplementaryMask { keep: 0.5 })),
-        ("dense-without-aug.toml", comparison::config(Augmentation::Identity)),
+        ("dense-without-aug.toml", comparison::config(Augmentation::Identity {})),
         ("weak-aug-noise.toml", comparison::config(Augmentation::GaussianNoise { sigma_a: 0.5 })),
         ("weak-aug-independent-mask.toml", comparison::config(Augmentation::IndependentMask { keep: 0.5, rescale: true })),
         ("strength-example.toml", variations::strength_config(0.4, Augmentation::ComplementaryMask { keep: 0.3 })),

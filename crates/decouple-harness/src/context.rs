@@ -87,17 +87,12 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> crate::Result<()> {
     write_atomic(path, &text)
 }
 
-/// Writes `text` to `path` through a temporary file renamed into place, so an
-/// interrupted run never leaves a half-written file under the final name.
+/// Writes `text` to `path` through a per-process, per-call temporary file
+/// renamed into place ([`decouple_train::write_atomic`]), so an interrupted
+/// run never leaves a half-written file under the final name.
 ///
 /// # Errors
 /// I/O failure.
 pub fn write_atomic(path: &Path, text: &str) -> crate::Result<()> {
-    // Named after the whole file name and this process: two files, or two
-    // processes writing the same file, never share a temporary.
-    let name = path.file_name().map_or_else(String::new, |name| name.to_string_lossy().into_owned());
-    let temporary = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-    std::fs::write(&temporary, text).map_err(HarnessError::io("writing", &temporary))?;
-    std::fs::rename(&temporary, path).map_err(HarnessError::io("renaming into", path))?;
-    Ok(())
+    decouple_train::write_atomic(path, text).map_err(HarnessError::io("writing", path))
 }

@@ -43,7 +43,7 @@ pub enum HarnessError {
     /// An error inside `place`: a file, a `--set` argument, a grid point or a run.
     #[error("{place}: {error}")]
     In {
-        /// Where (`examples/configs/x.toml`, `--set network.width=0`, `run keep=0.5, seed=1`).
+        /// Where (`my-config.toml`, `--set network.width=0`, `run keep=0.5, seed=1`).
         place: String,
         /// What went wrong there.
         error: Box<HarnessError>,

@@ -52,7 +52,7 @@ fn the_default_file_is_the_spec_default_and_the_peer_file_is_the_peer_setting() 
     assert_eq!((peer.data.d, peer.data.d1, peer.network.width, peer.batch_size), (10, 50, 50, 512));
     assert_eq!(peer.optimizer.learning_rate, 0.005);
     assert_eq!(peer.regime, decouple_train::DataRegime::Pool { n_samples: 3000 });
-    let decouple_train::Objective::Contrastive { loss } = peer.objective else { panic!("peer is contrastive") };
+    let decouple_train::ObjectiveKind::Contrastive { loss } = peer.objective else { panic!("peer is contrastive") };
     assert_eq!(
         loss,
         decouple_loss::Contrastive::NtXent(decouple_loss::NtXent { similarity: decouple_loss::Similarity::Cosine, temperature: 0.05 })
@@ -63,7 +63,7 @@ fn the_default_file_is_the_spec_default_and_the_peer_file_is_the_peer_setting() 
 fn json_files_are_accepted_with_the_same_structure() {
     let config = parse_run_text(r#"{"network": {"width": 8}, "augmentation": {"kind": "Identity"}}"#, Format::Json).unwrap();
     assert_eq!(config.train.network.width, 8);
-    assert_eq!(config.train.augmentation, Augmentation::Identity);
+    assert_eq!(config.train.augmentation, Augmentation::Identity {});
     let message = format!("{:#}", parse_run_text(r#"{"network": {"width": -3}}"#, Format::Json).unwrap_err());
     assert_mentions(&message, &["network.width", "-3"]);
 }

@@ -33,7 +33,7 @@ fn exercise(text: &str) {
     }
 }
 
-const ODD_VALUES: [&str; 16] = [
+const ODD_VALUES: [&str; 18] = [
     "-1",
     "0",
     "1e308",
@@ -50,7 +50,29 @@ const ODD_VALUES: [&str; 16] = [
     "\"Identity\"",
     "[1, [2]]",
     "{ kind = 3 }",
+    "{ kind = \"Identity\", keep = 0.3 }",
+    "{ kind = \"Learned\", b = 0.1 }",
 ];
+
+/// Fields that belong to no parameter of the variant they are written on:
+/// each must be rejected, naming the field and the variant's valid fields.
+const MISPLACED_FIELDS: [(&str, &str); 6] = [
+    ("augmentation = { kind = \"Identity\", keep = 0.3 }", "keep"),
+    ("[network]\nbias = { kind = \"Learned\", b = 0.1 }", "`b0` or `lr_multiplier`"),
+    ("objective = { kind = \"Supervised\", loss = 1 }", "loss"),
+    ("regime = { kind = \"Fresh\", n_samples = 10 }", "n_samples"),
+    ("[optimizer]\nschedule = { kind = \"Constant\", warmup_steps = 5 }", "warmup_steps"),
+    ("[data]\nlatent = { kind = \"OneHot\", k = 2 }", "`k`"),
+];
+
+#[test]
+fn misplaced_fields_are_rejected_with_the_valid_fields_named() {
+    for (text, expected) in MISPLACED_FIELDS {
+        let error = parse_run_text(text, Format::Toml).expect_err(text).to_string();
+        assert!(error.contains("unknown field") && error.contains(expected), "{text:?}: {error}");
+        println!("{text:?}\n  -> {error}");
+    }
+}
 
 #[derive(Debug, Clone)]
 enum Mutation {

@@ -5,7 +5,8 @@ use decouple_harness::training::{RunCache, RunSpec, execute};
 use decouple_train::TrainConfig;
 
 fn tiny(seed: u64, keep: f64) -> RunSpec {
-    let mut config = TrainConfig { seed, steps: 40, batch_size: 16, log_every: 20, ..TrainConfig::default() };
+    let mut config = TrainConfig::default();
+    (config.seed, config.steps, config.batch_size, config.log_every) = (seed, 40, 16, 20);
     config.data.d = 4;
     config.data.d1 = 24;
     config.data.latent = decouple_data::SparseLatent::Bernoulli { p: 0.5 };

@@ -23,7 +23,7 @@ use crate::report::{Claim, Comparison, Summary};
 pub fn augmentations() -> [Augmentation; 4] {
     [
         Augmentation::ComplementaryMask { keep: 0.5 },
-        Augmentation::Identity,
+        Augmentation::Identity {},
         Augmentation::IndependentMask { keep: 0.5, rescale: true },
         Augmentation::GaussianNoise { sigma_a: 0.5 },
     ]
@@ -49,7 +49,7 @@ fn labels(which: &[Augmentation]) -> Vec<String> {
 
 fn side_by_side_plots(dir: &std::path::Path, records: &[RunRecord]) -> anyhow::Result<Vec<String>> {
     let mask = with_label(records, &Augmentation::ComplementaryMask { keep: 0.5 }.label());
-    let identity = with_label(records, &Augmentation::Identity.label());
+    let identity = with_label(records, &Augmentation::Identity {}.label());
     let mut plots = Vec::new();
     for (name, runs) in [("ComplementaryMask(0.5)", &mask), ("Identity", &identity)] {
         if let Some(run) = runs.first() {
@@ -141,7 +141,7 @@ pub fn sparse_with_aug(context: &RunContext) -> anyhow::Result<Summary> {
     side_by_side(
         context,
         "sparse-with-aug",
-        [Augmentation::ComplementaryMask { keep: 0.5 }, Augmentation::Identity],
+        [Augmentation::ComplementaryMask { keep: 0.5 }, Augmentation::Identity {}],
         |runs| sparse_with_aug_claims(runs, quick),
         "Theorem (Wen & Li): with proper augmentation (masking), contrastive learning of the symmetric-ReLU network learns the sparse features.",
         "Quick-mode thresholds: median >= 0.9, sparse energy >= 0.8, probe margin >= 0.08.",
@@ -157,7 +157,7 @@ pub fn dense_without_aug(context: &RunContext) -> anyhow::Result<Summary> {
     side_by_side(
         context,
         "dense-without-aug",
-        [Augmentation::Identity, Augmentation::ComplementaryMask { keep: 0.5 }],
+        [Augmentation::Identity {}, Augmentation::ComplementaryMask { keep: 0.5 }],
         |runs| {
             vec![
                 Claim::new("median best_j (worst seed)", worst(runs, |r| r.median_best, false), Comparison::AtMost, median_threshold),
@@ -218,7 +218,7 @@ pub fn dynamics(context: &RunContext) -> anyhow::Result<Summary> {
     let start = Instant::now();
     let id = "dynamics";
     let dir = context.experiment_dir(id)?;
-    let which = [Augmentation::ComplementaryMask { keep: 0.5 }, Augmentation::Identity];
+    let which = [Augmentation::ComplementaryMask { keep: 0.5 }, Augmentation::Identity {}];
     let records = run_and_record(context, id, &dir, &specs(context, &which))?;
     let mask = with_label(&records, &which[0].label());
     let identity = with_label(&records, &which[1].label());

@@ -28,7 +28,7 @@ pub const TOLERANCE: f64 = 0.03;
 #[must_use]
 pub fn augmentations() -> [Augmentation; 4] {
     [
-        Augmentation::Identity,
+        Augmentation::Identity {},
         Augmentation::ComplementaryMask { keep: 0.5 },
         Augmentation::IndependentMask { keep: 0.5, rescale: true },
         Augmentation::GaussianNoise { sigma_a: 0.5 },
@@ -276,10 +276,11 @@ pub fn max_error_claim(measurements: &[Measurement]) -> Claim {
 
 fn short(augmentation: &Augmentation) -> &'static str {
     match augmentation {
-        Augmentation::Identity => "Id",
+        Augmentation::Identity {} => "Id",
         Augmentation::ComplementaryMask { .. } => "CM",
         Augmentation::IndependentMask { .. } => "IM",
         Augmentation::GaussianNoise { .. } => "GN",
+        _ => "other",
     }
 }
 
@@ -325,7 +326,8 @@ mod tests {
     /// same on one and on two jobs, in the same order.
     #[test]
     fn decoupling_measurements_do_not_depend_on_the_number_of_jobs() {
-        let data = decouple_data::DataConfig { d: 8, d1: 40, ..decouple_data::DataConfig::default() };
+        let mut data = decouple_data::DataConfig::default();
+        (data.d, data.d1) = (8, 40);
         let serial = measure(data, &[0, 1], 2, 2, 500, 1).unwrap();
         let parallel = measure(data, &[0, 1], 2, 2, 500, 2).unwrap();
         assert_eq!(serial.len(), 2 * 4 * 4 * 2);

@@ -8,7 +8,7 @@ use decouple_augment::Augmentation;
 use decouple_data::{DenseFeatures, DictionaryKind};
 use decouple_eval::NetworkReport;
 use decouple_net::BiasRule;
-use decouple_train::{DataRegime, Objective, TrainConfig};
+use decouple_train::{DataRegime, ObjectiveKind, TrainConfig};
 
 use super::common::{
     default_config, default_setting, default_setting_with_seeds, finish, mean_sd, metrics_table, over_seeds, run_and_record, summary_bars,
@@ -22,7 +22,7 @@ use crate::RunContext;
 use crate::report::{Claim, Comparison, Summary};
 
 fn strength_augmentations() -> Vec<Augmentation> {
-    let mut all = vec![Augmentation::Identity];
+    let mut all = vec![Augmentation::Identity {}];
     all.extend([0.3, 0.5, 0.7].map(|keep| Augmentation::ComplementaryMask { keep }));
     all.extend([0.3, 0.5, 0.7].map(|keep| Augmentation::IndependentMask { keep, rescale: true }));
     all
@@ -62,7 +62,7 @@ pub fn strength(context: &RunContext) -> anyhow::Result<Summary> {
     let mask_threshold = if context.quick { 0.8 } else { 0.9 };
     let mut claims = vec![Claim::new(
         "sigma 0.25, Identity: median best_j",
-        median(0.25, &Augmentation::Identity),
+        median(0.25, &Augmentation::Identity {}),
         Comparison::AtMost,
         identity_threshold,
     )];
@@ -82,10 +82,11 @@ pub fn strength(context: &RunContext) -> anyhow::Result<Summary> {
     let column_labels: Vec<String> = augmentations
         .iter()
         .map(|augmentation| match augmentation {
-            Augmentation::Identity => "Id".to_string(),
+            Augmentation::Identity {} => "Id".to_string(),
             Augmentation::ComplementaryMask { keep } => format!("CM {keep}"),
             Augmentation::IndependentMask { keep, .. } => format!("IM {keep}"),
             Augmentation::GaussianNoise { sigma_a } => format!("GN {sigma_a}"),
+            other => other.label(),
         })
         .collect();
     write_atomic(
@@ -141,7 +142,7 @@ pub fn bias_rule_configs() -> [(&'static str, TrainConfig); 4] {
         ("NormRamp(0.5, 0.5)", with(BiasRule::NormRamp { beta: 0.5, ramp: 0.5 })),
         ("Fixed(0)", with(BiasRule::Fixed { b: 0.0 })),
         ("Fixed(0.1)", with(BiasRule::Fixed { b: 0.1 })),
-        ("Learned", with(BiasRule::Learned)),
+        ("Learned", with(BiasRule::Learned { b0: 0.0, lr_multiplier: 1.0 })),
     ]
 }
 
@@ -204,8 +205,8 @@ pub fn bias_rules(context: &RunContext) -> anyhow::Result<Summary> {
 #[must_use]
 pub fn supervised_config() -> TrainConfig {
     let mut config = default_config(0);
-    config.objective = Objective::Supervised;
-    config.augmentation = Augmentation::Identity;
+    config.objective = ObjectiveKind::Supervised {};
+    config.augmentation = Augmentation::Identity {};
     config
 }
 
@@ -219,7 +220,7 @@ pub fn supervised(context: &RunContext) -> anyhow::Result<Summary> {
     let dir = context.experiment_dir(id)?;
     let supervised = supervised_config();
     let mut contrastive = default_config(0);
-    contrastive.augmentation = Augmentation::Identity;
+    contrastive.augmentation = Augmentation::Identity {};
     let mut specs = over_seeds(context, "supervised (logistic, no augmentation)", supervised);
     specs.extend(over_seeds(context, "contrastive, Identity", contrastive));
     let records = run_and_record(context, id, &dir, &specs)?;
