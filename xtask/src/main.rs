@@ -66,11 +66,8 @@ fn run_release(package: &str, binary: &str, args: &[String], native: bool) -> Ex
         let flags = std::env::var("RUSTFLAGS").map_or_else(|_| String::new(), |flags| flags + " ");
         command.env("RUSTFLAGS", flags + "-C target-cpu=native").env("CARGO_TARGET_DIR", root.join("target").join("native"));
     }
-    let status = command
-        .current_dir(&root)
-        .args(["run", "--quiet", "--release", "--package", package, "--bin", binary, "--"])
-        .args(args)
-        .status();
+    let status =
+        command.current_dir(&root).args(["run", "--quiet", "--release", "--package", package, "--bin", binary, "--"]).args(args).status();
     match status {
         Ok(status) => ExitCode::from(u8::try_from(status.code().unwrap_or(1)).unwrap_or(1)),
         Err(error) => {

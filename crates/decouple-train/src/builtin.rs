@@ -32,9 +32,9 @@ pub fn supervised_task(config: &TrainConfig) -> SignTask {
 /// The run state of an [`ObjectiveKind`].
 pub enum BuiltinState {
     /// A contrastive loss's scratch buffers.
-    Contrastive(LossWorkspace<f32>),
+    Contrastive(Box<LossWorkspace<f32>>),
     /// The supervised objective's task, head and gradients.
-    Supervised(SupervisedState),
+    Supervised(Box<SupervisedState>),
 }
 
 /// The label direction, the linear head being trained and its gradients.
@@ -86,13 +86,13 @@ impl Objective for ObjectiveKind {
 
     fn start(&self, net: &SymReluNet<f32>, config: &TrainConfig) -> Result<Self::State, TrainError> {
         Ok(match self {
-            Self::Contrastive { .. } => BuiltinState::Contrastive(LossWorkspace::new()),
-            Self::Supervised {} => BuiltinState::Supervised(SupervisedState {
+            Self::Contrastive { .. } => BuiltinState::Contrastive(Box::new(LossWorkspace::new())),
+            Self::Supervised {} => BuiltinState::Supervised(Box::new(SupervisedState {
                 task: supervised_task(config),
                 head: LinearHead { weights: Array1::zeros(net.n_neurons()), bias: 0.0 },
                 gradients: LogisticGradients::zeros(config.batch_size, net.n_neurons()),
                 bias_gradient: [0.0],
-            }),
+            })),
         })
     }
 
@@ -108,7 +108,7 @@ impl Objective for ObjectiveKind {
             }
             (Self::Supervised {}, BuiltinState::Supervised(supervised)) => {
                 let labels = input.labels().ok_or(missing_labels())?;
-                let SupervisedState { head, gradients: head_gradients, bias_gradient, .. } = supervised;
+                let SupervisedState { head, gradients: head_gradients, bias_gradient, .. } = &mut **supervised;
                 let value = LogisticLoss.loss_and_grad(input.representation(0), head.weights.view(), head.bias, labels, head_gradients)?;
                 *bias_gradient = [head_gradients.bias];
                 gradients[0].assign(&head_gradients.features);
@@ -120,7 +120,7 @@ impl Objective for ObjectiveKind {
 
     fn value(&self, state: &mut Self::State, input: &ObjectiveInput<'_>) -> Result<f64, TrainError> {
         match (self, state) {
-            (Self::Contrastive { loss }, BuiltinState::Contrastive(workspace)) => Objective::value(loss, workspace, input),
+            (Self::Contrastive { loss }, BuiltinState::Contrastive(workspace)) => Objective::value(loss, &mut **workspace, input),
             (Self::Supervised {}, BuiltinState::Supervised(supervised)) => {
                 let labels = input.labels().ok_or(missing_labels())?;
                 let head = &supervised.head;
@@ -133,10 +133,13 @@ impl Objective for ObjectiveKind {
     fn parameters<'s>(&self, state: &'s mut Self::State) -> Vec<ParameterSlot<'s>> {
         match state {
             BuiltinState::Contrastive(_) => Vec::new(),
-            BuiltinState::Supervised(SupervisedState { head, gradients, bias_gradient, .. }) => vec![
-                ParameterSlot::new(head.weights.as_slice_mut().expect("contiguous"), gradients.weights.as_slice().expect("contiguous")),
-                ParameterSlot::new(std::slice::from_mut(&mut head.bias), bias_gradient),
-            ],
+            BuiltinState::Supervised(supervised) => {
+                let SupervisedState { head, gradients, bias_gradient, .. } = &mut **supervised;
+                vec![
+                    ParameterSlot::new(head.weights.as_slice_mut().expect("contiguous"), gradients.weights.as_slice().expect("contiguous")),
+                    ParameterSlot::new(std::slice::from_mut(&mut head.bias), bias_gradient),
+                ]
+            }
         }
     }
 

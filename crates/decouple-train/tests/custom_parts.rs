@@ -3,6 +3,8 @@
 //! trained parameter and an after-update hook), checks that their view counts
 //! agree, and stays bit-identical on two threads.
 
+mod support;
+
 use decouple_augment::{Augment, AugmentError, Augmentation, View};
 use decouple_data::Batch;
 use decouple_loss::{ContrastiveLoss, InfoNce, LossError, LossWorkspace, Similarity, ViewLoss};
@@ -12,13 +14,9 @@ use decouple_train::{Objective, ObjectiveInput, TrainConfig, TrainError, Trainer
 use ndarray::{Array2, ArrayView2};
 use rand::Rng;
 
+/// The small test setting with 150 steps.
 fn small() -> TrainConfig {
-    let mut config = TrainConfig::default();
-    config.data.d = 8;
-    config.data.d1 = 64;
-    config.data.latent = decouple_data::SparseLatent::Bernoulli { p: 0.25 };
-    config.network.width = 16;
-    config.batch_size = 32;
+    let mut config = support::small();
     config.steps = 150;
     config.log_every = 50;
     config

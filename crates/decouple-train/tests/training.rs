@@ -2,10 +2,14 @@
 //! for one seed (also on two threads at once), divergence is caught with its
 //! step, configs are validated, checkpoints round-trip.
 
+mod support;
+
 use decouple_augment::Augmentation;
 use decouple_loss::{Contrastive, InfoNce, NtXent, Similarity};
 use decouple_net::BiasRule;
 use decouple_train::optimizer::{ParameterSlot, Sgd};
+use support::{edited, small};
+
 use decouple_train::{Checkpoint, DataRegime, ObjectiveKind, Schedule, TrainConfig, TrainError, TrainOutcome, train, train_with_threads};
 
 /// The docs/model.md §7 default with fewer steps.
@@ -14,19 +18,6 @@ fn short_default(steps: usize) -> TrainConfig {
         c.steps = steps;
         c.log_every = 50;
     })
-}
-
-/// A small, fast setting for structural tests.
-fn small() -> TrainConfig {
-    let mut config = TrainConfig::default();
-    config.data.d = 8;
-    config.data.d1 = 64;
-    config.data.latent = decouple_data::SparseLatent::Bernoulli { p: 0.25 };
-    config.network.width = 16;
-    config.batch_size = 32;
-    config.steps = 60;
-    config.log_every = 20;
-    config
 }
 
 fn loss_history(outcome: &TrainOutcome) -> Vec<f64> {
@@ -298,10 +289,4 @@ fn schedules_and_sgd_follow_their_formulas() {
         let v2 = 0.5 * v1[k] + total[k] / total_norm;
         assert!((f64::from(w[k]) - (w_before[k] - 0.1 * v2)).abs() < 1e-5);
     }
-}
-
-/// `value` after `edit` (the config structs are `#[non_exhaustive]`: no struct literals outside their crate).
-fn edited<T>(mut value: T, edit: impl FnOnce(&mut T)) -> T {
-    edit(&mut value);
-    value
 }

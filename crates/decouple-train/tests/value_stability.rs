@@ -6,27 +6,25 @@
 //! The pins hold for this repository's default build on x86-64 (see
 //! `decouple_train`'s crate docs for what may differ between CPUs).
 
+mod support;
+
 use decouple_augment::Augmentation;
 use decouple_loss::{Contrastive, NtXent, Similarity};
 use decouple_net::BiasRule;
 use decouple_train::{DataRegime, ObjectiveKind, TrainConfig, TrainOutcome, train};
 
-/// A small setting: d = 8, d1 = 64, m = 16, B = 32, 40 steps.
+/// The small test setting with 40 steps and seed 7.
 fn small() -> TrainConfig {
-    let mut config = TrainConfig::default();
-    config.data.d = 8;
-    config.data.d1 = 64;
-    config.data.latent = decouple_data::SparseLatent::Bernoulli { p: 0.25 };
-    config.network.width = 16;
-    config.batch_size = 32;
+    let mut config = support::small();
     config.steps = 40;
-    config.log_every = 20;
     config.seed = 7;
     config
 }
 
 /// `(final loss bits, bits of W[0, 0..3], bits of b[0..2])`.
-fn fingerprint(outcome: &TrainOutcome) -> (u64, [u32; 3], [u32; 2]) {
+type Fingerprint = (u64, [u32; 3], [u32; 2]);
+
+fn fingerprint(outcome: &TrainOutcome) -> Fingerprint {
     let weights = outcome.net.weights();
     let bias = outcome.net.bias();
     (
@@ -57,7 +55,7 @@ const SUPERVISED: ObjectiveKind = ObjectiveKind::Supervised {};
 
 /// Pinned on x86-64 before the trainer became generic over its objective and
 /// augmentation (the generic trainer must not move a bit).
-const PINS: [(&str, (u64, [u32; 3], [u32; 2])); 4] = [
+const PINS: [(&str, Fingerprint); 4] = [
     ("default", (4615227736560186163, [3202434934, 1058555369, 1060551172], [1074514905, 1074674066])),
     ("nt-xent-pool", (4614983700061775462, [1053912393, 3199233491, 1020858160], [1066597636, 1062825830])),
     ("learned-noise-momentum", (4614246480387611034, [3224595804, 3231384341, 1066557317], [1090838476, 0])),
