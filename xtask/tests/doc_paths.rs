@@ -12,9 +12,11 @@
 //!   placeholders (`<`, `{`, `*`, `...`) are skipped;
 //! * a relative markdown link `](path)` must exist relative to its file;
 //! * a reference "model.md §N" must name a `## N.` heading of docs/model.md;
-//! * a `../` path that leaves the repository, an absolute path into the
-//!   directory that holds the repository, and the names of the old design
-//!   brief and of the shared folder it lived in are errors.
+//! * a `../` path that leaves the repository, an absolute path into this
+//!   checkout (it names one machine's folder, not the repository), and the
+//!   names of the old design brief and of the shared folder it lived in are
+//!   errors. Other absolute paths (`/tmp/demo` in a recipe) are examples, not
+//!   references, and are not checked.
 //!
 //! Paths that tools create when they run (`results/`, `target/`, `out/`)
 //! are not checked.
@@ -104,7 +106,7 @@ fn resolve(root: &Path, base: &Path, relative: &str) -> Option<PathBuf> {
 fn check_text(root: &Path, file: &str, text: &str, markdown: bool) -> Scan {
     let mut scan = Scan::default();
     let directory = root.join(file).parent().map_or_else(|| root.to_path_buf(), Path::to_path_buf);
-    let outside = root.parent().map(|parent| format!("{}/", parent.display())).filter(|parent| parent.len() > 1);
+    let checkout = format!("{}/", root.display());
     for (index, line) in text.lines().enumerate() {
         let mut offend = |token: &str, why: &'static str| {
             scan.offences.push(Offence { file: file.to_string(), line: index + 1, token: token.to_string(), why });
@@ -116,8 +118,8 @@ fn check_text(root: &Path, file: &str, text: &str, markdown: bool) -> Scan {
         }
         for raw in tokens(line) {
             let token = raw.strip_prefix("./").unwrap_or(raw);
-            if outside.as_deref().is_some_and(|outside| token.starts_with(outside)) {
-                offend(strip_suffixes(token), "an absolute path outside the repository");
+            if token.starts_with(&checkout) {
+                offend(strip_suffixes(token), "an absolute path into this checkout (name the path from the repository root)");
                 continue;
             }
             if token.contains("../") {

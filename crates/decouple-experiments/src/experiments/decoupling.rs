@@ -21,7 +21,7 @@ use super::common::worst_of;
 use crate::RunContext;
 use crate::report::{Claim, Comparison, Summary};
 
-/// Largest allowed |Monte Carlo - closed form| (issue 5).
+/// Largest allowed |Monte Carlo - closed form| (the reason is in docs/claims.md, "decoupling").
 pub const TOLERANCE: f64 = 0.03;
 
 /// The augmentations compared.
