@@ -107,20 +107,83 @@ impl Augment for Augmentation {
         Augmentation::label(self)
     }
 
+    fn n_views(&self) -> usize {
+        match *self {
+            Self::IndependentMask { views, .. } => views,
+            _ => 2,
+        }
+    }
+
     fn check(&self) -> Result<(), AugmentError> {
         Augmentation::check(self)
     }
 
     fn views<R: Rng + ?Sized>(&self, batch: &Batch, rng: &mut R) -> Result<Vec<View>, AugmentError> {
+        if let Self::IndependentMask { keep, rescale, views } = *self {
+            if views > 2 {
+                self.check()?;
+                let parts = [batch.sparse(), batch.dense(), batch.x()];
+                let mut masked = independent_masks(keep, rescale, views, &parts, rng).into_iter();
+                return masked.by_ref().map(|[sparse, dense, x]| View::new(sparse, dense, x)).collect();
+            }
+        }
         let pair = self.apply(batch, rng)?;
         Ok(vec![pair.first, pair.second])
     }
 
-    /// The same views of `x` as [`Augment::views`], without the parts and without allocating.
+    /// The same views of `x` as [`Augment::views`], without the parts (and, for two views, without allocating).
     fn views_of_x_into<R: Rng + ?Sized>(&self, batch: &Batch, out: &mut [Array2<f32>], rng: &mut R) -> Result<(), AugmentError> {
+        check_view_count(self.n_views(), out.len())?;
+        if let Self::IndependentMask { keep, rescale, views } = *self {
+            if views > 2 {
+                self.check()?;
+                for (buffer, [x]) in out.iter_mut().zip(independent_masks(keep, rescale, views, &[batch.x()], rng)) {
+                    *buffer = x;
+                }
+                return Ok(());
+            }
+        }
         let [first, second] = out else {
             return check_view_count(2, out.len());
         };
         self.apply_x_into(batch.x(), first, second, rng)
     }
+}
+
+/// `V` views of each of the `N` arrays `parts` (the same masks for every
+/// part): view `v` of coordinate `c` keeps it when the `v`-th of `V` fresh
+/// `u32` words is below `keep 2^32`, scaled by `1/keep` if `rescale`. Words are
+/// drawn in blocks of 256 coordinates, view by view within a coordinate, as
+/// the two-view kernel draws them.
+fn independent_masks<R: Rng + ?Sized, const N: usize>(
+    keep: f64,
+    rescale: bool,
+    views: usize,
+    parts: &[ndarray::ArrayView2<'_, f32>; N],
+    rng: &mut R,
+) -> Vec<[Array2<f32>; N]> {
+    const CHUNK: usize = 256;
+    let threshold = (keep * 4_294_967_296.0).round() as u64;
+    let scale = if rescale { (1.0 / keep) as f32 } else { 1.0 };
+    let standard: Vec<Vec<f32>> = parts.iter().map(|part| part.as_standard_layout().iter().copied().collect()).collect();
+    let total = standard[0].len();
+    let mut outputs: Vec<[Vec<f32>; N]> = (0..views).map(|_| std::array::from_fn(|_| vec![0.0; total])).collect();
+    let mut words = vec![0u32; views * CHUNK];
+    for start in (0..total).step_by(CHUNK) {
+        let len = CHUNK.min(total - start);
+        rng.fill(&mut words[..views * len]);
+        for c in 0..len {
+            for (v, output) in outputs.iter_mut().enumerate() {
+                let factor = if u64::from(words[c * views + v]) < threshold { scale } else { 0.0 };
+                for (out, part) in output.iter_mut().zip(&standard) {
+                    out[start + c] = factor * part[start + c];
+                }
+            }
+        }
+    }
+    let shape = parts[0].dim();
+    outputs
+        .into_iter()
+        .map(|output| output.map(|values| Array2::from_shape_vec(shape, values).expect("one value per coordinate")))
+        .collect()
 }

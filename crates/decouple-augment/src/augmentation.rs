@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `Identity` | `x` | `x` |
 //! | `ComplementaryMask { keep: q }` | `D x / q` | `(I - D) x / (1 - q)` |
-//! | `IndependentMask { keep: q, rescale }` | `D1 x (/ q)` | `D2 x (/ q)` |
+//! | `IndependentMask { keep: q, rescale, views: V }` | `D1 x (/ q)` | `D2 x (/ q)` (and `D3 x`, ... up to `V` views) |
 //! | `GaussianNoise { sigma_a }` | `x + n1` | `x + n2` |
 //!
 //! `D = diag(Bernoulli(q))`, drawn afresh for every sample; `n ~ N(0, sigma_a^2 I)`.
@@ -40,6 +40,9 @@ pub enum Augmentation {
         /// Divide by `q` so that `E[view] = x`.
         #[serde(default = "default_rescale")]
         rescale: bool,
+        /// Number of views `V >= 2`, each with its own mask (default 2; the peer code's `n_aug`).
+        #[serde(default = "default_views")]
+        views: usize,
     },
     /// Additive Gaussian noise `N(0, sigma_a^2 I)`, independent for each view (a weak augmentation).
     GaussianNoise {
@@ -50,6 +53,10 @@ pub enum Augmentation {
 
 fn default_rescale() -> bool {
     true
+}
+
+fn default_views() -> usize {
+    2
 }
 
 impl Default for Augmentation {
@@ -74,6 +81,9 @@ impl Augmentation {
             Self::IndependentMask { keep, .. } if !(keep > 0.0 && keep <= 1.0) => {
                 Err(AugmentError::OutOfRange { field: "augmentation.keep", value: keep, allowed: "in (0, 1]" })
             }
+            Self::IndependentMask { views, .. } if views < 2 => {
+                Err(AugmentError::OutOfRange { field: "augmentation.views", value: views as f64, allowed: ">= 2" })
+            }
             Self::GaussianNoise { sigma_a } if !(sigma_a.is_finite() && sigma_a >= 0.0) => {
                 Err(AugmentError::OutOfRange { field: "augmentation.sigma_a", value: sigma_a, allowed: "finite and >= 0" })
             }
@@ -87,8 +97,11 @@ impl Augmentation {
         match *self {
             Self::Identity {} => "Identity".into(),
             Self::ComplementaryMask { keep } => format!("ComplementaryMask({keep})"),
-            Self::IndependentMask { keep, rescale: true } => format!("IndependentMask({keep})"),
-            Self::IndependentMask { keep, rescale: false } => format!("IndependentMask({keep}, no rescale)"),
+            Self::IndependentMask { keep, rescale: true, views: 2 } => format!("IndependentMask({keep})"),
+            Self::IndependentMask { keep, rescale: false, views: 2 } => format!("IndependentMask({keep}, no rescale)"),
+            Self::IndependentMask { keep, rescale, views } => {
+                format!("IndependentMask({keep}{}, {views} views)", if rescale { "" } else { ", no rescale" })
+            }
             Self::GaussianNoise { sigma_a } => format!("GaussianNoise({sigma_a})"),
         }
     }
@@ -210,7 +223,7 @@ impl RowPlan {
             Augmentation::ComplementaryMask { keep } => {
                 Self::Complementary { threshold: threshold(keep), scale: [(1.0 / keep) as f32, (1.0 / (1.0 - keep)) as f32] }
             }
-            Augmentation::IndependentMask { keep, rescale } => {
+            Augmentation::IndependentMask { keep, rescale, .. } => {
                 Self::Independent { threshold: threshold(keep), scale: if rescale { (1.0 / keep) as f32 } else { 1.0 } }
             }
             Augmentation::GaussianNoise { sigma_a } => Self::Noise { sigma: sigma_a as f32 },

@@ -66,7 +66,7 @@ impl Augmentation {
             (Self::ComplementaryMask { keep: q }, _) => {
                 PairMoments { cross: a - g, first: a + (1.0 / q - 1.0) * g, second: a + (1.0 / (1.0 - q) - 1.0) * g }
             }
-            (Self::IndependentMask { keep: q, rescale }, _) => {
+            (Self::IndependentMask { keep: q, rescale, .. }, _) => {
                 let scale = if rescale { 1.0 } else { q * q };
                 let variance = scale * (a + (1.0 / q - 1.0) * g);
                 PairMoments { cross: scale * a, first: variance, second: variance }

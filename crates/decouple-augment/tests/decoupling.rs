@@ -19,8 +19,8 @@ fn augmentations(keep: f64) -> [Augmentation; 5] {
     [
         Augmentation::Identity {},
         Augmentation::ComplementaryMask { keep },
-        Augmentation::IndependentMask { keep, rescale: true },
-        Augmentation::IndependentMask { keep, rescale: false },
+        Augmentation::IndependentMask { keep, rescale: true, views: 2 },
+        Augmentation::IndependentMask { keep, rescale: false, views: 2 },
         Augmentation::GaussianNoise { sigma_a: 0.5 },
     ]
 }
@@ -123,7 +123,7 @@ fn decoupling_statements_hold_at_the_default_setting() {
     });
     let sparse_random = decoupling::closed_form(&model, &half, Component::Sparse, random.view());
     assert!(sparse_random.unwrap().abs() < 0.3, "random w keeps {sparse_random:?}");
-    let independent = Augmentation::IndependentMask { keep: 0.5, rescale: true };
+    let independent = Augmentation::IndependentMask { keep: 0.5, rescale: true, views: 2 };
     let sparse_independent = decoupling::closed_form(&model, &independent, Component::Sparse, random.view());
     let dense_independent = decoupling::closed_form(&model, &independent, Component::Dense, random.view());
     assert!((dense_independent.unwrap() - 0.5).abs() < 1e-12);

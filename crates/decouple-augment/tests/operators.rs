@@ -20,7 +20,7 @@ fn any_augmentation() -> impl Strategy<Value = Augmentation> {
     prop_oneof![
         Just(Augmentation::Identity {}),
         (0.05f64..0.95).prop_map(|keep| Augmentation::ComplementaryMask { keep }),
-        (0.05f64..1.0, any::<bool>()).prop_map(|(keep, rescale)| Augmentation::IndependentMask { keep, rescale }),
+        (0.05f64..1.0, any::<bool>()).prop_map(|(keep, rescale)| Augmentation::IndependentMask { keep, rescale, views: 2 }),
         (0.0f64..2.0).prop_map(|sigma_a| Augmentation::GaussianNoise { sigma_a }),
     ]
 }
@@ -74,7 +74,7 @@ fn rescaled_masks_are_unbiased() {
     let x = array![[1.0f32, -2.0, 0.5, 3.0, -0.25, 1.5]];
     let draws = 20_000;
     for (index, &keep) in [0.3, 0.5, 0.8].iter().enumerate() {
-        for augmentation in [Augmentation::ComplementaryMask { keep }, Augmentation::IndependentMask { keep, rescale: true }] {
+        for augmentation in [Augmentation::ComplementaryMask { keep }, Augmentation::IndependentMask { keep, rescale: true, views: 2 }] {
             let mut stream = rng::indexed_stream(1, "unbiased", index as u64);
             let (mut sums_first, mut sums_second) = (Array2::<f64>::zeros(x.dim()), Array2::<f64>::zeros(x.dim()));
             let (mut first, mut second) = (Array2::zeros((0, 0)), Array2::zeros((0, 0)));
@@ -110,7 +110,10 @@ fn invalid_parameters_are_errors() {
         (Augmentation::ComplementaryMask { keep: 0.0 }, "augmentation.keep = 0 is out of range: must be in (0, 1)"),
         (Augmentation::ComplementaryMask { keep: 1.0 }, "augmentation.keep = 1 is out of range: must be in (0, 1)"),
         (Augmentation::ComplementaryMask { keep: f64::NAN }, "augmentation.keep = NaN is out of range: must be in (0, 1)"),
-        (Augmentation::IndependentMask { keep: 1.5, rescale: true }, "augmentation.keep = 1.5 is out of range: must be in (0, 1]"),
+        (
+            Augmentation::IndependentMask { keep: 1.5, rescale: true, views: 2 },
+            "augmentation.keep = 1.5 is out of range: must be in (0, 1]",
+        ),
         (Augmentation::GaussianNoise { sigma_a: -0.1 }, "augmentation.sigma_a = -0.1 is out of range: must be finite and >= 0"),
     ];
     for (augmentation, message) in cases {
@@ -122,7 +125,7 @@ fn invalid_parameters_are_errors() {
     let error = Augmentation::Identity {}.apply_parts(x.view(), wrong.view(), x.view(), &mut rng::stream(0, "a")).unwrap_err();
     assert_eq!(error, AugmentError::ShapeMismatch { what: "dense", expected: vec![2, 3], found: vec![2, 4] });
     let json = r#"{"kind":"IndependentMask","keep":0.5}"#;
-    assert_eq!(serde_json::from_str::<Augmentation>(json).unwrap(), Augmentation::IndependentMask { keep: 0.5, rescale: true });
+    assert_eq!(serde_json::from_str::<Augmentation>(json).unwrap(), Augmentation::IndependentMask { keep: 0.5, rescale: true, views: 2 });
     let unknown = r#"{"kind":"ComplementaryMask","keep":0.5,"kep":1}"#;
     assert!(serde_json::from_str::<Augmentation>(unknown).unwrap_err().to_string().contains("unknown field `kep`"));
 }
@@ -131,7 +134,7 @@ fn invalid_parameters_are_errors() {
 fn masks_keep_coordinates_with_probability_keep() {
     let x = Array2::<f32>::ones((200, 333));
     for keep in [0.5, 0.25, 0.3, 0.9] {
-        let augmentation = Augmentation::IndependentMask { keep, rescale: false };
+        let augmentation = Augmentation::IndependentMask { keep, rescale: false, views: 2 };
         let (mut first, mut second) = (Array2::zeros((0, 0)), Array2::zeros((0, 0)));
         augmentation.apply_x_into(x.view(), &mut first, &mut second, &mut rng::stream(9, "augment")).unwrap();
         for view in [&first, &second] {
@@ -141,6 +144,42 @@ fn masks_keep_coordinates_with_probability_keep() {
             assert!((kept - n * keep).abs() < 5.0 * sd, "keep {keep}: {kept} of {n}");
         }
     }
+}
+
+#[test]
+fn many_independent_masks_make_consistent_independent_views() {
+    use decouple_augment::Augment;
+    let model = small_model(4);
+    let batch = model.sample(400, &mut rng::stream(4, "data"));
+    let augmentation = Augmentation::IndependentMask { keep: 0.3, rescale: true, views: 4 };
+    assert_eq!(augmentation.n_views(), 4);
+    assert_eq!(augmentation.label(), "IndependentMask(0.3, 4 views)");
+    let views = augmentation.views(&batch, &mut rng::stream(4, "augment")).unwrap();
+    let mut fast = vec![Array2::zeros((0, 0)); 4];
+    augmentation.views_of_x_into(&batch, &mut fast, &mut rng::stream(4, "augment")).unwrap();
+    let masks: Vec<Array2<bool>> = views.iter().map(|view| view.x().mapv(|v| v != 0.0)).collect();
+    for (view, x) in views.iter().zip(&fast) {
+        // The same stream gives the same views of x; the parts add up to x; kept coordinates are x / q.
+        assert_eq!(view.x(), x.view());
+        let sum = &view.sparse() + &view.dense();
+        assert!(sum.iter().zip(view.x()).all(|(s, x)| (s - x).abs() <= 1e-5 * (1.0 + x.abs())));
+        let kept: Vec<f32> = view.x().iter().zip(batch.x()).filter(|(v, _)| **v != 0.0).map(|(v, x)| v / x).collect();
+        assert!(kept.iter().all(|ratio| (ratio - 1.0 / 0.3).abs() < 1e-4));
+    }
+    // Each view keeps about q of the coordinates, and two views share about q^2 of them.
+    let n = masks[0].len() as f64;
+    for a in 0..4 {
+        let rate = masks[a].iter().filter(|&&k| k).count() as f64 / n;
+        assert!((rate - 0.3).abs() < 0.01, "view {a} keeps {rate}");
+        for b in a + 1..4 {
+            let both = masks[a].iter().zip(&masks[b]).filter(|(x, y)| **x && **y).count() as f64 / n;
+            assert!((both - 0.09).abs() < 0.01, "views {a}, {b} share {both}");
+        }
+    }
+    let one = Augmentation::IndependentMask { keep: 0.3, rescale: true, views: 1 };
+    assert!(one.check().unwrap_err().to_string().contains("augmentation.views = 1"));
+    let parsed: Augmentation = serde_json::from_str(r#"{ "kind": "IndependentMask", "keep": 0.3, "views": 4 }"#).unwrap();
+    assert_eq!(parsed, augmentation);
 }
 
 /// `value` after `edit` (the config structs are `#[non_exhaustive]`: no struct literals outside their crate).

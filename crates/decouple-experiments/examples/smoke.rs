@@ -8,7 +8,7 @@ fn main() {
     let augmentation = match args.get(1).map(String::as_str) {
         Some("identity") => Augmentation::Identity {},
         Some("noise") => Augmentation::GaussianNoise { sigma_a: 0.5 },
-        Some("independent") => Augmentation::IndependentMask { keep: 0.5, rescale: true },
+        Some("independent") => Augmentation::IndependentMask { keep: 0.5, rescale: true, views: 2 },
         _ => Augmentation::ComplementaryMask { keep: 0.5 },
     };
     let mut config = TrainConfig::default();

@@ -30,7 +30,7 @@ fn reproduction() -> Vec<(&'static str, TrainConfig)> {
         ("sparse-with-aug.toml", comparison::config(Augmentation::ComplementaryMask { keep: 0.5 })),
         ("dense-without-aug.toml", comparison::config(Augmentation::Identity {})),
         ("weak-aug-noise.toml", comparison::config(Augmentation::GaussianNoise { sigma_a: 0.5 })),
-        ("weak-aug-independent-mask.toml", comparison::config(Augmentation::IndependentMask { keep: 0.5, rescale: true })),
+        ("weak-aug-independent-mask.toml", comparison::config(Augmentation::IndependentMask { keep: 0.5, rescale: true, views: 2 })),
         ("strength-example.toml", variations::strength_config(0.4, Augmentation::ComplementaryMask { keep: 0.3 })),
         ("bias-fixed-0.toml", by_label(&bias, "Fixed(0)")),
         ("bias-fixed-0.1.toml", by_label(&bias, "Fixed(0.1)")),

@@ -133,7 +133,7 @@ fn set_paths_must_exist_and_kinds_switch_variants() {
     // A whole table at once, as an inline TOML table.
     let (path, value) = parse_assignment("augmentation={ kind = \"IndependentMask\", keep = 0.7 }").unwrap();
     set_path(&mut tree, &path, value).unwrap();
-    assert_eq!(resolve(&tree).unwrap().train.augmentation, Augmentation::IndependentMask { keep: 0.7, rescale: true });
+    assert_eq!(resolve(&tree).unwrap().train.augmentation, Augmentation::IndependentMask { keep: 0.7, rescale: true, views: 2 });
     // A field the new variant does not have is caught at deserialization, with the valid ones.
     let (path, value) = parse_assignment("augmentation.sigma_a=0.3").unwrap();
     set_path(&mut tree, &path, value).unwrap();

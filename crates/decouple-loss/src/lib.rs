@@ -21,6 +21,10 @@
 //! and through the cosine normalisation `z_hat = z / ||z||`:
 //! `dL/dz = (g - z_hat <g, z_hat>) / ||z||` with `g = dL/dz_hat`.
 //!
+//! The non-contrastive head (batch normalisation, a linear predictor and the
+//! negative cosine against a stop-gradient target, SimSiam / BYOL) is in
+//! [`predictor`].
+//!
 //! The supervised [`LogisticLoss`] is `L = (1/B) sum_i ln(1 + exp(-y_i (<a, h_i> + c)))`.
 //!
 //! Your own loss plugs into the trainer through the [`ViewLoss`] trait (a
@@ -56,6 +60,7 @@ mod error;
 mod info_nce;
 mod logistic;
 mod nt_xent;
+pub mod predictor;
 mod similarity;
 mod views;
 mod workspace;

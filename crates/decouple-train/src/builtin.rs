@@ -10,6 +10,7 @@ use decouple_net::SymReluNet;
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
+use crate::noncontrastive::NonContrastiveState;
 use crate::objective::{Inputs, Objective, ObjectiveInput};
 use crate::optimizer::ParameterSlot;
 use crate::{ObjectiveKind, TrainConfig, TrainError};
@@ -35,6 +36,8 @@ pub enum BuiltinState {
     Contrastive(Box<LossWorkspace<f32>>),
     /// The supervised objective's task, head and gradients.
     Supervised(Box<SupervisedState>),
+    /// A non-contrastive objective's predictor, normalisation and target network.
+    NonContrastive(Box<NonContrastiveState>),
 }
 
 /// The label direction, the linear head being trained and its gradients.
@@ -52,7 +55,7 @@ impl ObjectiveKind {
     pub fn contrastive_loss(&self) -> Option<Contrastive> {
         match *self {
             Self::Contrastive { loss } => Some(loss),
-            Self::Supervised {} => None,
+            Self::Supervised {} | Self::NonContrastive(_) => None,
         }
     }
 }
@@ -61,7 +64,11 @@ impl Objective for ObjectiveKind {
     type State = BuiltinState;
 
     fn label(&self) -> String {
-        let Some(loss) = self.contrastive_loss() else { return "Supervised".into() };
+        let loss = match self {
+            Self::Contrastive { loss } => *loss,
+            Self::Supervised {} => return "Supervised".into(),
+            Self::NonContrastive(objective) => return objective.label(),
+        };
         let name = match loss {
             Contrastive::InfoNce(_) => "InfoNce",
             Contrastive::NtXent(_) => "NtXent",
@@ -74,6 +81,7 @@ impl Objective for ObjectiveKind {
         match self {
             Self::Contrastive { .. } => Inputs::Views(2),
             Self::Supervised {} => Inputs::Labelled,
+            Self::NonContrastive(objective) => objective.inputs(),
         }
     }
 
@@ -81,6 +89,7 @@ impl Objective for ObjectiveKind {
         match self {
             Self::Contrastive { loss } => Ok(decouple_loss::ContrastiveLoss::check(loss)?),
             Self::Supervised {} => Ok(()),
+            Self::NonContrastive(objective) => objective.check(),
         }
     }
 
@@ -93,6 +102,7 @@ impl Objective for ObjectiveKind {
                 gradients: LogisticGradients::zeros(config.batch_size, net.n_neurons()),
                 bias_gradient: [0.0],
             })),
+            Self::NonContrastive(objective) => BuiltinState::NonContrastive(Box::new(objective.start(net, config)?)),
         })
     }
 
@@ -114,6 +124,9 @@ impl Objective for ObjectiveKind {
                 gradients[0].assign(&head_gradients.features);
                 Ok(f64::from(value))
             }
+            (Self::NonContrastive(objective), BuiltinState::NonContrastive(state)) => {
+                objective.value_and_gradients(state, input, gradients)
+            }
             _ => Err(state_mismatch()),
         }
     }
@@ -126,20 +139,29 @@ impl Objective for ObjectiveKind {
                 let head = &supervised.head;
                 Ok(f64::from(LogisticLoss.value(input.representation(0), head.weights.view(), head.bias, labels)?))
             }
+            (Self::NonContrastive(objective), BuiltinState::NonContrastive(state)) => objective.value(state, input),
             _ => Err(state_mismatch()),
         }
     }
 
     fn parameters<'s>(&self, state: &'s mut Self::State) -> Vec<ParameterSlot<'s>> {
-        match state {
-            BuiltinState::Contrastive(_) => Vec::new(),
-            BuiltinState::Supervised(supervised) => {
+        match (self, state) {
+            (Self::NonContrastive(objective), BuiltinState::NonContrastive(state)) => objective.parameters(state),
+            (_, BuiltinState::Contrastive(_) | BuiltinState::NonContrastive(_)) => Vec::new(),
+            (_, BuiltinState::Supervised(supervised)) => {
                 let SupervisedState { head, gradients, bias_gradient, .. } = &mut **supervised;
                 vec![
                     ParameterSlot::new(head.weights.as_slice_mut().expect("contiguous"), gradients.weights.as_slice().expect("contiguous")),
                     ParameterSlot::new(std::slice::from_mut(&mut head.bias), bias_gradient),
                 ]
             }
+        }
+    }
+
+    fn after_update(&self, state: &mut Self::State, net: &SymReluNet<f32>, step: usize) -> Result<(), TrainError> {
+        match (self, state) {
+            (Self::NonContrastive(objective), BuiltinState::NonContrastive(state)) => objective.after_update(state, net, step),
+            _ => Ok(()),
         }
     }
 
@@ -152,18 +174,21 @@ impl Objective for ObjectiveKind {
     ) -> Result<LabelledSet, TrainError> {
         match state {
             BuiltinState::Supervised(supervised) => Ok(draw_labelled(model, &supervised.task, n, rng)?),
-            BuiltinState::Contrastive(_) => Err(state_mismatch()),
+            _ => Err(state_mismatch()),
         }
     }
 
     fn linear_head(&self, state: &Self::State) -> Option<LinearHead> {
         match state {
             BuiltinState::Supervised(supervised) => Some(supervised.head.clone()),
-            BuiltinState::Contrastive(_) => None,
+            _ => None,
         }
     }
 
     fn divergence_hint(&self) -> String {
+        if let Self::NonContrastive(objective) = self {
+            return objective.divergence_hint();
+        }
         let Some(loss) = self.contrastive_loss() else { return String::new() };
         let mut hint = format!(" or temperature {} too small", loss.temperature());
         if loss.similarity() == Similarity::Dot {

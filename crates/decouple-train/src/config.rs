@@ -2,11 +2,12 @@
 
 use decouple_augment::Augmentation;
 use decouple_data::DataConfig;
-use decouple_loss::{Contrastive, ContrastiveLoss, InfoNce, Similarity};
+use decouple_loss::{Contrastive, InfoNce, Similarity};
 use decouple_net::BiasRule;
 use serde::{Deserialize, Serialize};
 
 use crate::TrainError;
+use crate::noncontrastive::NonContrastive;
 
 /// The network: width, initialisation scale and bias rule.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -34,6 +35,9 @@ pub enum ObjectiveKind {
     /// Logistic loss of a linear head on `f(x)` for labels `sign(<a, z>)`
     /// (`a` from the seed's `"task"` stream); no augmentation is used.
     Supervised {},
+    /// A non-contrastive objective (SimSiam or BYOL, with a predictor head):
+    /// `{ kind = "NonContrastive", predictor = { kind = ... }, target = { kind = ... }, ... }`.
+    NonContrastive(NonContrastive),
 }
 
 /// Learning-rate schedule `eta(t)` as a multiple of the base rate.
@@ -182,9 +186,7 @@ impl TrainConfig {
     /// `Supervised` objective (unsupported).
     pub fn check(&self) -> Result<(), TrainError> {
         self.augmentation.check()?;
-        if let ObjectiveKind::Contrastive { loss } = &self.objective {
-            loss.check()?;
-        }
+        crate::Objective::check(&self.objective)?;
         if matches!(self.regime, DataRegime::Pool { .. }) && matches!(self.objective, ObjectiveKind::Supervised {}) {
             return Err(TrainError::Unsupported {
                 field: "regime",

@@ -111,7 +111,7 @@ fn the_built_in_enum_and_the_trait_make_the_same_views() {
     for augmentation in [
         Augmentation::Identity {},
         Augmentation::ComplementaryMask { keep: 0.3 },
-        Augmentation::IndependentMask { keep: 0.6, rescale: true },
+        Augmentation::IndependentMask { keep: 0.6, rescale: true, views: 2 },
         Augmentation::GaussianNoise { sigma_a: 0.5 },
     ] {
         let views = augmentation.views(&batch, &mut decouple_data::rng::stream(9, "augment")).unwrap();

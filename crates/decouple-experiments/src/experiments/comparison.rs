@@ -24,7 +24,7 @@ pub fn augmentations() -> [Augmentation; 4] {
     [
         Augmentation::ComplementaryMask { keep: 0.5 },
         Augmentation::Identity {},
-        Augmentation::IndependentMask { keep: 0.5, rescale: true },
+        Augmentation::IndependentMask { keep: 0.5, rescale: true, views: 2 },
         Augmentation::GaussianNoise { sigma_a: 0.5 },
     ]
 }

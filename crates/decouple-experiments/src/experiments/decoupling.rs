@@ -30,7 +30,7 @@ pub fn augmentations() -> [Augmentation; 4] {
     [
         Augmentation::Identity {},
         Augmentation::ComplementaryMask { keep: 0.5 },
-        Augmentation::IndependentMask { keep: 0.5, rescale: true },
+        Augmentation::IndependentMask { keep: 0.5, rescale: true, views: 2 },
         Augmentation::GaussianNoise { sigma_a: 0.5 },
     ]
 }

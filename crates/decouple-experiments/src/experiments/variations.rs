@@ -24,7 +24,7 @@ use crate::report::{Claim, Comparison, Summary};
 fn strength_augmentations() -> Vec<Augmentation> {
     let mut all = vec![Augmentation::Identity {}];
     all.extend([0.3, 0.5, 0.7].map(|keep| Augmentation::ComplementaryMask { keep }));
-    all.extend([0.3, 0.5, 0.7].map(|keep| Augmentation::IndependentMask { keep, rescale: true }));
+    all.extend([0.3, 0.5, 0.7].map(|keep| Augmentation::IndependentMask { keep, rescale: true, views: 2 }));
     all
 }
 
