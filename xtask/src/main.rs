@@ -26,8 +26,9 @@ const TASKS: &str = "tasks:
             a grid of runs x seeds, resumable and shardable
   merge DIR... [--out DIR]
             combine the results of sweep shards
-  bench [--out DIR] [--threads 1,2] [--profile] [--full] [--no-reproduce] [--only NAME,..]
-            throughput of the training step and the reproduction (bench.json)
+  bench [--out DIR] [--threads 1,2] [--profile] [--full] [--no-reproduce] [--no-pytorch] [--only NAME,..]
+            throughput of the training step and the reproduction (bench.json),
+            side by side with benches/reference/torch_step.py if torch is installed
   --native  (with any task) build for this machine's CPU: faster, same results,
             but the binary may not run on older CPUs (docs/performance.md)";
 

@@ -25,6 +25,16 @@ pub enum AnalysisError {
         /// The relation the shapes must satisfy.
         requirement: &'static str,
     },
+    /// Too few samples for a statistic.
+    #[error("`{what}` has {found} samples (rows); at least {needed} are needed")]
+    TooFewSamples {
+        /// Name of the input.
+        what: &'static str,
+        /// Rows given.
+        found: usize,
+        /// Rows needed.
+        needed: usize,
+    },
     /// An input has no rows or no columns.
     #[error("`{field}` is empty (shape {shape:?}); it needs at least one row and one column")]
     Empty {

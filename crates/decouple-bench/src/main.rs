@@ -8,10 +8,18 @@
 //! update), `peer-epoch` (seconds per epoch of the peer code's setting), peak
 //! memory of `step-large` and of the reproduction, and `reproduce` (wall time
 //! of `decouple reproduce --quick`; the default scale with `--full`).
-//! Speed lives here, never in timed tests.
+//!
+//! When `python3 -c "import torch"` works, the PyTorch reference of the same
+//! step (`benches/reference/torch_step.py`) runs as a child process:
+//! `pytorch/step-default` and `pytorch/step-large` entries, `speed-up vs
+//! PyTorch` ratios, and a PyTorch column in the table. Without torch the bench
+//! says how to install it and reports decouple alone. `loss-check` compares the
+//! two implementations' mean training loss over steps 281-300 of the default
+//! setting (5 seeds). Speed lives here, never in timed tests.
 
 mod machine;
 mod measure;
+mod reference;
 mod reproduce;
 mod workloads;
 
@@ -41,10 +49,14 @@ struct Cli {
     /// Skip the `reproduce` entries.
     #[arg(long)]
     no_reproduce: bool,
+    /// Do not run the PyTorch reference even if torch is installed.
+    #[arg(long)]
+    no_pytorch: bool,
     /// Print where the time of one step goes, phase by phase.
     #[arg(long)]
     profile: bool,
-    /// Only these entries (e.g. `step-default,gemm-peak`); all by default.
+    /// Only these entries (`gemm-peak`, `step-default`, `step-large`,
+    /// `peer-epoch`, `loss-check`, `reproduce`); all by default.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Internal: run one workload and print this process's peak memory (MiB).
@@ -60,7 +72,31 @@ struct Report {
     entries: Vec<Entry>,
     reproduce_commands: Vec<String>,
     profiles: Vec<ProfileRecord>,
+    /// The PyTorch reference, when it ran.
+    pytorch: Option<reference::Reference>,
+    /// decouple against PyTorch on the loss-curve statistic, when both ran.
+    loss_check: Option<LossCheck>,
 }
+
+/// The loss-curve check: mean training loss over steps 281-300 of a 300-step
+/// run of the default setting, over seeds 0..n, for both implementations.
+#[derive(Serialize)]
+struct LossCheck {
+    statistic: String,
+    decouple_values: Vec<f64>,
+    decouple_mean: f64,
+    pytorch_values: Vec<f64>,
+    pytorch_mean: f64,
+    difference: f64,
+    tolerance: f64,
+    agrees: bool,
+}
+
+/// Seeds of the loss check.
+const LOSS_CHECK_SEEDS: u64 = 5;
+/// Stated tolerance on |PyTorch - decouple| of the loss check's 5-seed means
+/// (docs/performance.md, benches/reference/README.md).
+const LOSS_CHECK_TOLERANCE: f64 = 0.15;
 
 #[derive(Serialize)]
 struct ProfileRecord {
@@ -84,17 +120,36 @@ fn target(entry: &Entry) -> Option<(String, bool)> {
         ("peer-epoch", 1, "s/epoch") => Some(("<= 0.025".into(), m <= 0.025)),
         ("step-large", 2, "speed-up vs 1 thread") => Some((">= 1.7".into(), m >= 1.7)),
         ("reproduce", _, "s (default scale)") => Some(("<= 180".into(), m <= 180.0)),
+        ("step-default", 1, "speed-up vs PyTorch") => Some((">= 3.0".into(), m >= 3.0)),
+        ("step-large", 1, "speed-up vs PyTorch") => Some((">= 2.5".into(), m >= 2.5)),
         _ => None,
     }
 }
 
+/// The table; the PyTorch entries appear as the `PyTorch min / median` and
+/// `ratio` (PyTorch median / decouple median) columns of decouple's rows.
 fn print_table(entries: &[Entry]) {
-    println!("\n| name | threads | unit | min | median | max | target |");
-    println!("|---|---|---|---|---|---|---|");
-    for entry in entries {
+    let with_pytorch = entries.iter().any(|e| e.name.starts_with(reference::PREFIX));
+    let (extra_head, extra_rule) = if with_pytorch { (" PyTorch min / median | ratio |", "---|---|") } else { ("", "") };
+    println!("\n| name | threads | unit | min | median | max |{extra_head} target |");
+    println!("|---|---|---|---|---|---|{extra_rule}---|");
+    for entry in entries.iter().filter(|e| !e.name.starts_with(reference::PREFIX)) {
         let target = target(entry).map_or_else(String::new, |(text, met)| format!("{text} {}", if met { "met" } else { "MISSED" }));
+        let extra = if with_pytorch {
+            let torch = entries.iter().find(|t| {
+                t.name.strip_prefix(reference::PREFIX) == Some(entry.name.as_str()) && t.threads == entry.threads && t.unit == entry.unit
+            });
+            match torch {
+                Some(t) if entry.unit == "ms/step" => {
+                    format!(" {} / {} | {:.2}x |", format_value(t.min), format_value(t.median), t.median / entry.median)
+                }
+                _ => " | |".into(),
+            }
+        } else {
+            String::new()
+        };
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |{extra} {} |",
             entry.name,
             entry.threads,
             entry.unit,
@@ -186,6 +241,17 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     if let (Some(one), Some(two)) = (median_of(&entries, "step-large", 1, "ms/step"), median_of(&entries, "step-large", 2, "ms/step")) {
         entries.push(Entry::single("step-large", 2, "speed-up vs 1 thread", one / two));
     }
+    let pytorch = run_pytorch(cli, &root, &threads, &wants, &mut entries);
+    let loss_check = match (&pytorch, wants("loss-check")) {
+        (Some(reference), true) => reference.loss_check.as_ref().map(|torch| loss_check(torch, &mut entries)),
+        (None, true) => {
+            eprintln!("  loss-check: decouple only (the comparison needs the PyTorch reference)...");
+            let values: Vec<f64> = (0..LOSS_CHECK_SEEDS).map(workloads::loss_statistic).collect();
+            entries.push(Entry::from_samples("loss-check", 1, "mean loss, steps 281-300, over seeds", &values));
+            None
+        }
+        _ => None,
+    };
     let peer = workloads::peer_config(&root)?;
     let batches_per_epoch = match peer.regime {
         decouple_train::DataRegime::Pool { n_samples } => (n_samples / peer.batch_size).max(1),
@@ -258,12 +324,82 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
 
     print_table(&entries);
     let command = std::iter::once("decouple-bench".to_string()).chain(std::env::args().skip(1)).collect::<Vec<_>>().join(" ");
-    let report = Report { command, machine, entries, reproduce_commands, profiles };
+    let report = Report { command, machine, entries, reproduce_commands, profiles, pytorch, loss_check };
     std::fs::create_dir_all(&cli.out).with_context(|| format!("creating {}", cli.out.display()))?;
     let path = cli.out.join("bench.json");
     write_atomic(&path, &serde_json::to_string_pretty(&report)?)?;
     println!("\nwrote {}", path.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the PyTorch reference on the selected step workloads (and its loss
+/// check), adds its entries and the ratios; `None` (with one line on stderr)
+/// when torch is missing or the script fails: the bench goes on without it.
+fn run_pytorch(
+    cli: &Cli,
+    root: &Path,
+    threads: &[usize],
+    wants: &dyn Fn(&str) -> bool,
+    entries: &mut Vec<Entry>,
+) -> Option<reference::Reference> {
+    let workloads: Vec<&str> = ["step-default", "step-large"].into_iter().filter(|name| wants(name)).collect();
+    if cli.no_pytorch || (workloads.is_empty() && !wants("loss-check")) {
+        return None;
+    }
+    if let Err(why) = reference::torch_available() {
+        eprintln!("  PyTorch reference skipped ({why}): `{}` to compare with it", reference::INSTALL_HINT);
+        return None;
+    }
+    eprintln!("  PyTorch reference ({})...", reference::SCRIPT);
+    let (torch_entries, reference) = match reference::run(root, &workloads, threads, wants("loss-check")) {
+        Ok(result) => result,
+        Err(error) => {
+            eprintln!("  PyTorch reference failed, reporting decouple alone: {error:#}");
+            return None;
+        }
+    };
+    for torch in &torch_entries {
+        let name = torch.name.trim_start_matches(reference::PREFIX);
+        if let Some(ours) = median_of(entries, name, torch.threads, "ms/step") {
+            entries.push(Entry::single(name, torch.threads, "speed-up vs PyTorch", torch.median / ours));
+        }
+    }
+    entries.extend(torch_entries);
+    Some(reference)
+}
+
+/// decouple's side of the loss check, compared with PyTorch's.
+fn loss_check(torch: &reference::ScriptLossCheck, entries: &mut Vec<Entry>) -> LossCheck {
+    eprintln!("  loss-check: decouple, {LOSS_CHECK_SEEDS} seeds x {} steps...", workloads::LOSS_CHECK_STEPS);
+    let values: Vec<f64> = (0..LOSS_CHECK_SEEDS).map(workloads::loss_statistic).collect();
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    let unit = "mean loss, steps 281-300, over seeds";
+    entries.push(Entry::from_samples("loss-check", 1, unit, &values));
+    entries.push(Entry::from_samples(&format!("{}loss-check", reference::PREFIX), 1, unit, &torch.values));
+    let difference = torch.mean - mean;
+    let agrees = difference.abs() <= LOSS_CHECK_TOLERANCE;
+    eprintln!(
+        "  loss-check: decouple {mean:.4}, PyTorch {:.4} (+- {:.4}), difference {difference:+.4}, tolerance {LOSS_CHECK_TOLERANCE}: {}",
+        torch.mean,
+        torch.standard_error,
+        if agrees { "agree" } else { "DISAGREE" }
+    );
+    LossCheck {
+        statistic: format!(
+            "mean training loss over steps {}-{} of a {}-step run of the default setting, seeds 0-{}",
+            workloads::LOSS_CHECK_STEPS - workloads::LOSS_CHECK_WINDOW + 1,
+            workloads::LOSS_CHECK_STEPS,
+            workloads::LOSS_CHECK_STEPS,
+            LOSS_CHECK_SEEDS - 1
+        ),
+        decouple_values: values,
+        decouple_mean: mean,
+        pytorch_values: torch.values.clone(),
+        pytorch_mean: torch.mean,
+        difference,
+        tolerance: LOSS_CHECK_TOLERANCE,
+        agrees,
+    }
 }
 
 fn main() -> ExitCode {

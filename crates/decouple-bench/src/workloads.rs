@@ -147,3 +147,22 @@ pub fn profile(config: TrainConfig, fraction: f64, repetitions: usize) -> Profil
         active_fraction: active,
     }
 }
+
+/// Steps of the loss check's runs (the default setting cut to this many steps).
+pub const LOSS_CHECK_STEPS: usize = 300;
+/// The loss check averages the training loss over this many last steps.
+pub const LOSS_CHECK_WINDOW: usize = 20;
+
+/// The loss check's seed-free statistic for one seed: the mean training loss
+/// over steps 281-300 of a 300-step run of the default setting (1 thread),
+/// i.e. the `loss` of the last line of `cargo xtask run --config
+/// examples/configs/default.toml --set steps=300 --set log_every=20`.
+/// `benches/reference/torch_step.py` computes the same for PyTorch.
+pub fn loss_statistic(seed: u64) -> f64 {
+    let mut config = default_config();
+    config.steps = LOSS_CHECK_STEPS;
+    config.seed = seed;
+    let mut trainer = Trainer::new(config).expect("valid bench config");
+    let losses: Vec<f64> = (0..LOSS_CHECK_STEPS).map(|_| trainer.train_step().expect("bench runs do not diverge")).collect();
+    losses[LOSS_CHECK_STEPS - LOSS_CHECK_WINDOW..].iter().sum::<f64>() / LOSS_CHECK_WINDOW as f64
+}

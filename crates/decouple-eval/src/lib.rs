@@ -142,6 +142,9 @@ pub struct NetworkReport {
     pub n_neurons: usize,
     /// Fraction of zero activations on clean samples.
     pub zero_fraction: f64,
+    /// Effective rank `exp(entropy)` of the eigenvalues of the covariance of
+    /// `f(x)` on clean samples: `m` when isotropic, 1 when collapsed to one direction.
+    pub effective_rank: f64,
     /// Sign-support recovery: matched fraction of active features.
     pub support_match_rate: f64,
     /// Sign-support recovery: fraction of inactive features reported active.
@@ -231,6 +234,7 @@ pub fn evaluate(
     let clean = model.sample(evaluation.n_activity, &mut rng::stream(seed, "analysis"));
     let clean_features = features(net, clean.x())?;
     let activity = analysis::activity_stats(clean_features.view())?;
+    let effective_rank = analysis::effective_rank(&analysis::covariance_spectrum(clean_features.view())?);
     let purity = analysis::neuron_purity(alignment.view(), Some(&activity.alive), &analysis::PurityConfig::default())?;
     let support = analysis::support_recovery(clean_features.view(), clean.z(), cosines.view(), &analysis::SupportConfig::default())?;
 
@@ -305,6 +309,7 @@ pub fn evaluate(
         n_dead: activity.n_dead,
         n_neurons: activity.n_neurons,
         zero_fraction: activity.zero_fraction,
+        effective_rank,
         support_match_rate: support.match_rate,
         support_false_rate: support.false_support_rate,
         probe: probe_scores,

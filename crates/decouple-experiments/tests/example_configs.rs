@@ -16,7 +16,7 @@ fn examples() -> PathBuf {
 }
 
 /// Config files that are not the setting of one experiment's run.
-const NOT_EXPERIMENTS: [&str; 3] = ["default.toml", "peer.toml", "sweep-small.toml"];
+const NOT_EXPERIMENTS: [&str; 4] = ["byol-off-diagonal.toml", "default.toml", "peer.toml", "sweep-small.toml"];
 
 fn by_label(configs: &[(&'static str, TrainConfig)], label: &str) -> TrainConfig {
     configs.iter().find(|(name, _)| *name == label).unwrap_or_else(|| panic!("no run labelled {label}")).1

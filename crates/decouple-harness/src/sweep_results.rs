@@ -18,7 +18,7 @@ use crate::write_atomic;
 
 /// Metrics a sweep can tabulate and plot: fields of the run's report
 /// (`probe.learned` is a nested one), plus `final_loss` and `wall_s`.
-pub const METRICS: [&str; 24] = [
+pub const METRICS: [&str; 25] = [
     "median_best",
     "min_best",
     "max_best",
@@ -32,6 +32,7 @@ pub const METRICS: [&str; 24] = [
     "dense_span_energy_weighted",
     "n_dead",
     "zero_fraction",
+    "effective_rank",
     "support_match_rate",
     "support_false_rate",
     "probe.learned",

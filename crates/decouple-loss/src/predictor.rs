@@ -59,11 +59,14 @@ pub fn batch_norm_forward<F: NdFloat>(z: ArrayView2<'_, F>, parameters: &BatchNo
     let inverse_std = variance.mapv(|v| F::one() / (v + parameters.eps).sqrt());
     normalised *= &inverse_std;
     let output = match parameters.affine {
-        Some((gamma, beta)) => &normalised * &gamma + &beta,
+        Some((gamma, beta)) => &normalised * &gamma + beta,
         None => normalised.clone(),
     };
     (output, BatchNormCache { normalised, inverse_std })
 }
+
+/// `(dL/dgamma, dL/dbeta)` of an affine batch normalisation.
+pub type AffineGradients<F> = (Array1<F>, Array1<F>);
 
 /// `dL/dz` from `dL/dy`, and `(dL/dgamma, dL/dbeta)` when affine.
 #[must_use]
@@ -71,7 +74,7 @@ pub fn batch_norm_backward<F: NdFloat>(
     grad_output: ArrayView2<'_, F>,
     cache: &BatchNormCache<F>,
     parameters: &BatchNormParameters<'_, F>,
-) -> (Array2<F>, Option<(Array1<F>, Array1<F>)>) {
+) -> (Array2<F>, Option<AffineGradients<F>>) {
     let batch = cast::<F>(grad_output.nrows() as f64);
     let (scaled, affine_grads) = match parameters.affine {
         Some((gamma, _)) => {
@@ -249,7 +252,7 @@ fn check_inputs<F: NdFloat>(
         return Err(LossError::shape("predictor", format!("[{m}, {m}]", m = shape.1), head.predictor.shape()));
     }
     if let Some(batch_norm) = &head.batch_norm {
-        if !(batch_norm.eps > F::zero()) {
+        if batch_norm.eps.is_nan() || batch_norm.eps <= F::zero() {
             return Err(LossError::OutOfRange {
                 field: "batch_norm.eps",
                 value: batch_norm.eps.to_f64().unwrap_or(f64::NAN),
@@ -263,53 +266,4 @@ fn check_inputs<F: NdFloat>(
         }
     }
     Ok(())
-}
-
-/// Eigenvalues and eigenvectors of a symmetric matrix by cyclic Jacobi
-/// rotations (in `f64`): returns `(lambda, U)` with `A = U diag(lambda) U^T`,
-/// eigenvalues in decreasing order, eigenvectors in the columns of `U`.
-#[must_use]
-pub fn symmetric_eigen(matrix: ArrayView2<'_, f64>) -> (Array1<f64>, Array2<f64>) {
-    let n = matrix.nrows();
-    let mut a = matrix.to_owned();
-    let mut vectors = Array2::<f64>::eye(n);
-    for _sweep in 0..100 {
-        let off: f64 = (0..n).flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[[i, j]] * a[[i, j]]).sum();
-        let scale: f64 = a.iter().map(|v| v * v).sum::<f64>();
-        if off <= 1e-30 * scale.max(f64::MIN_POSITIVE) {
-            break;
-        }
-        for p in 0..n {
-            for q in p + 1..n {
-                if a[[p, q]].abs() <= f64::MIN_POSITIVE {
-                    continue;
-                }
-                let theta = (a[[q, q]] - a[[p, p]]) / (2.0 * a[[p, q]]);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for k in 0..n {
-                    let (akp, akq) = (a[[k, p]], a[[k, q]]);
-                    a[[k, p]] = c * akp - s * akq;
-                    a[[k, q]] = s * akp + c * akq;
-                }
-                for k in 0..n {
-                    let (apk, aqk) = (a[[p, k]], a[[q, k]]);
-                    a[[p, k]] = c * apk - s * aqk;
-                    a[[q, k]] = s * apk + c * aqk;
-                }
-                for k in 0..n {
-                    let (vkp, vkq) = (vectors[[k, p]], vectors[[k, q]]);
-                    vectors[[k, p]] = c * vkp - s * vkq;
-                    vectors[[k, q]] = s * vkp + c * vkq;
-                }
-            }
-        }
-    }
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&i, &j| a[[j, j]].total_cmp(&a[[i, i]]));
-    let values = Array1::from_iter(order.iter().map(|&i| a[[i, i]]));
-    let sorted = Array2::from_shape_fn((n, n), |(row, column)| vectors[[row, order[column]]]);
-    (values, sorted)
 }

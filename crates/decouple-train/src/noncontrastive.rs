@@ -20,8 +20,9 @@
 //! every update, for the weights, the thresholds and the affine
 //! normalisation parameters; it starts equal to the online network.
 
+use decouple_analysis::symmetric_eigen;
 use decouple_loss::predictor::{
-    BatchNormParameters, HeadGradients, HeadParameters, batch_norm_forward, predictor_loss, predictor_loss_value, symmetric_eigen,
+    BatchNormParameters, HeadGradients, HeadParameters, batch_norm_forward, predictor_loss, predictor_loss_value,
 };
 use decouple_net::{NetWorkspace, SymReluNet};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
@@ -129,6 +130,7 @@ fn no_normalisation() -> Normalisation {
 }
 
 /// A non-contrastive objective: its predictor, target, normalisation and number of views.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NonContrastive {

@@ -117,8 +117,8 @@ fn cell(runs: &[&RunRecord], metric: impl Fn(&NetworkReport) -> f64, digits: usi
 #[must_use]
 pub fn metrics_table(records: &[RunRecord], labels: &[String]) -> String {
     let mut table = String::from(
-        "| run | seeds | median best_j | min best_j | features >= 0.9 | purity | features/neuron | sparse energy (weighted) | live neurons | probe f(x) | probe raw x | probe init | probe ideal | R^2 z f(x) | R^2 z raw | rho_sparse(w_i) | rho_dense(w_i) |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| run | seeds | median best_j | min best_j | features >= 0.9 | purity | features/neuron | sparse energy (weighted) | live neurons | effective rank | probe f(x) | probe raw x | probe init | probe ideal | R^2 z f(x) | R^2 z raw | rho_sparse(w_i) | rho_dense(w_i) |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for label in labels {
         let runs = with_label(records, label);
@@ -130,7 +130,7 @@ pub fn metrics_table(records: &[RunRecord], labels: &[String]) -> String {
         };
         let _ = writeln!(
             table,
-            "| {label} | {} | {} | {} | {} | {} | {} | {} (random {:.3}) | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {label} | {} | {} | {} | {} | {} | {} | {} (random {:.3}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             runs.len(),
             cell(&runs, |r| r.median_best, 3),
             cell(&runs, |r| r.min_best, 3),
@@ -140,6 +140,7 @@ pub fn metrics_table(records: &[RunRecord], labels: &[String]) -> String {
             cell(&runs, |r| r.sparse_energy_weighted, 3),
             runs.first().and_then(|run| run.report.as_ref()).map_or(f64::NAN, |r| r.sparse_energy_random),
             cell(&runs, |r| r.n_live as f64, 1),
+            cell(&runs, |r| r.effective_rank, 1),
             cell(&runs, |r| r.probe.learned, 3),
             cell(&runs, |r| r.probe.raw, 3),
             cell(&runs, |r| r.probe.init, 3),

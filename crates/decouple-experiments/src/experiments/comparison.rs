@@ -349,6 +349,7 @@ mod tests {
             n_dead: 128 - n_live,
             n_neurons: 128,
             zero_fraction: 0.9,
+            effective_rank: 40.0,
             support_match_rate: 0.9,
             support_false_rate: 0.01,
             probe,

@@ -6,6 +6,7 @@ use crate::report::Summary;
 mod common;
 pub mod comparison;
 pub mod decoupling;
+pub mod noncontrastive;
 pub mod variations;
 
 /// One experiment: its id, the paper's claim, and its runner.
@@ -75,6 +76,12 @@ pub const EXPERIMENTS: &[Experiment] = &[
         claim: "\"proper\" augmentation matters",
         measures: "low-rank dense features, localized dictionary, finite pool, off-span noise",
         run: variations::controls,
+    },
+    Experiment {
+        id: "non-contrastive-decoupling",
+        claim: "without augmentation, non-contrastive objectives do not learn the sparse features either",
+        measures: "SimSiam and BYOL variants under Identity and ComplementaryMask: the metric table and the effective rank",
+        run: noncontrastive::non_contrastive_decoupling,
     },
 ];
 

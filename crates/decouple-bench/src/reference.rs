@@ -1,0 +1,119 @@
+//! The PyTorch reference of the training step (`benches/reference/torch_step.py`),
+//! run as a child process when `python3 -c "import torch"` works. It is never
+//! needed: without torch (or if the script fails) the bench reports decouple alone.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde::{Deserialize, Serialize};
+
+use crate::measure::Entry;
+
+/// The script, relative to the workspace root.
+pub const SCRIPT: &str = "benches/reference/torch_step.py";
+
+/// What to install to get the PyTorch columns.
+pub const INSTALL_HINT: &str = "pip install torch numpy";
+
+/// The interpreter: `$DECOUPLE_PYTHON`, or `python3`.
+fn python() -> String {
+    std::env::var("DECOUPLE_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// `Ok` if the interpreter imports torch; otherwise why not, in one line.
+pub fn torch_available() -> Result<(), String> {
+    let output = Command::new(python()).args(["-c", "import torch"]).stdin(Stdio::null()).output();
+    match output {
+        Ok(output) if output.status.success() => Ok(()),
+        Ok(output) => {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            Err(stderr.lines().last().unwrap_or("import torch failed").trim().to_string())
+        }
+        Err(error) => Err(format!("{} not found ({error})", python())),
+    }
+}
+
+/// One timing of the script.
+#[derive(Debug, Deserialize)]
+struct ScriptEntry {
+    name: String,
+    threads: usize,
+    unit: String,
+    min: f64,
+    median: f64,
+    max: f64,
+    repetitions: usize,
+}
+
+/// The script's loss-curve statistic over seeds.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ScriptLossCheck {
+    /// The statistic per seed (seeds 0, 1, ...).
+    pub values: Vec<f64>,
+    /// Their mean.
+    pub mean: f64,
+    /// The standard error of the mean.
+    pub standard_error: f64,
+}
+
+/// What the script prints (one JSON object).
+#[derive(Debug, Deserialize)]
+struct ScriptReport {
+    torch: String,
+    mkl: bool,
+    cpu_capability: Option<String>,
+    entries: Vec<ScriptEntry>,
+    loss_check: Option<ScriptLossCheck>,
+}
+
+/// The reference's part of `bench.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reference {
+    /// The command that ran it.
+    pub command: String,
+    /// `torch.__version__`.
+    pub torch: String,
+    /// Whether torch was built with MKL.
+    pub mkl: bool,
+    /// torch's CPU kernel level (`torch.backends.cpu.get_cpu_capability()`).
+    pub cpu_capability: Option<String>,
+    /// Its loss-curve statistic, if asked for.
+    pub loss_check: Option<ScriptLossCheck>,
+}
+
+/// The prefix of the reference's entries in `bench.json` (`pytorch/step-default`, ...).
+pub const PREFIX: &str = "pytorch/";
+
+/// Runs the script on `workloads` (bench names, e.g. `step-default`) and
+/// `threads`, with its loss check if `loss_check`; returns its entries (names
+/// prefixed with [`PREFIX`]) and its description.
+///
+/// # Errors
+/// The script could not be started, failed, or printed something else than its report.
+pub fn run(root: &Path, workloads: &[&str], threads: &[usize], loss_check: bool) -> anyhow::Result<(Vec<Entry>, Reference)> {
+    let threads = threads.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
+    let mut args = vec![SCRIPT.to_string(), "--threads".into(), threads];
+    if workloads.is_empty() {
+        args.push("--no-timing".into());
+    } else {
+        args.extend(["--workloads".into(), workloads.join(",")]);
+    }
+    if !loss_check {
+        args.push("--no-loss-check".into());
+    }
+    let command = std::iter::once(python()).chain(args.iter().cloned()).collect::<Vec<_>>().join(" ");
+    let output = Command::new(python()).args(&args).current_dir(root).stdin(Stdio::null()).stderr(Stdio::inherit()).output()?;
+    anyhow::ensure!(output.status.success(), "`{command}` exited with {}", output.status);
+    let report: ScriptReport = serde_json::from_slice(&output.stdout)?;
+    let entries = report
+        .entries
+        .iter()
+        .map(|e| {
+            let samples = Entry::from_samples(&format!("{PREFIX}{}", e.name), e.threads, &e.unit, &[e.median]);
+            Entry { min: e.min, max: e.max, repetitions: e.repetitions, ..samples }
+        })
+        .collect();
+    let reference =
+        Reference { command, torch: report.torch, mkl: report.mkl, cpu_capability: report.cpu_capability, loss_check: report.loss_check };
+    Ok((entries, reference))
+}
