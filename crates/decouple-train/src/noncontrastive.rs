@@ -21,9 +21,7 @@
 //! normalisation parameters; it starts equal to the online network.
 
 use decouple_analysis::symmetric_eigen;
-use decouple_loss::predictor::{
-    BatchNormParameters, HeadGradients, HeadParameters, batch_norm_forward, predictor_loss, predictor_loss_value,
-};
+use decouple_loss::predictor::{BatchNormParameters, HeadGradients, HeadParameters, batch_norm_forward, predictor_loss};
 use decouple_net::{NetWorkspace, SymReluNet};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
@@ -326,17 +324,6 @@ impl Objective for NonContrastive {
         state.gamma_grad = head_grads.gamma;
         state.beta_grad = head_grads.beta;
         Ok(f64::from(value))
-    }
-
-    fn value(&self, state: &mut Self::State, input: &ObjectiveInput<'_>) -> Result<f64, TrainError> {
-        let targets = match &mut state.target {
-            Some(target) => Some(self.target_representations(target, input)?),
-            None => None,
-        };
-        let online = Self::online_views(input);
-        let head = HeadParameters { predictor: state.predictor.view(), batch_norm: self.batch_norm(&state.gamma, &state.beta) };
-        let target_views: Option<Vec<ArrayView2<'_, f32>>> = targets.as_ref().map(|targets| targets.iter().map(Array2::view).collect());
-        Ok(f64::from(predictor_loss_value(&online, target_views.as_deref(), &head)?))
     }
 
     fn parameters<'s>(&self, state: &'s mut Self::State) -> Vec<ParameterSlot<'s>> {
