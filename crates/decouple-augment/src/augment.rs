@@ -16,6 +16,7 @@ use decouple_data::Batch;
 use ndarray::Array2;
 use rand::Rng;
 
+use crate::augmentation::{CHUNK, keep_threshold};
 use crate::{AugmentError, Augmentation, View};
 
 /// An augmentation the trainer is generic over: `n_views()` views of every
@@ -162,8 +163,7 @@ fn independent_masks<R: Rng + ?Sized, const N: usize>(
     parts: &[ndarray::ArrayView2<'_, f32>; N],
     rng: &mut R,
 ) -> Vec<[Array2<f32>; N]> {
-    const CHUNK: usize = 256;
-    let threshold = (keep * 4_294_967_296.0).round() as u64;
+    let threshold = keep_threshold(keep);
     let scale = if rescale { (1.0 / keep) as f32 } else { 1.0 };
     let standard: Vec<Vec<f32>> = parts.iter().map(|part| part.as_standard_layout().iter().copied().collect()).collect();
     let total = standard[0].len();

@@ -180,7 +180,12 @@ impl Augmentation {
 }
 
 /// Coordinates drawn per block.
-const CHUNK: usize = 256;
+pub(crate) const CHUNK: usize = 256;
+
+/// `keep 2^32`: a `u32` word below it keeps a coordinate (probability `keep`).
+pub(crate) fn keep_threshold(keep: f64) -> u64 {
+    (keep * 4_294_967_296.0).round() as u64
+}
 
 /// The action on a block of coordinates: `view = scale * value + noise`.
 struct ChunkFactors {
@@ -217,14 +222,13 @@ enum RowPlan {
 
 impl RowPlan {
     fn new(augmentation: Augmentation) -> Self {
-        let threshold = |keep: f64| (keep * 4_294_967_296.0).round() as u64;
         match augmentation {
             Augmentation::Identity {} => Self::Identity,
             Augmentation::ComplementaryMask { keep } => {
-                Self::Complementary { threshold: threshold(keep), scale: [(1.0 / keep) as f32, (1.0 / (1.0 - keep)) as f32] }
+                Self::Complementary { threshold: keep_threshold(keep), scale: [(1.0 / keep) as f32, (1.0 / (1.0 - keep)) as f32] }
             }
             Augmentation::IndependentMask { keep, rescale, .. } => {
-                Self::Independent { threshold: threshold(keep), scale: if rescale { (1.0 / keep) as f32 } else { 1.0 } }
+                Self::Independent { threshold: keep_threshold(keep), scale: if rescale { (1.0 / keep) as f32 } else { 1.0 } }
             }
             Augmentation::GaussianNoise { sigma_a } => Self::Noise { sigma: sigma_a as f32 },
         }

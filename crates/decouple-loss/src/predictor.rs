@@ -136,6 +136,17 @@ impl<F: NdFloat> HeadGradients<F> {
     pub fn zeros(m: usize) -> Self {
         Self { predictor: Array2::zeros((m, m)), gamma: Array1::zeros(m), beta: Array1::zeros(m) }
     }
+
+    /// Zero gradients for width `m`, in place when already of that width.
+    fn reset(&mut self, m: usize) {
+        if self.gamma.len() == m {
+            self.predictor.fill(F::zero());
+            self.gamma.fill(F::zero());
+            self.beta.fill(F::zero());
+        } else {
+            *self = Self::zeros(m);
+        }
+    }
 }
 
 /// The representations `y_a` the head passes on (batch-normalised if it normalises).
@@ -151,7 +162,7 @@ pub fn head_outputs<F: NdFloat>(online: &[ArrayView2<'_, F>], batch_norm: Option
 }
 
 /// `L` of the module docs and its gradients: `grads[a] = dL/dz_a` (overwritten,
-/// resized), `head_grads` overwritten. `targets`: the target representations
+/// resized), `head_grads` overwritten (resized if needed). `targets`: the target representations
 /// `t_b` (stop-gradient), or `None` for `t_b = y_b` (SimSiam: the online
 /// representations themselves, without gradient through them).
 ///
@@ -179,7 +190,7 @@ pub fn predictor_loss<F: NdFloat>(
     let predictions: Vec<Array2<F>> = forward.iter().map(|(y, _)| y.dot(&head.predictor.t())).collect();
     let weight = F::one() / cast::<F>((n_views * (n_views - 1)) as f64);
     let mut total = F::zero();
-    *head_grads = HeadGradients::zeros(m);
+    head_grads.reset(m);
     for a in 0..n_views {
         let mut grad_p = Array2::zeros(predictions[a].dim());
         for b in (0..n_views).filter(|&b| b != a) {

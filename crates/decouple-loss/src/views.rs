@@ -97,10 +97,10 @@ impl<L: ContrastiveLoss> ViewLoss for L {
         gradients: &mut [Array2<F>],
     ) -> Result<F, LossError> {
         check_count("views", 2, views.len())?;
-        let [grad_u, grad_v] = gradients else {
-            return check_count("gradients", 2, gradients.len()).map(|()| F::zero());
-        };
-        self.loss_and_grad_with(views[0], views[1], workspace, grad_u, grad_v)
+        match gradients {
+            [grad_u, grad_v] => self.loss_and_grad_with(views[0], views[1], workspace, grad_u, grad_v),
+            _ => Err(LossError::shape("gradients", "[2] (one per view)", &[gradients.len()])),
+        }
     }
 
     fn value_of_views<F: NdFloat>(&self, views: &[ArrayView2<'_, F>], workspace: &mut LossWorkspace<F>) -> Result<F, LossError> {

@@ -246,6 +246,11 @@ impl TrainConfig {
     /// The likely cause of a divergence, naming the suspect hyperparameters.
     #[must_use]
     pub fn divergence_hint(&self) -> String {
-        format!("learning rate {} too large{}", self.optimizer.learning_rate, crate::Objective::divergence_hint(&self.objective))
+        divergence_cause(self.optimizer.learning_rate, &self.objective)
     }
+}
+
+/// "learning rate ... too large", followed by the objective's own suspects.
+pub(crate) fn divergence_cause<O: crate::Objective>(learning_rate: f64, objective: &O) -> String {
+    format!("learning rate {learning_rate} too large{}", objective.divergence_hint())
 }

@@ -21,7 +21,7 @@
 //! normalisation parameters; it starts equal to the online network.
 
 use decouple_analysis::symmetric_eigen;
-use decouple_loss::predictor::{BatchNormParameters, HeadGradients, HeadParameters, batch_norm_forward, predictor_loss};
+use decouple_loss::predictor::{BatchNormParameters, HeadGradients, HeadParameters, head_outputs, predictor_loss};
 use decouple_net::{NetWorkspace, SymReluNet};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
@@ -165,13 +165,12 @@ fn check_rate(field: &'static str, value: f64) -> Result<(), TrainError> {
 pub struct NonContrastiveState {
     /// `P` (`m x m`).
     pub predictor: Array2<f32>,
-    predictor_grad: Array2<f32>,
     /// `gamma`, `beta` of an affine normalisation (ones and zeros otherwise).
     pub gamma: Array1<f32>,
     /// See `gamma`.
     pub beta: Array1<f32>,
-    gamma_grad: Array1<f32>,
-    beta_grad: Array1<f32>,
+    /// The last step's gradients of `P`, `gamma` and `beta`.
+    gradients: HeadGradients<f32>,
     /// The EMA target network and its normalisation parameters (BYOL only).
     pub target: Option<TargetNetwork>,
     /// The running correlation estimate `F_hat` (DirectPred only).
@@ -207,16 +206,11 @@ impl NonContrastive {
         if workspaces.len() != input.n_inputs() {
             *workspaces = (0..input.n_inputs()).map(|_| NetWorkspace::new()).collect();
         }
-        let parameters = self.batch_norm(gamma, beta);
-        let mut outputs = Vec::with_capacity(input.n_inputs());
         for (k, workspace) in workspaces.iter_mut().enumerate() {
             net.forward_into(input.input(k), workspace)?;
-            outputs.push(match &parameters {
-                Some(parameters) => batch_norm_forward(workspace.output(), parameters).0,
-                None => workspace.output().to_owned(),
-            });
         }
-        Ok(outputs)
+        let outputs: Vec<ArrayView2<'_, f32>> = workspaces.iter().map(NetWorkspace::output).collect();
+        Ok(head_outputs(&outputs, self.batch_norm(gamma, beta).as_ref()))
     }
 
     fn online_views<'a>(input: &ObjectiveInput<'a>) -> Vec<ArrayView2<'a, f32>> {
@@ -283,7 +277,7 @@ impl Objective for NonContrastive {
         let (gamma, beta) = (Array1::ones(m), Array1::zeros(m));
         Ok(NonContrastiveState {
             predictor: Array2::eye(m),
-            predictor_grad: Array2::zeros((m, m)),
+            gradients: HeadGradients::zeros(m),
             target: matches!(self.target, Target::Ema { .. }).then(|| TargetNetwork {
                 net: net.clone(),
                 gamma: gamma.clone(),
@@ -292,8 +286,6 @@ impl Objective for NonContrastive {
             }),
             correlation: None,
             batch_correlation: None,
-            gamma_grad: Array1::zeros(m),
-            beta_grad: Array1::zeros(m),
             gamma,
             beta,
         })
@@ -312,17 +304,13 @@ impl Objective for NonContrastive {
         let online = Self::online_views(input);
         let head = HeadParameters { predictor: state.predictor.view(), batch_norm: self.batch_norm(&state.gamma, &state.beta) };
         let target_views: Option<Vec<ArrayView2<'_, f32>>> = targets.as_ref().map(|targets| targets.iter().map(Array2::view).collect());
-        let mut head_grads = HeadGradients::zeros(state.predictor.nrows());
-        let value = predictor_loss(&online, target_views.as_deref(), &head, gradients, &mut head_grads)?;
+        let value = predictor_loss(&online, target_views.as_deref(), &head, gradients, &mut state.gradients)?;
         if let Predictor::DirectPred { .. } = self.predictor {
             state.batch_correlation = Some(batch_correlation(&online, head.batch_norm.as_ref()));
         }
-        state.predictor_grad = head_grads.predictor;
         if let Predictor::OffDiagonal { .. } = self.predictor {
-            state.predictor_grad.diag_mut().fill(0.0);
+            state.gradients.predictor.diag_mut().fill(0.0);
         }
-        state.gamma_grad = head_grads.gamma;
-        state.beta_grad = head_grads.beta;
         Ok(f64::from(value))
     }
 
@@ -331,7 +319,7 @@ impl Objective for NonContrastive {
         if let Predictor::Linear { lr_multiplier } | Predictor::OffDiagonal { lr_multiplier } = self.predictor {
             let mut slot = ParameterSlot::new(
                 state.predictor.as_slice_mut().expect("contiguous"),
-                state.predictor_grad.as_slice().expect("contiguous"),
+                state.gradients.predictor.as_slice().expect("contiguous"),
             );
             slot.lr_multiplier = lr_multiplier as f32;
             slots.push(slot);
@@ -339,9 +327,12 @@ impl Objective for NonContrastive {
         if let Normalisation::Batch { affine: true, .. } = self.normalisation {
             slots.push(ParameterSlot::new(
                 state.gamma.as_slice_mut().expect("contiguous"),
-                state.gamma_grad.as_slice().expect("contiguous"),
+                state.gradients.gamma.as_slice().expect("contiguous"),
             ));
-            slots.push(ParameterSlot::new(state.beta.as_slice_mut().expect("contiguous"), state.beta_grad.as_slice().expect("contiguous")));
+            slots.push(ParameterSlot::new(
+                state.beta.as_slice_mut().expect("contiguous"),
+                state.gradients.beta.as_slice().expect("contiguous"),
+            ));
         }
         slots
     }
@@ -388,11 +379,7 @@ pub fn ema_update(target: &mut TargetNetwork, net: &SymReluNet<f32>, gamma: &Arr
 fn batch_correlation(online: &[ArrayView2<'_, f32>], batch_norm: Option<&BatchNormParameters<'_, f32>>) -> Array2<f64> {
     let m = online[0].ncols();
     let mut total = Array2::<f64>::zeros((m, m));
-    for view in online {
-        let y = match batch_norm {
-            Some(parameters) => batch_norm_forward(*view, parameters).0,
-            None => view.to_owned(),
-        };
+    for y in head_outputs(online, batch_norm) {
         let y = y.mapv(f64::from);
         total += &(y.t().dot(&y) / y.nrows() as f64);
     }

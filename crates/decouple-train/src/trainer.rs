@@ -360,7 +360,7 @@ where
     }
 
     fn diverged(&self, quantity: &'static str) -> TrainError {
-        let likely_cause = format!("learning rate {} too large{}", self.config.optimizer.learning_rate, self.objective.divergence_hint());
+        let likely_cause = crate::config::divergence_cause(self.config.optimizer.learning_rate, &self.objective);
         TrainError::Diverged { step: self.step, quantity, likely_cause }
     }
 
@@ -443,9 +443,16 @@ where
             },
             None => ParameterSlot::empty(),
         };
-        let mut slots = vec![weights, bias];
-        slots.extend(self.objective.parameters(&mut self.state));
-        self.last_gradient_norm = self.sgd.step(&optimizer, learning_rate, &mut slots);
+        // The objective's own tensors follow the network's; without any (the
+        // contrastive losses), the step stays free of allocation.
+        let own = self.objective.parameters(&mut self.state);
+        self.last_gradient_norm = if own.is_empty() {
+            self.sgd.step(&optimizer, learning_rate, &mut [weights, bias])
+        } else {
+            let mut slots = vec![weights, bias];
+            slots.extend(own);
+            self.sgd.step(&optimizer, learning_rate, &mut slots)
+        };
         self.last_learning_rate = learning_rate;
     }
 
