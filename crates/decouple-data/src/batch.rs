@@ -1,5 +1,5 @@
 //! A batch of samples that keeps each sample's parts: `x = sparse + dense`,
-//! `sparse = M z` (row-wise `z M^T`).
+//! `sparse = M diag(alpha) z` (row-wise `z diag(alpha) M^T`; `alpha = 1` unless the model has feature strengths).
 
 use ndarray::{Array2, ArrayView2, Axis};
 use rand::Rng;
@@ -47,7 +47,7 @@ impl Batch {
         self.z.view()
     }
 
-    /// Sparse parts `M z` (n x d1).
+    /// Sparse parts `M diag(alpha) z` (n x d1).
     #[must_use]
     pub fn sparse(&self) -> ArrayView2<'_, f32> {
         self.sparse.view()

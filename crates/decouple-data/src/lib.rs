@@ -4,7 +4,8 @@
 //! * `M` (d1 x d) is a [`Dictionary`] with orthonormal columns, the *sparse
 //!   features* (delocalized for [`DictionaryKind::RandomOrthonormal`]);
 //! * `z in {-1, 0, +1}^d` is a sparse latent ([`SparseLatent`]) with
-//!   `E[z z^T] = c I_d`;
+//!   `E[z z^T] = c I_d`, scaled per feature by [`FeatureStrengths`] `alpha_j`
+//!   (all 1 by default: the sparse part is `M diag(alpha) z`);
 //! * `xi` are the *dense features* ([`DenseFeatures`]), Gaussian noise that is
 //!   isotropic, low-rank, or confined to the orthogonal complement of span(M).
 //!
@@ -32,6 +33,7 @@ mod model;
 mod moments;
 mod parallel;
 pub mod rng;
+mod strength;
 mod task;
 
 pub use batch::{Batch, Pool};
@@ -41,4 +43,5 @@ pub use error::DataError;
 pub use latent::SparseLatent;
 pub use model::{DataConfig, SparseCodingModel, fill_gaussian};
 pub use moments::SecondMoments;
+pub use strength::FeatureStrengths;
 pub use task::{FeatureSignTask, LabelledSet, SignTask, Task, draw_labelled};

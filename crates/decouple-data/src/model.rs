@@ -6,7 +6,7 @@ use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 use crate::dictionary::check_dimensions;
-use crate::{Batch, DataError, DenseFeatures, Dictionary, DictionaryKind, SecondMoments, SparseLatent, linalg, parallel, rng};
+use crate::{Batch, DataError, DenseFeatures, Dictionary, DictionaryKind, FeatureStrengths, SecondMoments, SparseLatent, linalg, parallel, rng};
 
 /// Everything that defines the data distribution (plain serde data).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -24,6 +24,9 @@ pub struct DataConfig {
     pub latent: SparseLatent,
     /// Distribution of the dense features `xi`.
     pub dense: DenseFeatures,
+    /// Per-feature strengths `alpha_j` (sparse part `M diag(alpha) z`); omitted when uniform.
+    #[serde(default, skip_serializing_if = "FeatureStrengths::is_uniform")]
+    pub strengths: FeatureStrengths,
 }
 
 impl Default for DataConfig {
@@ -35,6 +38,7 @@ impl Default for DataConfig {
             dictionary: DictionaryKind::RandomOrthonormal,
             latent: SparseLatent::default(),
             dense: DenseFeatures::default(),
+            strengths: FeatureStrengths::Uniform {},
         }
     }
 }
@@ -47,13 +51,15 @@ impl DataConfig {
     pub fn check(&self) -> Result<(), DataError> {
         check_dimensions(self.d, self.d1)?;
         self.latent.check(self.d)?;
-        self.dense.check(self.d, self.d1)
+        self.dense.check(self.d, self.d1)?;
+        self.strengths.check(self.d)
     }
 
-    /// The dense-to-sparse energy ratio `E||xi||^2 / E||Mz||^2` (`sigma^2 d1 / (p d)` for isotropic noise).
+    /// The dense-to-sparse energy ratio `E||xi||^2 / E||M diag(alpha) z||^2`
+    /// (`sigma^2 d1 / (c sum_j alpha_j^2)`; `sigma^2 d1 / (p d)` for isotropic noise and unit strengths).
     #[must_use]
     pub fn energy_ratio(&self) -> f64 {
-        self.dense.expected_energy(self.d, self.d1) / (self.latent.second_moment(self.d) * self.d as f64)
+        self.dense.expected_energy(self.d, self.d1) / (self.latent.second_moment(self.d) * self.strengths.sum_of_squares(self.d))
     }
 }
 
@@ -66,6 +72,8 @@ pub struct SparseCodingModel {
     /// `H` (d1 x rank) for `LowRank` dense features, orthogonal to span(M).
     dense_basis: Option<Array2<f64>>,
     dense_basis_f32: Option<Array2<f32>>,
+    /// `diag(alpha) M^T` (d x d1, the rows added to a sample's sparse part).
+    scaled_features: Array2<f32>,
 }
 
 impl SparseCodingModel {
@@ -86,7 +94,14 @@ impl SparseCodingModel {
             _ => None,
         };
         let dense_basis_f32 = dense_basis.as_ref().map(|basis| basis.mapv(|v| v as f32));
-        Ok(Self { config, dictionary, dense_basis, dense_basis_f32 })
+        let mut scaled_features = dictionary.features_f32().to_owned();
+        if !config.strengths.is_uniform() {
+            for (j, mut row) in scaled_features.rows_mut().into_iter().enumerate() {
+                let alpha = config.strengths.alpha(j);
+                row.zip_mut_with(&dictionary.feature(j), |value, &exact| *value = (alpha * exact) as f32);
+            }
+        }
+        Ok(Self { config, dictionary, dense_basis, dense_basis_f32, scaled_features })
     }
 
     /// [`SparseCodingModel::new`] with the `"dictionary"` stream of `seed`.
@@ -115,11 +130,22 @@ impl SparseCodingModel {
         self.dense_basis.as_ref().map(Array2::view)
     }
 
-    /// Second moments of the sparse part `M z` along `w` (`Sigma = c M M^T`).
+    /// The strength `alpha_j` of every feature.
+    #[must_use]
+    pub fn strengths(&self) -> Vec<f64> {
+        self.config.strengths.alphas(self.config.d)
+    }
+
+    /// Second moments of the sparse part `M diag(alpha) z` along `w` (`Sigma = c M diag(alpha^2) M^T`).
     #[must_use]
     pub fn sparse_moments(&self, w: ArrayView1<'_, f64>) -> SecondMoments {
         let c = self.config.latent.second_moment(self.config.d);
-        SecondMoments::of_projector(c, self.dictionary.matrix_f64(), w)
+        if self.config.strengths.is_uniform() {
+            SecondMoments::of_projector(c, self.dictionary.matrix_f64(), w)
+        } else {
+            let weights: Vec<f64> = self.strengths().iter().map(|alpha| alpha * alpha).collect();
+            SecondMoments::of_weighted_columns(c, self.dictionary.matrix_f64(), &weights, w)
+        }
     }
 
     /// Second moments of the dense part `xi` along `w`.
@@ -159,9 +185,9 @@ impl SparseCodingModel {
         let (d, d1) = (self.config.d, self.config.d1);
         let Batch { z, sparse, dense, x } = batch;
         let z = z.as_slice().expect("batch arrays are contiguous");
-        let features = self.dictionary.features_f32();
-        // sparse = z M^T row by row; z is in {-1, 0, +1}, so only its nonzero
-        // entries contribute (added in increasing j, as the dense product did).
+        let features = self.scaled_features.view();
+        // sparse = z diag(alpha) M^T row by row; z is in {-1, 0, +1}, so only its
+        // nonzero entries contribute (added in increasing j, as the dense product did).
         parallel::for_chunks(contiguous(sparse), CHUNK_ROWS * d1, |chunk, rows| {
             for (local, row) in rows.chunks_mut(d1).enumerate() {
                 let r = chunk * CHUNK_ROWS + local;

@@ -30,6 +30,24 @@ impl SecondMoments {
         Self { quad: scale * projected.dot(&projected), diag: scale * diag, norm2: w.dot(&w) }
     }
 
+    /// Moments of `Sigma = scale * B diag(weights) B^T` along `w` (`weights[j] >= 0`,
+    /// one per column of `B`; `of_projector` when every weight is 1).
+    ///
+    /// # Panics
+    /// If `weights` does not have one entry per column of `basis`.
+    #[must_use]
+    pub fn of_weighted_columns(scale: f64, basis: ArrayView2<'_, f64>, weights: &[f64], w: ArrayView1<'_, f64>) -> Self {
+        assert_eq!(weights.len(), basis.ncols(), "one weight per column");
+        let projected = basis.t().dot(&w);
+        let quad = projected.iter().zip(weights).map(|(p, s)| s * p * p).sum::<f64>();
+        let diag = w
+            .iter()
+            .zip(basis.rows())
+            .map(|(wk, row)| wk * wk * row.iter().zip(weights).map(|(b, s)| s * b * b).sum::<f64>())
+            .sum::<f64>();
+        Self { quad: scale * quad, diag: scale * diag, norm2: w.dot(&w) }
+    }
+
     /// Moments of `Sigma = scale * (I - B B^T)` along `w`.
     #[must_use]
     pub fn of_complement(scale: f64, basis: ArrayView2<'_, f64>, w: ArrayView1<'_, f64>) -> Self {

@@ -185,6 +185,13 @@ impl Objective for ObjectiveKind {
         }
     }
 
+    fn metrics(&self, state: &Self::State) -> Vec<(&'static str, f64)> {
+        match (self, state) {
+            (Self::NonContrastive(objective), BuiltinState::NonContrastive(state)) => objective.metrics(state),
+            _ => Vec::new(),
+        }
+    }
+
     fn divergence_hint(&self) -> String {
         if let Self::NonContrastive(objective) = self {
             return objective.divergence_hint();

@@ -7,6 +7,7 @@ use decouple_net::BiasRule;
 use serde::{Deserialize, Serialize};
 
 use crate::TrainError;
+use crate::init::Init;
 use crate::noncontrastive::NonContrastive;
 
 /// The network: width, initialisation scale and bias rule.
@@ -20,6 +21,9 @@ pub struct NetworkConfig {
     pub sigma0: f64,
     /// How thresholds `b_i` are set.
     pub bias: BiasRule,
+    /// How the weights start (default `Gaussian {}` with `sigma0`; omitted when default).
+    #[serde(default, skip_serializing_if = "Init::is_gaussian")]
+    pub init: Init,
 }
 
 /// What is minimised.
@@ -154,7 +158,7 @@ impl Default for TrainConfig {
         Self {
             data: DataConfig::default(),
             augmentation: Augmentation::ComplementaryMask { keep: 0.5 },
-            network: NetworkConfig { width: 128, sigma0: 0.01, bias: BiasRule::NormRamp { beta: 0.5, ramp: 0.5 } },
+            network: NetworkConfig { width: 128, sigma0: 0.01, bias: BiasRule::NormRamp { beta: 0.5, ramp: 0.5 }, init: Init::Gaussian {} },
             objective: ObjectiveKind::Contrastive {
                 loss: Contrastive::InfoNce(InfoNce { similarity: Similarity::Cosine, temperature: 0.2 }),
             },
@@ -204,6 +208,7 @@ impl TrainConfig {
     pub fn check_common(&self) -> Result<(), TrainError> {
         self.data.check()?;
         self.network.bias.check()?;
+        self.network.init.check()?;
         let network = &self.network;
         if network.width == 0 {
             return Err(out_of_range("network.width", 0.0, ">= 1"));

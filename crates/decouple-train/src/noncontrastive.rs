@@ -356,6 +356,24 @@ impl Objective for NonContrastive {
         Ok(())
     }
 
+    /// For a trained predictor: `predictor_off_diagonal = ||P - diag(P)||_F`,
+    /// `predictor_diagonal_mean = tr(P) / m`.
+    fn metrics(&self, state: &Self::State) -> Vec<(&'static str, f64)> {
+        if matches!(self.predictor, Predictor::Identity {}) {
+            return Vec::new();
+        }
+        let p = &state.predictor;
+        let (mut off, mut diagonal) = (0.0, 0.0);
+        for ((i, j), &value) in p.indexed_iter() {
+            if i == j {
+                diagonal += f64::from(value);
+            } else {
+                off += f64::from(value).powi(2);
+            }
+        }
+        vec![("predictor_off_diagonal", off.sqrt()), ("predictor_diagonal_mean", diagonal / p.nrows().max(1) as f64)]
+    }
+
     fn divergence_hint(&self) -> String {
         match self.predictor {
             Predictor::Linear { lr_multiplier } | Predictor::OffDiagonal { lr_multiplier } => {

@@ -179,6 +179,13 @@ pub trait Objective {
         None
     }
 
+    /// Named scalars of the objective's state, recorded at every report in
+    /// [`crate::StepMetrics::objective`] (e.g. the off-diagonal mass of a
+    /// predictor; default: none). Names are `snake_case` and stable across steps.
+    fn metrics(&self, _state: &Self::State) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
+
     /// Hyperparameters of the objective that may cause a divergence, as a
     /// phrase appended to "learning rate ... too large" (default: none).
     fn divergence_hint(&self) -> String {

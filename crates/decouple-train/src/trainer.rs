@@ -31,6 +31,7 @@
 //! current step computes. The thread count is an execution option, not part of the
 //! config: the run is bit-identical on 1 or more threads.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use decouple_augment::{Augment, Augmentation};
@@ -40,6 +41,7 @@ use decouple_net::{NetGradients, NetWorkspace, SymReluNet};
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
+use crate::init::initial_network;
 use crate::objective::{Inputs, Objective, ObjectiveInput};
 use crate::optimizer::{ParameterSlot, Sgd};
 use crate::{DataRegime, LinearHead, ObjectiveKind, TrainConfig, TrainError};
@@ -68,6 +70,9 @@ pub struct StepMetrics {
     pub beta: Option<f64>,
     /// Fraction of nonzero activations on the last training batch (first view).
     pub active_fraction: f64,
+    /// The objective's own scalars ([`Objective::metrics`]), by name; omitted when empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub objective: BTreeMap<String, f64>,
 }
 
 /// A finished run: the trained network and its history.
@@ -215,7 +220,7 @@ where
         };
         let seed = config.seed;
         let model = SparseCodingModel::from_seed(config.data, seed)?;
-        let net = SymReluNet::init(config.network.width, config.data.d1, config.network.sigma0, &mut rng::stream(seed, "init"))?;
+        let net = initial_network(&config.network, &model, seed)?;
         let state = objective.start(&net, &config)?;
         let pool = match config.regime {
             DataRegime::Pool { n_samples } => Some(Pool::new(model.sample(n_samples, &mut rng::stream(seed, "pool")))),
@@ -504,6 +509,7 @@ where
             bias_max: bias.iter().map(|b| f64::from(*b)).fold(0.0, f64::max),
             beta: self.config.network.bias.ramp_beta(self.step, self.config.steps),
             active_fraction: if output.is_empty() { 0.0 } else { active as f64 / output.len() as f64 },
+            objective: self.objective.metrics(&self.state).into_iter().map(|(name, value)| (name.to_string(), value)).collect(),
         }
     }
 }

@@ -161,3 +161,33 @@ fn configs_reach_every_variant_and_name_bad_fields() {
     let Err(err) = Trainer::new(config) else { panic!("accepted 3 views from a 2-view augmentation") };
     assert!(matches!(err, TrainError::ViewCount { objective: 3, augmentation: 2 }), "{err}");
 }
+
+/// A trained predictor reports `||P - diag(P)||_F` and `tr(P)/m` at every
+/// report, computed from the state it trained; a fixed identity reports nothing.
+#[test]
+fn predictor_metrics_are_reported_from_the_state() {
+    let mut objective = NonContrastive::default();
+    objective.predictor = Predictor::OffDiagonal { lr_multiplier: 1.0 };
+    let mut config = config_with(objective);
+    (config.steps, config.log_every) = (7, 7);
+    let mut trainer = Trainer::new(config).unwrap();
+    for _ in 0..7 {
+        trainer.train_step().unwrap();
+    }
+    let p = state(&trainer).predictor.clone();
+    // The same run again (bit for bit), through `run`: its report at step 7 reads the same state.
+    let outcome = train(config, |_, _| {}).unwrap();
+    assert_eq!(outcome.history[0].objective["predictor_off_diagonal"], 0.0);
+    let first = &outcome.history[1];
+    assert_eq!(first.step, 7);
+    let off: f64 = p.indexed_iter().filter(|((i, j), _)| i != j).map(|(_, v)| f64::from(*v).powi(2)).sum::<f64>().sqrt();
+    assert!(off > 0.0, "the off-diagonal entries moved");
+    assert_eq!(first.objective["predictor_off_diagonal"], off);
+    assert_eq!(first.objective["predictor_diagonal_mean"], 1.0);
+    assert!(outcome.history.iter().all(|metrics| metrics.objective.len() == 2));
+
+    let identity = train(config_with(NonContrastive::default()), |_, _| {}).unwrap();
+    assert!(identity.history.iter().all(|metrics| metrics.objective.is_empty()));
+    let line = serde_json::to_string(&identity.history[0]).unwrap();
+    assert!(!line.contains("objective"), "{line}");
+}

@@ -290,3 +290,41 @@ fn schedules_and_sgd_follow_their_formulas() {
         assert!((f64::from(w[k]) - (w_before[k] - 0.1 * v2)).abs() < 1e-5);
     }
 }
+
+/// The warm start `w_i = m_{i mod d} + (noise / sqrt(d1)) g_i`: exactly the
+/// dictionary at noise 0, and at noise 0.5 every neuron's cosine with its
+/// feature is near `1 / sqrt(1 + 0.25)`; a negative noise is a named error.
+#[test]
+fn near_dictionary_init_starts_next_to_the_features() {
+    use decouple_data::SparseCodingModel;
+    use decouple_train::Init;
+    let mut config = support::small();
+    config.network.init = Init::NearDictionary { noise: 0.0 };
+    config.steps = 1;
+    let trainer = decouple_train::Trainer::new(config).unwrap();
+    let model = SparseCodingModel::from_seed(config.data, config.seed).unwrap();
+    let features = model.dictionary().features_f32();
+    for (i, row) in trainer.net().weights().rows().into_iter().enumerate() {
+        assert_eq!(row, features.row(i % 8));
+    }
+    assert!(trainer.net().bias().iter().all(|b| *b == 0.0));
+
+    config.network.init = Init::NearDictionary { noise: 0.5 };
+    let trainer = decouple_train::Trainer::new(config).unwrap();
+    for (i, row) in trainer.net().weights().rows().into_iter().enumerate() {
+        let feature = model.dictionary().feature(i % 8);
+        let w = row.mapv(f64::from);
+        let cosine = w.dot(&feature) / w.dot(&w).sqrt();
+        // ||g||^2 / d1 has relative spread sqrt(2 / 64) = 0.18: the cosine stays within 0.1 of 0.894.
+        assert!((cosine - 1.0 / 1.25f64.sqrt()).abs() < 0.1, "neuron {i}: {cosine}");
+    }
+    let json = serde_json::to_string(&config.network).unwrap();
+    assert!(json.contains(r#""init":{"kind":"NearDictionary","noise":0.5}"#), "{json}");
+    assert!(!serde_json::to_string(&support::small().network).unwrap().contains("init"));
+
+    config.network.init = Init::NearDictionary { noise: -1.0 };
+    match config.check() {
+        Err(TrainError::OutOfRange { field, .. }) => assert_eq!(field, "network.init.noise"),
+        other => panic!("{other:?}"),
+    }
+}
