@@ -226,7 +226,11 @@ fn run() -> anyhow::Result<ExitCode> {
         for claim in &summary.claims {
             println!(
                 "    {} {}: measured {:.4}, threshold {:?} {}",
-                if claim.pass { "pass" } else { "FAIL" },
+                match (claim.pass, claim.hypothesis) {
+                    (true, _) => "pass",
+                    (false, false) => "FAIL",
+                    (false, true) => "does not hold (finding)",
+                },
                 claim.name,
                 claim.measured,
                 claim.comparison,

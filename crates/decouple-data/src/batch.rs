@@ -88,11 +88,14 @@ impl Batch {
         if out.n() != indices.len() || out.d() != self.d() || out.d1() != self.d1() {
             *out = Self::zeros(indices.len(), self.d(), self.d1());
         }
-        for (row, &index) in indices.iter().enumerate() {
-            out.z.row_mut(row).assign(&self.z.row(index));
-            out.sparse.row_mut(row).assign(&self.sparse.row(index));
-            out.dense.row_mut(row).assign(&self.dense.row(index));
-            out.x.row_mut(row).assign(&self.x.row(index));
+        let pairs = [(&self.z, &mut out.z), (&self.sparse, &mut out.sparse), (&self.dense, &mut out.dense), (&self.x, &mut out.x)];
+        for (source, target) in pairs {
+            let width = source.ncols();
+            let source = source.as_slice().expect("batch arrays are contiguous");
+            let target = target.as_slice_mut().expect("batch arrays are contiguous");
+            for (row, &index) in target.chunks_exact_mut(width.max(1)).zip(indices) {
+                row.copy_from_slice(&source[index * width..(index + 1) * width]);
+            }
         }
     }
 }

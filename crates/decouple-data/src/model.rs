@@ -6,7 +6,9 @@ use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 use crate::dictionary::check_dimensions;
-use crate::{Batch, DataError, DenseFeatures, Dictionary, DictionaryKind, FeatureStrengths, SecondMoments, SparseLatent, linalg, parallel, rng};
+use crate::{
+    Batch, DataError, DenseFeatures, Dictionary, DictionaryKind, FeatureStrengths, SecondMoments, SparseLatent, linalg, parallel, rng,
+};
 
 /// Everything that defines the data distribution (plain serde data).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -24,8 +26,8 @@ pub struct DataConfig {
     pub latent: SparseLatent,
     /// Distribution of the dense features `xi`.
     pub dense: DenseFeatures,
-    /// Per-feature strengths `alpha_j` (sparse part `M diag(alpha) z`); omitted when uniform.
-    #[serde(default, skip_serializing_if = "FeatureStrengths::is_uniform")]
+    /// Per-feature strengths `alpha_j` (sparse part `M diag(alpha) z`; default uniform).
+    #[serde(default)]
     pub strengths: FeatureStrengths,
 }
 

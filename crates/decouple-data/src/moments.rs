@@ -40,11 +40,8 @@ impl SecondMoments {
         assert_eq!(weights.len(), basis.ncols(), "one weight per column");
         let projected = basis.t().dot(&w);
         let quad = projected.iter().zip(weights).map(|(p, s)| s * p * p).sum::<f64>();
-        let diag = w
-            .iter()
-            .zip(basis.rows())
-            .map(|(wk, row)| wk * wk * row.iter().zip(weights).map(|(b, s)| s * b * b).sum::<f64>())
-            .sum::<f64>();
+        let diag =
+            w.iter().zip(basis.rows()).map(|(wk, row)| wk * wk * row.iter().zip(weights).map(|(b, s)| s * b * b).sum::<f64>()).sum::<f64>();
         Self { quad: scale * quad, diag: scale * diag, norm2: w.dot(&w) }
     }
 

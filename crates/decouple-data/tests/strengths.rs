@@ -73,7 +73,7 @@ fn energy_ratio_uses_the_strengths() {
 }
 
 /// Uniform strengths (explicit or as equal groups of 1) draw exactly the unscaled
-/// model, and are left out of the serialised config (old config hashes hold).
+/// model; a config without the field (written before it existed) reads as uniform.
 #[test]
 fn unit_strengths_are_the_plain_model() {
     let plain = DataConfig::default();
@@ -83,7 +83,9 @@ fn unit_strengths_are_the_plain_model() {
     let b = SparseCodingModel::from_seed(ones, 2).unwrap().sample(64, &mut rng::stream(2, "data"));
     assert_eq!(a.x(), b.x());
     let json = serde_json::to_string(&plain).unwrap();
-    assert!(!json.contains("strengths"), "{json}");
+    assert!(json.contains(r#""strengths":{"kind":"Uniform"}"#), "{json}");
+    let old = json.replace(r#","strengths":{"kind":"Uniform"}"#, "");
+    assert_eq!(serde_json::from_str::<DataConfig>(&old).unwrap(), plain);
     let json = serde_json::to_string(&two_groups()).unwrap();
     assert!(json.contains(r#""strengths":{"kind":"TwoGroups","strong":2,"alpha_strong":1.5,"alpha_weak":0.4}"#), "{json}");
     assert_eq!(serde_json::from_str::<DataConfig>(&json).unwrap(), two_groups());

@@ -41,6 +41,10 @@ pub struct Claim {
     pub threshold: f64,
     /// Whether the claim holds.
     pub pass: bool,
+    /// A claim of another paper tested on this model (not one decouple
+    /// reproduces): when it does not hold, the verdict is `FINDING`, not `FAIL`.
+    #[serde(default)]
+    pub hypothesis: bool,
 }
 
 impl Claim {
@@ -52,7 +56,14 @@ impl Claim {
             Comparison::AtMost => measured <= threshold,
             Comparison::Below => measured < threshold,
         };
-        Self { name: name.into(), measured, comparison, threshold, pass }
+        Self { name: name.into(), measured, comparison, threshold, pass, hypothesis: false }
+    }
+
+    /// A claim of another paper tested at a setting fixed before running
+    /// ([`Claim::hypothesis`]): measured, reported, and a `FINDING` when it does not hold.
+    #[must_use]
+    pub fn hypothesis(name: impl Into<String>, measured: f64, comparison: Comparison, threshold: f64) -> Self {
+        Self { hypothesis: true, ..Self::new(name, measured, comparison, threshold) }
     }
 }
 
@@ -94,15 +105,19 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// The verdict implied by `claims` (`FINDING` if there are none).
+    /// The verdict implied by `claims`: `PASS` when all hold, `FAIL` when a
+    /// reproduced claim does not, `FINDING` when there are none or only
+    /// tested hypotheses fail.
     #[must_use]
     pub fn verdict_of(claims: &[Claim]) -> Verdict {
         if claims.is_empty() {
             Verdict::Finding
         } else if claims.iter().all(|claim| claim.pass) {
             Verdict::Pass
-        } else {
+        } else if claims.iter().any(|claim| !claim.pass && !claim.hypothesis) {
             Verdict::Fail
+        } else {
+            Verdict::Finding
         }
     }
 
@@ -118,7 +133,11 @@ impl Summary {
                 claim.measured,
                 claim.comparison.symbol(),
                 claim.threshold,
-                if claim.pass { "pass" } else { "**FAIL**" }
+                match (claim.pass, claim.hypothesis) {
+                    (true, _) => "pass",
+                    (false, false) => "**FAIL**",
+                    (false, true) => "**does not hold** (finding)",
+                }
             );
         }
         out
@@ -185,4 +204,28 @@ pub fn write_report(out: &Path, order: &[&str], header: &str) -> anyhow::Result<
     }
     decouple_harness::write_atomic(&out.join("REPORT.md"), &report)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Claim, Comparison, Summary, Verdict};
+
+    /// A failing reproduced claim fails the experiment; a failing tested
+    /// hypothesis makes it a finding; a failing claim of either kind wins over passes.
+    #[test]
+    fn verdicts_distinguish_reproduced_claims_from_hypotheses() {
+        let holds = Claim::new("a", 1.0, Comparison::AtLeast, 0.5);
+        let fails = Claim::new("b", 0.1, Comparison::AtLeast, 0.5);
+        let hypothesis_holds = Claim::hypothesis("c", 0.1, Comparison::AtMost, 0.5);
+        let hypothesis_fails = Claim::hypothesis("d", 0.9, Comparison::AtMost, 0.5);
+        assert!(hypothesis_holds.pass && hypothesis_holds.hypothesis && !hypothesis_fails.pass);
+        assert_eq!(Summary::verdict_of(&[]), Verdict::Finding);
+        assert_eq!(Summary::verdict_of(&[holds.clone(), hypothesis_holds.clone()]), Verdict::Pass);
+        assert_eq!(Summary::verdict_of(&[holds.clone(), hypothesis_fails.clone()]), Verdict::Finding);
+        assert_eq!(Summary::verdict_of(&[fails.clone(), hypothesis_fails.clone()]), Verdict::Fail);
+        assert_eq!(Summary::verdict_of(&[fails, holds]), Verdict::Fail);
+        // Old summaries (without the field) read as reproduced claims.
+        let old: Claim = serde_json::from_str(r#"{"name":"x","measured":1.0,"comparison":"AtLeast","threshold":0.5,"pass":true}"#).unwrap();
+        assert!(!old.hypothesis);
+    }
 }

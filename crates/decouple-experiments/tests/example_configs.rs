@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use decouple_augment::Augmentation;
-use decouple_experiments::experiments::{comparison, variations};
+use decouple_experiments::experiments::{comparison, landscape, prediction_head, variations};
 use decouple_harness::config_file::load_run;
 use decouple_train::TrainConfig;
 
@@ -40,6 +40,11 @@ fn reproduction() -> Vec<(&'static str, TrainConfig)> {
         ("control-b-localized.toml", by_label(&controls, "(b) localized Identity dictionary")),
         ("control-c-pool.toml", by_label(&controls, "(c) finite pool n = 4 d1")),
         ("control-d-off-span.toml", by_label(&controls, "(d) OrthogonalComplement noise")),
+        ("landscape-simsiam-warm-start.toml", {
+            let (_, objective, learning_rate) = landscape::objectives()[1];
+            landscape::config(objective, learning_rate, landscape::inits()[1].1, 3000)
+        }),
+        ("prediction-head-off-diagonal.toml", prediction_head::config(prediction_head::predictors()[1].1)),
     ]
 }
 

@@ -45,6 +45,12 @@ pub struct HistoryPoint {
     pub bias_mean: f64,
     /// Fraction of nonzero activations on the training batch.
     pub active_fraction: f64,
+    /// `best_j` of every feature `j` (for per-feature or per-group curves).
+    #[serde(default)]
+    pub best_per_feature: Vec<f64>,
+    /// The objective's own scalars ([`decouple_train::StepMetrics::objective`]), e.g. the predictor's off-diagonal mass.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub objective: std::collections::BTreeMap<String, f64>,
 }
 
 /// A finished run: its report, history and the alignment matrix (for heatmaps).
@@ -109,6 +115,8 @@ fn run_one(spec: &RunSpec, evaluation: &EvaluationConfig) -> RunRecord {
                         weight_norm_mean: metrics.weight_norm_mean,
                         bias_mean: metrics.bias_mean,
                         active_fraction: metrics.active_fraction,
+                        objective: metrics.objective.clone(),
+                        best_per_feature: recovery.best_per_feature,
                     });
                 }
             }

@@ -21,8 +21,8 @@ pub struct NetworkConfig {
     pub sigma0: f64,
     /// How thresholds `b_i` are set.
     pub bias: BiasRule,
-    /// How the weights start (default `Gaussian {}` with `sigma0`; omitted when default).
-    #[serde(default, skip_serializing_if = "Init::is_gaussian")]
+    /// How the weights start (default `Gaussian {}` with `sigma0`).
+    #[serde(default)]
     pub init: Init,
 }
 

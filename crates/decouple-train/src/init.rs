@@ -34,12 +34,6 @@ impl Default for Init {
 }
 
 impl Init {
-    /// Whether this is the default `Gaussian {}` (left out of serialised configs).
-    #[must_use]
-    pub fn is_gaussian(&self) -> bool {
-        matches!(self, Self::Gaussian {})
-    }
-
     /// Validates the fields.
     ///
     /// # Errors

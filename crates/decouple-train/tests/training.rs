@@ -320,7 +320,10 @@ fn near_dictionary_init_starts_next_to_the_features() {
     }
     let json = serde_json::to_string(&config.network).unwrap();
     assert!(json.contains(r#""init":{"kind":"NearDictionary","noise":0.5}"#), "{json}");
-    assert!(!serde_json::to_string(&support::small().network).unwrap().contains("init"));
+    let default = serde_json::to_string(&support::small().network).unwrap();
+    assert!(default.contains(r#""init":{"kind":"Gaussian"}"#), "{default}");
+    let old = default.replace(r#","init":{"kind":"Gaussian"}"#, "");
+    assert_eq!(serde_json::from_str::<decouple_train::NetworkConfig>(&old).unwrap(), support::small().network);
 
     config.network.init = Init::NearDictionary { noise: -1.0 };
     match config.check() {

@@ -6,7 +6,9 @@ use crate::report::Summary;
 mod common;
 pub mod comparison;
 pub mod decoupling;
+pub mod landscape;
 pub mod noncontrastive;
+pub mod prediction_head;
 pub mod variations;
 
 /// One experiment: its id, the paper's claim, and its runner.
@@ -82,6 +84,18 @@ pub const EXPERIMENTS: &[Experiment] = &[
         claim: "without augmentation, non-contrastive objectives do not learn the sparse features either",
         measures: "SimSiam and BYOL variants under Identity and ComplementaryMask: the metric table and the effective rank",
         run: noncontrastive::non_contrastive_decoupling,
+    },
+    Experiment {
+        id: "non-contrastive-landscape",
+        claim: "contrastive learning recovers the dictionary from random init; SimSiam without a predictor does not, but stays near it from a warm start",
+        measures: "max / median / min best_j, support recovery, InfoNCE vs SimSiam with and without a predictor, random init vs warm start",
+        run: landscape::non_contrastive_landscape,
+    },
+    Experiment {
+        id: "prediction-head",
+        claim: "a predictor fixed at the identity learns only the strong features; I + off-diagonal learns the weak ones too",
+        measures: "strong and weak group medians of best_j and the predictor's off-diagonal mass over training",
+        run: prediction_head::prediction_head,
     },
 ];
 
