@@ -58,6 +58,9 @@ fn flatten(value: &Value, path: &str, out: &mut BTreeMap<String, String>) {
                 flatten(child, &if path.is_empty() { key.clone() } else { format!("{path}.{key}") }, out);
             }
         }
+        Value::String(text) => {
+            out.insert(path.to_string(), text.clone());
+        }
         leaf => {
             out.insert(path.to_string(), leaf.to_string());
         }
