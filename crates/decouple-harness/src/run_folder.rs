@@ -2,7 +2,9 @@
 //! trains and never looks complete before it is:
 //!
 //! 1. before training: `config.json` (the resolved config and the code that
-//!    runs it) and `progress.json` (`"state": "incomplete"`, step 0 of N);
+//!    runs it) and `progress.json` (`"state": "incomplete"`, step 0 of N),
+//!    written in a hidden partial folder `.NAME.partial-PID` renamed to
+//!    `NAME` (so the folder never appears without them);
 //! 2. at every logged step: one line appended (and flushed) to
 //!    `metrics.jsonl` and `progress.json` rewritten with the step reached,
 //!    so `tail -f metrics.jsonl` shows the run and a killed run says how
@@ -214,7 +216,7 @@ fn partial_prefix(dir: &Path) -> String {
     format!(".{}.partial-", dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default())
 }
 
-/// Removes partial folders left by killed merges (and by versions that staged runs there).
+/// Removes partial folders left by killed attempts at `dir` (runs being started, merges).
 ///
 /// # Errors
 /// I/O failure.
@@ -263,23 +265,19 @@ fn other_error(action: &'static str, path: &Path, error: impl std::fmt::Display)
 }
 
 impl RunFolder {
-    /// Starts the folder `dir` of a run of `config` (before training): clears
-    /// an old run folder there (summary first, so it never looks complete),
-    /// then writes `config.json`, `progress.json` and an empty `metrics.jsonl`.
+    /// Starts the folder `dir` of a run of `config` (before training): writes
+    /// `config.json`, `progress.json` (incomplete, step 0) and an empty
+    /// `metrics.jsonl` into a hidden partial folder beside it, then renames
+    /// that to `dir` (moving an old run folder there aside first), so the
+    /// folder never appears without them; partial folders of killed
+    /// attempts are removed.
     ///
     /// # Errors
     /// `dir` exists and is not a run folder (it is then left as it is); I/O failure.
     pub fn begin(dir: &Path, config: &RunConfig, origin: &Origin, label: &str) -> crate::Result<Self> {
         check_replaceable(dir)?;
         remove_partials(dir)?;
-        if dir.exists() {
-            let summary = dir.join("summary.json");
-            if summary.exists() {
-                std::fs::remove_file(&summary).map_err(HarnessError::io("removing", &summary))?;
-            }
-            std::fs::remove_dir_all(dir).map_err(HarnessError::io("removing", dir))?;
-        }
-        std::fs::create_dir_all(dir).map_err(HarnessError::io("creating", dir))?;
+        let staging = stage(dir)?;
         let (name, hash) = (folder_name(dir), config.hash());
         let version = code_version();
         let toolchain = {
@@ -296,11 +294,13 @@ impl RunFolder {
             git_commit: &version.commit,
             toolchain,
         };
-        write_json(&dir.join("config.json"), &file)?;
+        write_json(&staging.join("config.json"), &file)?;
         let steps = config.train.steps;
-        write_json(&dir.join("progress.json"), &RunProgress { state: RunState::Incomplete, step: 0, steps, loss: None })?;
-        let path = dir.join("metrics.jsonl");
+        write_json(&staging.join("progress.json"), &RunProgress { state: RunState::Incomplete, step: 0, steps, loss: None })?;
+        let path = staging.join("metrics.jsonl");
+        // The handle follows the file through the rename of its folder.
         let metrics = std::fs::File::create(&path).map_err(HarnessError::io("creating", &path))?;
+        publish(&staging, dir)?;
         Ok(Self { dir: dir.to_path_buf(), metrics, label: label.to_string(), seed: config.train.seed, steps, hash })
     }
 
