@@ -156,6 +156,18 @@ fn a_dry_run_prints_the_resolved_config_and_writes_nothing() {
     assert_eq!(json(&out.join("summary.json"))["config_hash"], hash);
     let output = succeed(&mut run_args(&file, &out, &["--dry-run", "--set", "optimizer.learning_rate=0.25"]));
     assert!(String::from_utf8_lossy(&output.stdout).contains("complete with this config: `run` keeps it"));
+
+    // A folder made by other code is not kept as if this code had made it.
+    let mut summary = json(&out.join("summary.json"));
+    let commit = summary["git_commit"].clone();
+    summary["git_commit"] = "0123456789abcdef0123456789abcdef01234567".into();
+    std::fs::write(out.join("summary.json"), summary.to_string()).unwrap();
+    let output = succeed(&mut run_args(&file, &out, &["--dry-run", "--set", "optimizer.learning_rate=0.25"]));
+    let expected = format!("made by other code ({} (commit 0123456789ab)): `run` trains it again", env!("CARGO_PKG_VERSION"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains(&expected));
+    let output = succeed(&mut run_args(&file, &out, &["--set", "optimizer.learning_rate=0.25"]));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("made by other code: ran it again"));
+    assert_eq!(json(&out.join("summary.json"))["git_commit"], commit);
 }
 
 #[test]
