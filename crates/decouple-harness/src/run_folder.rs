@@ -578,7 +578,7 @@ pub fn publish(temporary: &Path, dir: &Path) -> crate::Result<()> {
     Ok(())
 }
 
-/// Copies the run folder `source` to `dir` (atomically, like [`write_run`]).
+/// Copies the run folder `source` to `dir` (into a partial folder renamed into place, as [`RunFolder::begin`] starts one).
 ///
 /// # Errors
 /// I/O failure.
