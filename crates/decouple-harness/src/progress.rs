@@ -31,6 +31,8 @@ struct Batch {
     done: usize,
     steps: u64,
     steps_done: u64,
+    /// The latest finite loss reported.
+    loss: f64,
     start: Instant,
     last_line: Option<Instant>,
 }
@@ -85,7 +87,8 @@ fn print(line: &str) {
 
 impl Progress for PlainLines {
     fn begin(&self, task: &str, runs: usize, done: usize, steps: u64) {
-        let batch = Batch { task: task.to_string(), runs, done, steps, steps_done: 0, start: Instant::now(), last_line: None };
+        let batch =
+            Batch { task: task.to_string(), runs, done, steps, steps_done: 0, loss: f64::NAN, start: Instant::now(), last_line: None };
         *self.batch.lock().expect("progress lock") = Some(batch);
     }
 
@@ -93,6 +96,9 @@ impl Progress for PlainLines {
         let mut guard = self.batch.lock().expect("progress lock");
         let Some(batch) = guard.as_mut() else { return };
         batch.steps_done += steps;
+        if loss.is_finite() {
+            batch.loss = loss;
+        }
         if batch.last_line.is_some_and(|last| last.elapsed() < self.interval) {
             return;
         }
@@ -100,10 +106,11 @@ impl Progress for PlainLines {
         let elapsed = batch.start.elapsed().as_secs_f64();
         let percent = 100.0 * batch.steps_done as f64 / batch.steps.max(1) as f64;
         print(&format!(
-            "    [{}] {}/{} steps ({percent:.0}%), loss {loss:.4}, {} elapsed, {} left",
+            "    [{}] {}/{} steps ({percent:.0}%), loss {}, {} elapsed, {} left",
             batch.task,
             batch.steps_done,
             batch.steps,
+            if batch.loss.is_finite() { format!("{:.4}", batch.loss) } else { "-".into() },
             duration_words(elapsed),
             duration_words(time_left(elapsed, batch.steps_done, batch.steps))
         ));
