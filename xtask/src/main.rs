@@ -16,16 +16,22 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 const TASKS: &str = "tasks:
-  reproduce [--quick] [--only ID,..] [--seeds N] [--out DIR] [--jobs N] [--list]
+  reproduce [--quick] [--only ID,..] [--seeds N] [--out DIR] [--jobs N] [--threads N] [--list]
             run the experiments of docs/claims.md, write results/ and REPORT.md
-  publish-docs [--from results] [--to docs]
+  publish-docs [--from results] [--to docs] [--allow-dirty]
             copy a finished default run into docs/experiments.md and docs/figures/
-  run --config FILE [--set path=value ...] [--out DIR] [--force]
-            one training run with the full analysis
-  sweep --config SWEEP [--jobs N] [--shard I/N] [--out DIR]
+            (refuses a tree with uncommitted changes)
+  run --config FILE [--set path=value ...] [--out DIR] [--force] [--threads N] [--dry-run]
+            one training run with the full analysis and its saved network
+  sweep --config SWEEP [--jobs N] [--threads N] [--shard I/N] [--out DIR]
+        [--rerun-stale | --accept-stale] [--dry-run]
             a grid of runs x seeds, resumable and shardable
   merge DIR... [--out DIR]
             combine the results of sweep shards
+  analyze RUN_DIR
+            recompute the analysis and plots of a run from its saved network
+  compare RUN_DIR... [--out compare.svg]
+            runs side by side, their curves overlaid in one SVG
   bench [--out DIR] [--threads 1,2] [--profile] [--full] [--no-reproduce] [--no-pytorch] [--only NAME,..]
             throughput of the training step and the reproduction (bench.json),
             side by side with benches/reference/torch_step.py if torch is installed
@@ -43,7 +49,9 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     match task.as_str() {
-        "reproduce" | "publish-docs" | "run" | "sweep" | "merge" => run_release("decouple-cli", "decouple", &args, native),
+        "reproduce" | "publish-docs" | "run" | "sweep" | "merge" | "analyze" | "compare" => {
+            run_release("decouple-cli", "decouple", &args, native)
+        }
         "bench" => run_release("decouple-bench", "decouple-bench", &args[1..], native),
         "help" | "--help" | "-h" => {
             println!("usage: cargo xtask <task> [args]\n{TASKS}");

@@ -1,9 +1,12 @@
 //! `decouple`: the command line behind `cargo xtask reproduce`, and behind
-//! `cargo xtask run|sweep|merge` for your own configs and sweeps. Argument
-//! parsing and printing only: the work is done by `decouple-experiments`
-//! (reproduce) and `decouple-harness` (run, sweep, merge).
+//! `cargo xtask run|sweep|merge|analyze|compare` for your own configs and
+//! sweeps. Argument parsing and printing only (and the progress bar): the
+//! work is done by `decouple-experiments` (reproduce) and `decouple-harness`
+//! (run, sweep, merge, analyze, compare).
 
-use std::path::PathBuf;
+mod progress;
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -11,6 +14,9 @@ use decouple_experiments::RunContext;
 use decouple_experiments::experiments::{self, EXPERIMENTS};
 use decouple_experiments::report::{self, Verdict};
 use decouple_harness::available_cores;
+use decouple_harness::run_folder::RunDone;
+use decouple_harness::sweep::StalePolicy;
+use decouple_harness::training::{Execution, RunCache};
 
 #[derive(Parser)]
 #[command(name = "decouple", about = "Reproduce the claims of Wen & Li (2021) by simulation")]
@@ -38,6 +44,9 @@ enum Command {
         /// Independent runs in parallel (default: available cores); results do not depend on it.
         #[arg(long)]
         jobs: Option<usize>,
+        /// Threads of each run (default: the cores divided among the runs in parallel); results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
         /// Only list the experiments.
         #[arg(long)]
         list: bool,
@@ -56,6 +65,12 @@ enum Command {
         /// Run again even if the folder holds this exact config complete.
         #[arg(long)]
         force: bool,
+        /// Threads of the run (default: available cores); results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print the fully resolved config, its hash and the output folder, then exit.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// A grid of runs x seeds from a sweep file; reruns skip complete runs; `--shard I/N` runs one part.
     Sweep {
@@ -71,6 +86,32 @@ enum Command {
         /// Output folder (default results/sweeps/NAME).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Threads of each run (default: the cores divided among the runs in parallel); results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Redo complete runs made by other code (another decouple version or git commit).
+        #[arg(long, conflicts_with = "accept_stale")]
+        rerun_stale: bool,
+        /// Keep complete runs made by other code beside the new ones (sweep.csv names each run's commit).
+        #[arg(long)]
+        accept_stale: bool,
+        /// List the runs with the state of their folders and the output folder, then exit.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Recompute the analysis and plots of a run folder from its saved network (no training); writes analysis.json.
+    Analyze {
+        /// The run folder.
+        dir: PathBuf,
+    },
+    /// Print run folders side by side and overlay their curves in one SVG.
+    Compare {
+        /// Run folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// The SVG of the curves (the losses go to STEM-loss.svg beside it).
+        #[arg(long, default_value = "compare.svg")]
+        out: PathBuf,
     },
     /// Combine the folders of a sweep's shards into one sweep folder with sweep.csv and plots.
     Merge {
@@ -89,12 +130,30 @@ enum Command {
         /// The docs folder.
         #[arg(long, default_value = "docs")]
         to: PathBuf,
+        /// Publish even from a tree with uncommitted changes (the docs would cite a commit without its code).
+        #[arg(long)]
+        allow_dirty: bool,
     },
 }
 
-fn publish_docs(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<ExitCode> {
+fn publish_docs(from: &Path, to: &Path, allow_dirty: bool) -> anyhow::Result<ExitCode> {
     use anyhow::Context as _;
+    let commit = decouple_harness::git_commit(to);
+    if commit.ends_with("-dirty") && !allow_dirty {
+        anyhow::bail!(
+            "the tree of {} has uncommitted changes (commit {commit}): docs/experiments.md would cite a commit that does not \
+             contain its code; commit them, rerun `cargo xtask reproduce`, then publish (--allow-dirty overrides)",
+            to.display()
+        );
+    }
     let report = std::fs::read_to_string(from.join("REPORT.md")).with_context(|| format!("reading {}/REPORT.md", from.display()))?;
+    if report.lines().next().is_some_and(|header| header.contains("-dirty`")) && !allow_dirty {
+        anyhow::bail!(
+            "{}/REPORT.md was made from a tree with uncommitted changes (see its first line): rerun `cargo xtask reproduce` \
+             from a clean commit, then publish (--allow-dirty overrides)",
+            from.display()
+        );
+    }
     let figures = to.join("figures");
     std::fs::create_dir_all(&figures)?;
     let (cpu, cores) = (decouple_harness::cpu_model(), available_cores());
@@ -121,10 +180,21 @@ fn publish_docs(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_config(config: &std::path::Path, sets: &[String], out: Option<PathBuf>, force: bool) -> anyhow::Result<ExitCode> {
-    let (dir, summary, skipped) = decouple_harness::run_folder::run_file(config, sets, out, force)?;
-    if skipped {
-        println!("already complete with this config (use --force to run again): {}", dir.display());
+fn threads_option(threads: Option<usize>) -> anyhow::Result<Option<usize>> {
+    if threads == Some(0) {
+        anyhow::bail!("--threads 0 is out of range: give at least 1 (default: the available cores)");
+    }
+    Ok(threads)
+}
+
+fn run_config(config: &Path, sets: &[String], out: Option<PathBuf>, force: bool, threads: Option<usize>) -> anyhow::Result<ExitCode> {
+    let cores = available_cores();
+    let execution = Execution { cores, threads: Some(threads_option(threads)?.unwrap_or(cores)), progress: progress::sink() };
+    let (dir, summary, done) = decouple_harness::run_folder::run_file(config, sets, out, force, &execution)?;
+    match done {
+        RunDone::AlreadyComplete => println!("already complete with this config (use --force to run again): {}", dir.display()),
+        RunDone::ReplacedStale => println!("the folder held this config made by other code: ran it again with this code"),
+        _ => {}
     }
     match (&summary.report, &summary.error) {
         (Some(report), _) => println!(
@@ -147,7 +217,71 @@ fn run_config(config: &std::path::Path, sets: &[String], out: Option<PathBuf>, f
     Ok(if summary.report.is_some() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn sweep(config: &std::path::Path, options: &decouple_harness::sweep::SweepOptions) -> anyhow::Result<ExitCode> {
+fn dry_run(config: &Path, sets: &[String], out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let plan = decouple_harness::run_folder::plan_run(config, sets, out)?;
+    println!("{}", serde_json::to_string_pretty(&plan.config)?);
+    println!("config hash: {}", plan.hash);
+    let state = match decouple_harness::run_folder::completed(&plan.dir, &plan.hash) {
+        Some(summary) if summary.is_stale(decouple_harness::code_version()) => {
+            format!("complete with this config, made by other code ({}): `run` trains it again", summary.code_version().short())
+        }
+        Some(_) => "complete with this config: `run` keeps it (--force trains it again)".to_string(),
+        None => "to be written".to_string(),
+    };
+    println!("output folder: {} ({state})", plan.dir.display());
+    println!("code: decouple {}", decouple_harness::code_version().short());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn analyze(dir: &Path) -> anyhow::Result<ExitCode> {
+    let analysis = decouple_harness::analyze::analyze(dir)?;
+    let report = &analysis.report;
+    println!(
+        "{}: median best_j {:.3}, {} of {} features >= 0.9, sparse energy {:.3} with {} of {} neurons live, probe f(x) {:.3} vs raw x {:.3}",
+        dir.display(),
+        report.median_best,
+        report.n_recovered,
+        report.n_features,
+        report.sparse_energy_weighted,
+        report.n_live,
+        report.n_neurons,
+        report.probe.learned,
+        report.probe.raw
+    );
+    let code = decouple_harness::code_version().short();
+    match analysis.same_as_summary {
+        Some(true) => println!("the same report as summary.json (run made by decouple {}; analysed by {code})", analysis.made_by.short()),
+        Some(false) => {
+            println!("differs from summary.json, made by decouple {} (analysed by {code})", analysis.made_by.short())
+        }
+        None => println!("summary.json has no report to compare with"),
+    }
+    println!("wrote {} and {}", dir.join("analysis.json").display(), analysis.plots.join(", "));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn compare(dirs: &[PathBuf], out: &Path) -> anyhow::Result<ExitCode> {
+    let comparison = decouple_harness::compare::compare(dirs, out)?;
+    print!("{}", comparison.table);
+    let plots: Vec<String> = comparison.plots.iter().map(|plot| plot.display().to_string()).collect();
+    println!("curves: {}", plots.join(", "));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sweep(config: &Path, options: &decouple_harness::sweep::SweepOptions, dry_run: bool) -> anyhow::Result<ExitCode> {
+    if dry_run {
+        let survey = decouple_harness::sweep::survey(config, options)?;
+        let current = decouple_harness::code_version();
+        print!("{}", survey.listing(current));
+        println!(
+            "{} runs -> {} (code: decouple {}; {} made by other code)",
+            survey.runs.len(),
+            survey.out.display(),
+            current.short(),
+            survey.stale(current).len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let outcome = decouple_harness::sweep::run_sweep(config, options)?;
     let tally = outcome.tally;
     println!(
@@ -194,16 +328,25 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
-    let (quick, only, seeds, out, jobs, list) = match Cli::parse().command {
-        Command::Reproduce { quick, only, seeds, out, jobs, list } => (quick, only, seeds, out, jobs, list),
-        Command::PublishDocs { from, to } => return publish_docs(&from, &to),
-        Command::Run { config, set, out, force } => return run_config(&config, &set, out, force),
-        Command::Sweep { config, jobs, shard, out } => {
+    let (quick, only, seeds, out, jobs, threads, list) = match Cli::parse().command {
+        Command::Reproduce { quick, only, seeds, out, jobs, threads, list } => (quick, only, seeds, out, jobs, threads, list),
+        Command::PublishDocs { from, to, allow_dirty } => return publish_docs(&from, &to, allow_dirty),
+        Command::Run { config, set, out, dry_run: true, .. } => return dry_run(&config, &set, out),
+        Command::Run { config, set, out, force, threads, .. } => return run_config(&config, &set, out, force, threads),
+        Command::Sweep { config, jobs, shard, out, threads, rerun_stale, accept_stale, dry_run } => {
             let mut options = decouple_harness::sweep::SweepOptions::new(jobs.unwrap_or_else(available_cores).max(1));
             (options.out, options.shard) = (out, shard);
-            return sweep(&config, &options);
+            options.stale = match (rerun_stale, accept_stale) {
+                (true, _) => StalePolicy::Rerun,
+                (_, true) => StalePolicy::Accept,
+                _ => StalePolicy::Refuse,
+            };
+            options.execution = Execution { cores: available_cores(), threads: threads_option(threads)?, progress: progress::sink() };
+            return sweep(&config, &options, dry_run);
         }
         Command::Merge { dirs, out } => return merge(&dirs, out),
+        Command::Analyze { dir } => return analyze(&dir),
+        Command::Compare { dirs, out } => return compare(&dirs, &out),
     };
     for id in &only {
         if experiments::find(id).is_none() {
@@ -217,7 +360,9 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let context = RunContext::new(out, quick, seeds.unwrap_or(if quick { 1 } else { 3 }), jobs.unwrap_or_else(available_cores).max(1))?;
+    decouple_harness::check_writable(&out)?;
+    let mut context = RunContext::new(out, quick, seeds.unwrap_or(if quick { 1 } else { 3 }), jobs.unwrap_or_else(available_cores).max(1))?;
+    context.cache = RunCache::new(Execution { cores: available_cores(), threads: threads_option(threads)?, progress: progress::sink() });
     let start = std::time::Instant::now();
     let mut failed = false;
     for experiment in EXPERIMENTS.iter().filter(|experiment| only.is_empty() || only.iter().any(|id| id == experiment.id)) {

@@ -1,8 +1,11 @@
 //! Sweeps through the `decouple` binary on tiny configs: a sweep killed
-//! midway and rerun ends identical to an uninterrupted one (and never leaves
-//! a half-written run that looks complete); the union of the shards, merged,
-//! equals the full sweep; a diverging run is recorded as failed and the
-//! sweep goes on; shards partition the runs.
+//! with SIGKILL at several random points and rerun ends identical to an
+//! uninterrupted one (and never leaves a run that looks complete before it
+//! is); truncated or missing files are detected and redone; runs made by
+//! other code are refused, kept or redone as asked, never mixed silently;
+//! every split of the cores between jobs and threads gives the same files;
+//! the union of the shards, merged, equals the full sweep; a diverging run
+//! is recorded as failed and the sweep goes on; shards partition the runs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -67,7 +70,7 @@ fn run(mut command: Command) -> Output {
 
 /// Every file of every run folder (summary.json without its wall time),
 /// plus sweep.csv without the wall-time column: what must be identical.
-fn contents(out: &Path) -> BTreeMap<String, String> {
+fn contents(out: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
     for run in std::fs::read_dir(out.join("runs")).unwrap() {
         let run = run.unwrap().path();
@@ -75,13 +78,13 @@ fn contents(out: &Path) -> BTreeMap<String, String> {
         assert!(!name.starts_with('.'), "a partial folder survived: {name}");
         for file in std::fs::read_dir(&run).unwrap() {
             let file = file.unwrap().path();
-            let mut text = std::fs::read_to_string(&file).unwrap();
+            let mut bytes = std::fs::read(&file).unwrap();
             if file.ends_with("summary.json") {
-                let mut summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+                let mut summary: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
                 summary.as_object_mut().unwrap().remove("wall_s");
-                text = summary.to_string();
+                bytes = summary.to_string().into_bytes();
             }
-            files.insert(format!("{name}/{}", file.file_name().unwrap().to_string_lossy()), text);
+            files.insert(format!("{name}/{}", file.file_name().unwrap().to_string_lossy()), bytes);
         }
     }
     let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
@@ -90,47 +93,90 @@ fn contents(out: &Path) -> BTreeMap<String, String> {
         .lines()
         .map(|line| line.split(',').enumerate().filter(|(index, _)| *index != wall).map(|(_, cell)| cell).collect::<Vec<_>>().join(","))
         .collect();
-    files.insert("sweep.csv".into(), without_wall.join("\n"));
+    files.insert("sweep.csv".into(), without_wall.join("\n").into_bytes());
     files
 }
 
+/// The run folders of `out` that are complete (`progress.json` says so, last
+/// of all files, and `summary.json` parses). Every other folder must say it
+/// is incomplete: a killed run never looks complete. Returns (complete,
+/// incomplete) names (hidden partial folders are neither).
+fn run_folders(out: &Path) -> (Vec<String>, Vec<String>) {
+    let (mut complete, mut incomplete) = (Vec::new(), Vec::new());
+    let Ok(entries) = std::fs::read_dir(out.join("runs")) else { return (complete, incomplete) };
+    for path in entries.map(|entry| entry.unwrap().path()) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue; // a partial folder of a killed start (`contents` checks that none survives a rerun)
+        }
+        let progress: Option<serde_json::Value> =
+            std::fs::read_to_string(path.join("progress.json")).ok().and_then(|text| serde_json::from_str(&text).ok());
+        match progress.as_ref().and_then(|progress| progress["state"].as_str()) {
+            Some("complete") => {
+                let text = std::fs::read_to_string(path.join("summary.json")).unwrap();
+                serde_json::from_str::<serde_json::Value>(&text).unwrap();
+                complete.push(name);
+            }
+            // (A summary may already be there in the instant between its write and
+            // progress.json's last one: the folder still counts as incomplete.)
+            Some("incomplete") => incomplete.push(name),
+            other => panic!("{name}: a run folder without a valid progress.json ({other:?})"),
+        }
+    }
+    (complete, incomplete)
+}
+
 fn complete_runs(out: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(out.join("runs")) else { return Vec::new() };
-    entries
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| !path.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .map(|path| {
-            // A folder under its final name is complete: its summary parses.
-            let text =
-                std::fs::read_to_string(path.join("summary.json")).unwrap_or_else(|_| panic!("{} has no summary.json", path.display()));
-            serde_json::from_str::<serde_json::Value>(&text).unwrap();
-            path.file_name().unwrap().to_string_lossy().into_owned()
-        })
-        .collect()
+    run_folders(out).0
+}
+
+/// A small deterministic generator (the test's "random" kill times).
+fn next_random(state: &mut u64) -> u64 {
+    *state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+    *state >> 33
 }
 
 #[test]
-fn a_killed_sweep_resumes_to_the_same_results_as_an_uninterrupted_one() {
+fn a_sweep_killed_at_random_points_resumes_to_the_same_results_as_an_uninterrupted_one() {
     let dir = scratch("sweep-resume");
     let file = sweep_file(&dir, ("", ""));
     let (full, resumed) = (dir.join("full"), dir.join("resumed"));
+    let start = Instant::now();
     run(decouple(&["sweep", "--jobs", "2"], &file, &full));
+    let full_time = start.elapsed();
     assert_eq!(complete_runs(&full).len(), 12);
 
-    let mut child = decouple(&["sweep", "--jobs", "1"], &file, &resumed).stdout(Stdio::null()).spawn().unwrap();
-    let start = Instant::now();
-    while complete_runs(&resumed).is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(60), "no run finished");
-        std::thread::sleep(Duration::from_millis(5));
+    // SIGKILL (Child::kill) at pseudo-random times, four times: each attempt
+    // waits for one more run to complete, then up to half a run more, so the
+    // four leave runs to do (at most about 9 of 12 complete).
+    let mut state = 16;
+    let (mut kills, mut seen_incomplete) = (0, 0);
+    while kills < 4 && complete_runs(&resumed).len() < 10 {
+        let jobs = if kills == 1 { "2" } else { "1" };
+        let mut child = decouple(&["sweep", "--jobs", jobs], &file, &resumed).stdout(Stdio::null()).spawn().unwrap();
+        let before = complete_runs(&resumed).len();
+        let wait = Duration::from_millis(20 + next_random(&mut state) % (full_time.as_millis() as u64 / 12).clamp(20, 1000));
+        let started = Instant::now();
+        // Wait the drawn time, and until one more run is complete (so that each attempt progresses).
+        while started.elapsed() < wait || complete_runs(&resumed).len() == before {
+            assert!(started.elapsed() < Duration::from_secs(60), "no run finished");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        kills += 1;
+        seen_incomplete += run_folders(&resumed).1.len();
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let survived = complete_runs(&resumed);
-    assert!(!survived.is_empty() && survived.len() < 12, "killed after {} of 12 runs", survived.len());
+    let (complete, incomplete) = run_folders(&resumed);
+    assert!(kills >= 3 && complete.len() < 12, "killed {kills} times, {} of 12 complete", complete.len());
+    assert!(seen_incomplete > 0, "no kill landed inside a run");
 
     let output = run(decouple(&["sweep", "--jobs", "2"], &file, &resumed));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains(&format!("{} already complete, {} to run", survived.len(), 12 - survived.len())), "{stdout}");
+    assert!(stdout.contains(&format!("{} already complete, {} to run", complete.len(), 12 - complete.len())), "{stdout}");
+    if !incomplete.is_empty() {
+        assert!(stdout.contains(&format!("{} killed midway", incomplete.len())), "{stdout}");
+    }
     assert_eq!(contents(&resumed), contents(&full));
 
     // A third run finds everything complete and changes nothing.
@@ -139,6 +185,99 @@ fn a_killed_sweep_resumes_to_the_same_results_as_an_uninterrupted_one() {
     assert_eq!(contents(&resumed), contents(&full));
     for plot in ["median_best-heatmap.svg", "median_best-lines.svg", "n_recovered-heatmap.svg"] {
         assert_eq!(std::fs::read(resumed.join(plot)).unwrap(), std::fs::read(full.join(plot)).unwrap(), "{plot}");
+    }
+}
+
+#[test]
+fn damaged_run_folders_are_detected_and_redone() {
+    let dir = scratch("sweep-damaged");
+    let file = sweep_file(&dir, ("", ""));
+    let (full, damaged) = (dir.join("full"), dir.join("out"));
+    run(decouple(&["sweep", "--jobs", "2"], &file, &full));
+    run(decouple(&["sweep", "--jobs", "2"], &file, &damaged));
+    let mut names = complete_runs(&damaged);
+    names.sort();
+    let folder = |index: usize| damaged.join("runs").join(&names[index]);
+    // A truncated summary.json, a missing metrics file, a metrics file cut
+    // mid-line, a missing network and a progress.json left incomplete.
+    let summary = std::fs::read(folder(0).join("summary.json")).unwrap();
+    std::fs::write(folder(0).join("summary.json"), &summary[..summary.len() / 2]).unwrap();
+    std::fs::remove_file(folder(1).join("metrics.jsonl")).unwrap();
+    let metrics = std::fs::read(folder(2).join("metrics.jsonl")).unwrap();
+    std::fs::write(folder(2).join("metrics.jsonl"), &metrics[..metrics.len() - 20]).unwrap();
+    std::fs::remove_file(folder(3).join("checkpoint.json")).unwrap();
+    std::fs::write(folder(4).join("progress.json"), r#"{"state":"incomplete","step":250,"steps":1500,"loss":1.0}"#).unwrap();
+
+    let output = run(decouple(&["sweep", "--jobs", "2", "--dry-run"], &file, &damaged));
+    let listing = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(listing.matches(" damaged (").count(), 4, "{listing}");
+    assert!(listing.contains("summary.json does not parse") && listing.contains("no metrics.jsonl"), "{listing}");
+    assert!(listing.contains("incomplete at step 250 of 1500"), "{listing}");
+    assert!(folder(1).exists() && !folder(1).join("metrics.jsonl").exists(), "--dry-run changed a folder");
+
+    let output = run(decouple(&["sweep", "--jobs", "2"], &file, &damaged));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("7 already complete, 5 to run (1 killed midway, 4 with missing or damaged files among them)"), "{stdout}");
+    assert_eq!(contents(&damaged), contents(&full));
+}
+
+#[test]
+fn runs_made_by_other_code_are_stale_and_never_mixed_silently() {
+    let dir = scratch("sweep-stale");
+    let file = sweep_file(&dir, ("seeds = 2", "seeds = 1"));
+    let (full, out) = (dir.join("full"), dir.join("out"));
+    run(decouple(&["sweep", "--jobs", "2"], &file, &full));
+    run(decouple(&["sweep", "--jobs", "2"], &file, &out));
+    let mut names = complete_runs(&out);
+    names.sort();
+    for name in &names[..2] {
+        let path = out.join("runs").join(name).join("summary.json");
+        let mut summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        summary["git_commit"] = "0123456789abcdef0123456789abcdef01234567".into();
+        std::fs::write(&path, summary.to_string()).unwrap();
+    }
+    // A folder of a version that recorded no provenance.
+    let older = out.join("runs").join(&names[2]).join("summary.json");
+    let mut summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&older).unwrap()).unwrap();
+    for field in ["git_commit", "decouple_version", "logged_steps", "network_files"] {
+        summary.as_object_mut().unwrap().remove(field);
+    }
+    std::fs::write(&older, summary.to_string()).unwrap();
+    let before = contents(&out);
+
+    // Refused before anything runs, with the count and both ways out.
+    let output = decouple(&["sweep"], &file, &out).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("3 of 6 complete run(s)") && stderr.contains("--rerun-stale") && stderr.contains("--accept-stale"), "{stderr}");
+    assert_eq!(contents(&out), before);
+
+    // Kept on request, and sweep.csv says which commit made each run.
+    let output = run(decouple(&["sweep", "--accept-stale"], &file, &out));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("6 already complete (3 made by other code, kept), 0 to run"), "{stdout}");
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert_eq!(csv.matches("0123456789abcdef0123456789abcdef01234567").count(), 2, "{csv}");
+
+    // Redone on request: the same results as a sweep made by this code.
+    let output = run(decouple(&["sweep", "--rerun-stale", "--jobs", "2"], &file, &out));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("3 already complete (3 made by other code, to run again), 3 to run"), "{stdout}");
+    assert_eq!(contents(&out), contents(&full));
+    let output = decouple(&["sweep", "--rerun-stale", "--accept-stale"], &file, &out).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "the two stale flags exclude each other");
+}
+
+#[test]
+fn a_sweep_gives_the_same_results_for_every_split_of_the_cores() {
+    let dir = scratch("sweep-threads");
+    let file = sweep_file(&dir, ("seeds = 2", "seeds = 1"));
+    let reference = dir.join("jobs2-threads1");
+    run(decouple(&["sweep", "--jobs", "2", "--threads", "1"], &file, &reference));
+    for (jobs, threads) in [("1", "2"), ("1", "1"), ("2", "2")] {
+        let out = dir.join(format!("jobs{jobs}-threads{threads}"));
+        run(decouple(&["sweep", "--jobs", jobs, "--threads", threads], &file, &out));
+        assert_eq!(contents(&out), contents(&reference), "--jobs {jobs} --threads {threads}");
     }
 }
 

@@ -1,5 +1,7 @@
 //! What runs and experiments share: the parallel job runner, atomic writes,
-//! and provenance (git commit, toolchain, machine) recorded in `config.json`.
+//! the check that a folder can be written (done before any training), and
+//! provenance (decouple version, git commit, toolchain, machine) recorded in
+//! `config.json` and `summary.json`.
 
 use std::path::Path;
 use std::process::Command;
@@ -26,6 +28,59 @@ pub fn git_commit(dir: &Path) -> String {
     let dirty =
         command_output("git", &["-C", &dir, "status", "--porcelain", "--untracked-files=no"]).is_some_and(|status| !status.is_empty());
     if dirty { format!("{commit}-dirty") } else { commit }
+}
+
+/// Which code made a result: the decouple version and the git commit of the
+/// source tree this binary was built from (`-dirty` when tracked files had
+/// changed when it started, `unknown` outside a git checkout).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct CodeVersion {
+    /// The workspace version (`CARGO_PKG_VERSION`).
+    pub version: String,
+    /// [`git_commit`] of the source tree.
+    pub commit: String,
+}
+
+impl CodeVersion {
+    /// `0.1.0 (commit abcdef123456)`, the commit cut to 12 digits (and `-dirty`).
+    #[must_use]
+    pub fn short(&self) -> String {
+        format!("{} (commit {})", self.version, short_commit(&self.commit))
+    }
+}
+
+/// The first 12 digits of a commit, keeping a `-dirty` suffix.
+#[must_use]
+pub fn short_commit(commit: &str) -> String {
+    let (hash, dirty) = commit.strip_suffix("-dirty").map_or((commit, ""), |hash| (hash, "-dirty"));
+    format!("{}{dirty}", hash.get(..12).unwrap_or(hash))
+}
+
+/// The [`CodeVersion`] of this process, computed once: the source tree is the
+/// workspace this crate was compiled in (so a run started from any folder
+/// records the code that made it).
+#[must_use]
+pub fn code_version() -> &'static CodeVersion {
+    static VERSION: std::sync::OnceLock<CodeVersion> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..");
+        let commit = if source.join("Cargo.toml").is_file() { git_commit(&source) } else { "unknown".into() };
+        CodeVersion { version: env!("CARGO_PKG_VERSION").to_string(), commit }
+    })
+}
+
+/// Checks that files can be created in `dir` (creating it if needed) by
+/// writing and removing a probe file: done before training, so that a run
+/// never trains to the end and then fails to save.
+///
+/// # Errors
+/// [`HarnessError::Unwritable`] naming the folder and the system's reason.
+pub fn check_writable(dir: &Path) -> crate::Result<()> {
+    let unwritable = |error: std::io::Error| HarnessError::Unwritable { dir: dir.to_path_buf(), error };
+    std::fs::create_dir_all(dir).map_err(unwritable)?;
+    let probe = dir.join(format!(".decouple-write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(unwritable)?;
+    std::fs::remove_file(&probe).map_err(unwritable)
 }
 
 /// `rustc --version` (of `$RUSTC` if set), or `unknown`.

@@ -56,6 +56,39 @@ pub enum HarnessError {
         /// The folder that differs.
         other: Box<SweepFolder>,
     },
+    /// An output folder in which files cannot be created (checked before training).
+    #[error("cannot write to {}: {error}; choose another --out (nothing was trained)", dir.display())]
+    Unwritable {
+        /// The folder.
+        dir: PathBuf,
+        /// The operating system's error.
+        error: std::io::Error,
+    },
+    /// Complete runs of a resumed sweep that were made by other code.
+    #[error(
+        "{stale} of {complete} complete run(s) in {} were made by other code (e.g. {found}; this is {current}): \
+         pass --rerun-stale to redo them, or --accept-stale to keep them beside the new ones"
+    , dir.display())]
+    Stale {
+        /// The sweep's runs folder.
+        dir: PathBuf,
+        /// Stale runs.
+        stale: usize,
+        /// Complete runs (stale ones included).
+        complete: usize,
+        /// The version and commit of one stale run.
+        found: String,
+        /// This code's version and commit.
+        current: String,
+    },
+    /// A run folder that `decouple analyze` cannot reopen, and why.
+    #[error("{} cannot be analysed: {reason}", dir.display())]
+    NotAnalysable {
+        /// The run folder.
+        dir: PathBuf,
+        /// What is missing or does not load, and what to do.
+        reason: String,
+    },
     /// Finished runs whose folders could not be written (`name: error` each).
     #[error("could not save {} run(s): {}", .0.len(), .0.join("; "))]
     Unsaved(Vec<String>),

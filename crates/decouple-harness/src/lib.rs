@@ -1,25 +1,32 @@
-//! Runs of your own configs (`decouple run|sweep|merge`): [`config_file`]
-//! (TOML or JSON configs with checked fields), [`run_folder`] (one run's
-//! folder, written atomically), [`sweep`] (grids x seeds, resumable,
-//! shardable), [`manifest`] (the plan of a sweep, `sweep.json`),
-//! [`sweep_results`] (`sweep.csv` and plots) and [`merge`] (combining
-//! shards); and what the experiments share with them: [`training`] (lists of
-//! runs on `--jobs` threads, evaluated, cached) and [`context`] (the job
-//! runner, atomic writes, provenance).
+//! Runs of your own configs (`decouple run|sweep|merge|analyze|compare`):
+//! [`config_file`] (TOML or JSON configs with checked fields), [`run_folder`]
+//! (one run's folder, written as it trains, with its network), [`sweep`]
+//! (grids x seeds, resumable, shardable, stale runs detected), [`manifest`]
+//! (the plan of a sweep, `sweep.json`), [`sweep_results`] (`sweep.csv` and
+//! plots), [`merge`] (combining shards), [`analyze`] (the analysis of a saved
+//! network, redone) and [`compare`] (runs side by side); and what the
+//! experiments share with them: [`training`] (lists of runs on `--jobs`
+//! threads, each on its share of the cores, evaluated, cached),
+//! [`progress`] (where the progress of runs goes) and [`context`] (the job
+//! runner, atomic writes, writability checks, provenance).
 //!
 //! Errors are the typed [`HarnessError`]; no `anyhow`, no argument parsing.
 
+pub mod analyze;
+pub mod compare;
 pub mod config_file;
 pub mod context;
 mod error;
 pub mod manifest;
 pub mod merge;
+pub mod progress;
 pub mod run_folder;
 pub mod sweep;
 pub mod sweep_results;
 pub mod training;
 
 pub use context::{
-    available_cores, command_output, cpu_model, for_each_job, git_commit, parallel_map, toolchain, write_atomic, write_json,
+    CodeVersion, available_cores, check_writable, code_version, command_output, cpu_model, for_each_job, git_commit, parallel_map,
+    short_commit, toolchain, write_atomic, write_json,
 };
 pub use error::{HarnessError, Result, SweepFolder, chain};

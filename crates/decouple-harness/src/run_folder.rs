@@ -1,22 +1,40 @@
-//! One run's folder, written so that nothing is lost and nothing half-written
-//! looks complete: `config.json`, `metrics.jsonl`, SVG plots and, last,
-//! `summary.json` are written into a hidden temporary folder
-//! `.NAME.partial-PID` beside the final one, which is then renamed to `NAME`.
-//! A folder counts as complete when its `summary.json` parses and carries
-//! the expected config hash; a killed run leaves only a hidden partial folder,
-//! which the next attempt removes.
+//! One run's folder, written in place so that it can be watched while it
+//! trains and never looks complete before it is:
+//!
+//! 1. before training: `config.json` (the resolved config and the code that
+//!    runs it) and `progress.json` (`"state": "incomplete"`, step 0 of N),
+//!    written in a hidden partial folder `.NAME.partial-PID` renamed to
+//!    `NAME` (so the folder never appears without them);
+//! 2. at every logged step: one line appended (and flushed) to
+//!    `metrics.jsonl` and `progress.json` rewritten with the step reached,
+//!    so `tail -f metrics.jsonl` shows the run and a killed run says how
+//!    far it got;
+//! 3. at the end: the network (`checkpoint.json`, which `decouple analyze`
+//!    reloads, and `weights.npy` `m x d1`, `thresholds.npy` `m`,
+//!    `dictionary.npy` `d1 x d`, float32, for NumPy), the plots, then
+//!    `summary.json`, and last `progress.json` with `"state": "complete"`.
+//!
+//! Every file but `metrics.jsonl` is written through `write_atomic`. A folder
+//! is complete when its `summary.json` parses and carries the expected config
+//! hash, its `progress.json` (if any: older folders have none) says complete,
+//! `metrics.jsonl` holds the `logged_steps` lines the summary counts and the
+//! network files it lists exist; anything else (missing, killed midway,
+//! truncated or missing files, another config) is redone by the next attempt.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use decouple_eval::NetworkReport;
 use decouple_plot as svg;
+use decouple_train::Checkpoint;
+use ndarray_npy::WriteNpyExt as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config_file::RunConfig;
-use crate::training::{RunRecord, write_metrics};
-use crate::{HarnessError, write_json};
+use crate::training::{Execution, HistoryPoint, RunHooks, RunRecord, RunSpec, metrics_line};
+use crate::{CodeVersion, HarnessError, code_version, write_json};
 
 /// `ok`, or `failed` (diverged or could not be evaluated; see `error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,7 +47,7 @@ pub enum RunStatus {
     Failed,
 }
 
-/// `summary.json` of one run: what it was and what it learned.
+/// `summary.json` of one run: what it was, which code made it and what it learned.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunSummary {
     /// Folder name.
@@ -52,6 +70,36 @@ pub struct RunSummary {
     pub report: Option<NetworkReport>,
     /// Plot files in the folder.
     pub plots: Vec<String>,
+    /// The decouple version that made it (`None` in folders of versions before it was recorded).
+    #[serde(default)]
+    pub decouple_version: Option<String>,
+    /// The git commit of the code that made it (`-dirty` if the tree had changes; `None` in older folders).
+    #[serde(default)]
+    pub git_commit: Option<String>,
+    /// Lines of `metrics.jsonl` (logged steps); `None` in older folders.
+    #[serde(default)]
+    pub logged_steps: Option<usize>,
+    /// Files of the trained network in the folder (empty for a failed run and in older folders).
+    #[serde(default)]
+    pub network_files: Vec<String>,
+}
+
+impl RunSummary {
+    /// The code that made the run, as recorded (`unknown` for older folders).
+    #[must_use]
+    pub fn code_version(&self) -> CodeVersion {
+        CodeVersion {
+            version: self.decouple_version.clone().unwrap_or_else(|| "unknown".into()),
+            commit: self.git_commit.clone().unwrap_or_else(|| "unknown".into()),
+        }
+    }
+
+    /// Whether the run was made by other code than `current` (another version
+    /// or commit, or a folder that recorded neither).
+    #[must_use]
+    pub fn is_stale(&self, current: &CodeVersion) -> bool {
+        self.code_version() != *current
+    }
 }
 
 /// Where a run came from, recorded in its `config.json`.
@@ -65,18 +113,110 @@ pub struct Origin {
     pub sweep: Option<String>,
 }
 
-/// The summary of a complete run folder with config hash `hash`, if `dir` is one.
+/// Whether a run folder is finished (`progress.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum RunState {
+    /// Training, evaluating or saving, or killed while doing so.
+    Incomplete,
+    /// Every file is written.
+    Complete,
+}
+
+/// `progress.json`: how far a run got.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RunProgress {
+    /// `incomplete` until every file is written.
+    pub state: RunState,
+    /// Updates done at the last logged step.
+    pub step: usize,
+    /// Updates the run is to do.
+    pub steps: usize,
+    /// Training loss at the last logged step (`None` before the first).
+    pub loss: Option<f64>,
+}
+
+/// What a run folder holds, as far as resuming is concerned.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum FolderState {
+    /// No folder.
+    Missing,
+    /// Not finished: killed (or still running) at `step` of `steps`.
+    Incomplete {
+        /// Updates done at its last logged step.
+        step: usize,
+        /// Updates it was to do.
+        steps: usize,
+    },
+    /// Finished files that are missing or do not parse (named in the reason).
+    Damaged(String),
+    /// A complete run of another config.
+    OtherConfig,
+    /// Complete, with this summary.
+    Complete(Box<RunSummary>),
+}
+
+/// What `dir` holds for a run of config hash `hash` (see the module doc).
+#[must_use]
+pub fn inspect(dir: &Path, hash: &str) -> FolderState {
+    if !dir.exists() {
+        return FolderState::Missing;
+    }
+    let progress = std::fs::read_to_string(dir.join("progress.json")).ok().map(|text| serde_json::from_str::<RunProgress>(&text));
+    let text = match std::fs::read_to_string(dir.join("summary.json")) {
+        Ok(text) => text,
+        Err(_) => {
+            return match progress {
+                Some(Ok(progress)) => FolderState::Incomplete { step: progress.step, steps: progress.steps },
+                _ => FolderState::Damaged("no summary.json".into()),
+            };
+        }
+    };
+    let summary: RunSummary = match serde_json::from_str(&text) {
+        Ok(summary) => summary,
+        Err(error) => return FolderState::Damaged(format!("summary.json does not parse ({error})")),
+    };
+    if summary.config_hash != hash {
+        return FolderState::OtherConfig;
+    }
+    match progress {
+        Some(Ok(progress)) if progress.state != RunState::Complete => {
+            return FolderState::Incomplete { step: progress.step, steps: progress.steps };
+        }
+        Some(Err(error)) => return FolderState::Damaged(format!("progress.json does not parse ({error})")),
+        _ => {}
+    }
+    let Ok(metrics) = std::fs::read_to_string(dir.join("metrics.jsonl")) else {
+        return FolderState::Damaged("no metrics.jsonl".into());
+    };
+    if let Some(expected) = summary.logged_steps {
+        let lines = metrics.lines().filter(|line| serde_json::from_str::<Value>(line).is_ok_and(|line| line.is_object())).count();
+        if lines != expected || metrics.lines().count() != expected {
+            return FolderState::Damaged(format!("metrics.jsonl has {lines} whole lines of {expected}"));
+        }
+    }
+    if let Some(file) = summary.network_files.iter().find(|file| !dir.join(file).is_file()) {
+        return FolderState::Damaged(format!("no {file}"));
+    }
+    FolderState::Complete(Box::new(summary))
+}
+
+/// The summary of a complete run folder with config hash `hash`, if `dir` is one ([`inspect`]).
 #[must_use]
 pub fn completed(dir: &Path, hash: &str) -> Option<RunSummary> {
-    let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
-    serde_json::from_str::<RunSummary>(&text).ok().filter(|summary| summary.config_hash == hash)
+    match inspect(dir, hash) {
+        FolderState::Complete(summary) => Some(*summary),
+        _ => None,
+    }
 }
 
 fn partial_prefix(dir: &Path) -> String {
     format!(".{}.partial-", dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default())
 }
 
-/// Removes partial folders left by killed attempts at `dir`.
+/// Removes partial folders left by killed attempts at `dir` (runs being started, merges).
 ///
 /// # Errors
 /// I/O failure.
@@ -92,62 +232,304 @@ pub fn remove_partials(dir: &Path) -> crate::Result<()> {
     Ok(())
 }
 
-/// Writes `record` as the run folder `dir` (atomically, see the module doc) and returns its summary.
+/// A run folder being written (see the module doc).
+#[derive(Debug)]
+pub struct RunFolder {
+    dir: PathBuf,
+    metrics: std::fs::File,
+    label: String,
+    seed: u64,
+    steps: usize,
+    hash: String,
+}
+
+/// `config.json` of a run.
+#[derive(Serialize)]
+struct ConfigFile<'a> {
+    name: &'a str,
+    config_hash: &'a str,
+    config: &'a decouple_train::TrainConfig,
+    evaluation: &'a decouple_eval::EvaluationConfig,
+    origin: &'a Origin,
+    decouple_version: &'a str,
+    git_commit: &'a str,
+    toolchain: &'a str,
+}
+
+fn folder_name(dir: &Path) -> String {
+    dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn other_error(action: &'static str, path: &Path, error: impl std::fmt::Display) -> HarnessError {
+    HarnessError::Io { action, path: path.to_path_buf(), error: std::io::Error::other(error.to_string()) }
+}
+
+impl RunFolder {
+    /// Starts the folder `dir` of a run of `config` (before training): writes
+    /// `config.json`, `progress.json` (incomplete, step 0) and an empty
+    /// `metrics.jsonl` into a hidden partial folder beside it, then renames
+    /// that to `dir` (moving an old run folder there aside first), so the
+    /// folder never appears without them; partial folders of killed
+    /// attempts are removed.
+    ///
+    /// # Errors
+    /// `dir` exists and is not a run folder (it is then left as it is); I/O failure.
+    pub fn begin(dir: &Path, config: &RunConfig, origin: &Origin, label: &str) -> crate::Result<Self> {
+        check_replaceable(dir)?;
+        remove_partials(dir)?;
+        let staging = stage(dir)?;
+        let (name, hash) = (folder_name(dir), config.hash());
+        let version = code_version();
+        let toolchain = {
+            static TOOLCHAIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            TOOLCHAIN.get_or_init(crate::toolchain)
+        };
+        let file = ConfigFile {
+            name: &name,
+            config_hash: &hash,
+            config: &config.train,
+            evaluation: &config.evaluation,
+            origin,
+            decouple_version: &version.version,
+            git_commit: &version.commit,
+            toolchain,
+        };
+        write_json(&staging.join("config.json"), &file)?;
+        let steps = config.train.steps;
+        write_json(&staging.join("progress.json"), &RunProgress { state: RunState::Incomplete, step: 0, steps, loss: None })?;
+        let path = staging.join("metrics.jsonl");
+        // The handle follows the file through the rename of its folder.
+        let metrics = std::fs::File::create(&path).map_err(HarnessError::io("creating", &path))?;
+        publish(&staging, dir)?;
+        Ok(Self { dir: dir.to_path_buf(), metrics, label: label.to_string(), seed: config.train.seed, steps, hash })
+    }
+
+    /// The folder.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Appends `point` to `metrics.jsonl` (written through at once) and records the step in `progress.json`.
+    ///
+    /// # Errors
+    /// I/O failure.
+    pub fn log(&mut self, point: &HistoryPoint) -> crate::Result<()> {
+        let path = self.dir.join("metrics.jsonl");
+        let mut line =
+            metrics_line(&self.label, self.seed, point).map_err(|error| HarnessError::Json { what: path.display().to_string(), error })?;
+        line.push('\n');
+        self.metrics.write_all(line.as_bytes()).and_then(|()| self.metrics.flush()).map_err(HarnessError::io("appending to", &path))?;
+        let progress = RunProgress { state: RunState::Incomplete, step: point.step, steps: self.steps, loss: Some(point.loss) };
+        write_json(&self.dir.join("progress.json"), &progress)
+    }
+
+    /// Writes the network (if it trained to the end), the plots, `summary.json`
+    /// and, last, `progress.json` complete; returns the summary.
+    ///
+    /// # Errors
+    /// I/O failure.
+    pub fn finish(self, values: BTreeMap<String, Value>, record: &RunRecord, network: Option<&Checkpoint>) -> crate::Result<RunSummary> {
+        let network_files = match network {
+            Some(network) => write_network(&self.dir, network)?,
+            None => Vec::new(),
+        };
+        let plots = write_plots(&self.dir, record)?;
+        let version = code_version();
+        let summary = RunSummary {
+            name: folder_name(&self.dir),
+            config_hash: self.hash.clone(),
+            status: if record.report.is_some() { RunStatus::Ok } else { RunStatus::Failed },
+            error: record.error.clone(),
+            seed: record.seed,
+            values,
+            wall_s: record.wall_s,
+            final_loss: record.history.last().map(|point| point.loss),
+            report: record.report.clone(),
+            plots,
+            decouple_version: Some(version.version.clone()),
+            git_commit: Some(version.commit.clone()),
+            logged_steps: Some(record.history.len()),
+            network_files,
+        };
+        write_json(&self.dir.join("summary.json"), &summary)?;
+        let step = record.history.last().map_or(0, |point| point.step);
+        let progress = RunProgress { state: RunState::Complete, step, steps: self.steps, loss: summary.final_loss };
+        write_json(&self.dir.join("progress.json"), &progress)?;
+        Ok(summary)
+    }
+}
+
+/// `checkpoint.json`, `weights.npy`, `thresholds.npy` and `dictionary.npy` of `network` in `dir`.
+fn write_network(dir: &Path, network: &Checkpoint) -> crate::Result<Vec<String>> {
+    let checkpoint = dir.join("checkpoint.json");
+    network.save(&checkpoint).map_err(|error| other_error("writing", &checkpoint, error))?;
+    let model = decouple_data::SparseCodingModel::from_seed(network.config.data, network.config.seed)
+        .map_err(|error| other_error("re-creating the dictionary for", &dir.join("dictionary.npy"), error))?;
+    let arrays: [(&str, ndarray::ArrayViewD<'_, f32>); 3] = [
+        ("weights.npy", network.net.weights().into_dyn()),
+        ("thresholds.npy", network.net.bias().into_dyn()),
+        ("dictionary.npy", model.dictionary().matrix().into_dyn()),
+    ];
+    let mut files = vec!["checkpoint.json".to_string()];
+    for (name, array) in arrays {
+        let path = dir.join(name);
+        let mut bytes = Vec::new();
+        array.as_standard_layout().write_npy(&mut bytes).map_err(|error| other_error("encoding", &path, error))?;
+        decouple_train::write_atomic(&path, &bytes).map_err(HarnessError::io("writing", &path))?;
+        files.push(name.to_string());
+    }
+    Ok(files)
+}
+
+/// The run hooks that write each run's folder as it goes (see [`RunFolder`]);
+/// runs whose folder cannot be started or saved are reported in `failures`.
+pub(crate) struct FolderHooks<'a> {
+    /// The folder, config, origin and swept values of each run, by index.
+    pub(crate) targets: &'a (dyn Fn(usize) -> (PathBuf, RunConfig, Origin, BTreeMap<String, Value>) + Sync),
+    /// Label of each run, by index.
+    pub(crate) labels: &'a (dyn Fn(usize) -> String + Sync),
+    folders: std::sync::Mutex<BTreeMap<usize, RunFolder>>,
+    /// `name: error` of every run that could not be written.
+    pub(crate) failures: std::sync::Mutex<Vec<String>>,
+}
+
+impl<'a> FolderHooks<'a> {
+    pub(crate) fn new(
+        targets: &'a (dyn Fn(usize) -> (PathBuf, RunConfig, Origin, BTreeMap<String, Value>) + Sync),
+        labels: &'a (dyn Fn(usize) -> String + Sync),
+    ) -> Self {
+        Self { targets, labels, folders: std::sync::Mutex::default(), failures: std::sync::Mutex::default() }
+    }
+
+    fn fail(&self, index: usize, error: &HarnessError) {
+        self.failures.lock().expect("failures lock").push(format!("{}: {error}", (self.labels)(index)));
+    }
+}
+
+impl RunHooks for FolderHooks<'_> {
+    fn started(&self, index: usize) -> bool {
+        let (dir, config, origin, _) = (self.targets)(index);
+        match RunFolder::begin(&dir, &config, &origin, &(self.labels)(index)) {
+            Ok(folder) => {
+                self.folders.lock().expect("folders lock").insert(index, folder);
+                true
+            }
+            Err(error) => {
+                self.fail(index, &error);
+                false
+            }
+        }
+    }
+
+    fn logged(&self, index: usize, point: &HistoryPoint) {
+        let result = self.folders.lock().expect("folders lock").get_mut(&index).map(|folder| folder.log(point));
+        if let Some(Err(error)) = result {
+            self.fail(index, &error);
+        }
+    }
+
+    fn finished(&self, index: usize, record: RunRecord, network: Option<&Checkpoint>) {
+        let Some(folder) = self.folders.lock().expect("folders lock").remove(&index) else { return };
+        let (_, _, _, values) = (self.targets)(index);
+        if let Err(error) = folder.finish(values, &record, network) {
+            self.fail(index, &error);
+        }
+    }
+}
+
+/// Where `decouple run` writes a config: `out`, or `results/runs/STEM-HASH8`.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    /// The resolved config.
+    pub config: RunConfig,
+    /// Its hash.
+    pub hash: String,
+    /// The run folder.
+    pub dir: PathBuf,
+}
+
+/// Loads `file` with the `--set` edits and picks the folder (what `run --dry-run` prints).
 ///
 /// # Errors
-/// I/O failure, or `dir` exists and is not a run folder (it is never deleted then).
-pub fn write_run(
-    dir: &Path,
-    config: &RunConfig,
-    origin: &Origin,
-    values: BTreeMap<String, Value>,
-    record: &RunRecord,
-) -> crate::Result<RunSummary> {
-    #[derive(Serialize)]
-    struct ConfigFile<'a> {
-        name: &'a str,
-        config_hash: &'a str,
-        config: &'a decouple_train::TrainConfig,
-        evaluation: &'a decouple_eval::EvaluationConfig,
-        origin: &'a Origin,
-        git_commit: String,
-        toolchain: String,
-    }
-    fn provenance() -> &'static (String, String) {
-        static PROVENANCE: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
-        PROVENANCE.get_or_init(|| (crate::git_commit(std::path::Path::new(".")), crate::toolchain()))
-    }
-    let name = dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+/// Invalid config.
+pub fn plan_run(file: &Path, sets: &[String], out: Option<PathBuf>) -> crate::Result<RunPlan> {
+    let config = crate::config_file::load_run(file, sets)?;
     let hash = config.hash();
-    check_replaceable(dir)?;
-    let temporary = stage(dir)?;
-    let provenance = ConfigFile {
-        name: &name,
-        config_hash: &hash,
-        config: &config.train,
-        evaluation: &config.evaluation,
-        origin,
-        git_commit: provenance().0.clone(),
-        toolchain: provenance().1.clone(),
-    };
-    write_json(&temporary.join("config.json"), &provenance)?;
-    write_metrics(&temporary.join("metrics.jsonl"), std::slice::from_ref(record))?;
-    let plots = write_plots(&temporary, record)?;
-    let summary = RunSummary {
-        name,
-        config_hash: hash,
-        status: if record.report.is_some() { RunStatus::Ok } else { RunStatus::Failed },
-        error: record.error.clone(),
-        seed: record.seed,
-        values,
-        wall_s: record.wall_s,
-        final_loss: record.history.last().map(|point| point.loss),
-        report: record.report.clone(),
-        plots,
-    };
-    write_json(&temporary.join("summary.json"), &summary)?;
-    publish(&temporary, dir)?;
-    Ok(summary)
+    let stem = file.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+    let dir = out.unwrap_or_else(|| PathBuf::from("results").join("runs").join(format!("{stem}-{}", &hash[..8])));
+    Ok(RunPlan { config, hash, dir })
+}
+
+/// How `decouple run` went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RunDone {
+    /// Trained now.
+    Trained,
+    /// The folder already held this config complete, made by this code: kept.
+    AlreadyComplete,
+    /// The folder held this config complete, made by other code: trained again.
+    ReplacedStale,
+}
+
+/// `decouple run`: loads `file` with the `--set` edits, checks that the
+/// folder can be written, trains and evaluates on `execution`'s threads and
+/// writes the folder as it goes (see the module doc). A complete folder with
+/// the same config hash, made by this code, is kept as it is unless `force`;
+/// one made by other code is run again. Returns the folder, the summary and
+/// what was done.
+///
+/// # Errors
+/// Invalid config, unwritable folder, I/O failure. A diverged run is not an
+/// error here: it is recorded with status `failed`.
+pub fn run_file(
+    file: &Path,
+    sets: &[String],
+    out: Option<PathBuf>,
+    force: bool,
+    execution: &Execution,
+) -> crate::Result<(PathBuf, RunSummary, RunDone)> {
+    let RunPlan { config, dir, .. } = plan_run(file, sets, out)?;
+    let mut done = RunDone::Trained;
+    if let Some(summary) = completed(&dir, &config.hash()) {
+        if !summary.is_stale(code_version()) && !force {
+            return Ok((dir, summary, RunDone::AlreadyComplete));
+        }
+        if !force {
+            done = RunDone::ReplacedStale;
+        }
+    }
+    check_replaceable(&dir)?;
+    crate::check_writable(dir.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new(".")))?;
+    let name = folder_name(&dir);
+    let origin = Origin { file: file.display().to_string(), edits: sets.to_vec(), sweep: None };
+    // Started here, not in the hook, so that an unwritable folder is an error before training.
+    let folder = RunFolder::begin(&dir, &config, &origin, &name)?;
+    let spec = RunSpec { label: name, config: config.train };
+    struct Single {
+        folder: std::sync::Mutex<Option<RunFolder>>,
+        result: std::sync::Mutex<Option<crate::Result<RunSummary>>>,
+        error: std::sync::Mutex<Option<HarnessError>>,
+    }
+    impl RunHooks for Single {
+        fn logged(&self, _: usize, point: &HistoryPoint) {
+            if let Some(Err(error)) = self.folder.lock().expect("folder lock").as_mut().map(|folder| folder.log(point)) {
+                self.error.lock().expect("error lock").get_or_insert(error);
+            }
+        }
+        fn finished(&self, _: usize, record: RunRecord, network: Option<&Checkpoint>) {
+            let folder = self.folder.lock().expect("folder lock").take().expect("the folder is started before training");
+            *self.result.lock().expect("result lock") = Some(folder.finish(BTreeMap::new(), &record, network));
+        }
+    }
+    let single = Single { folder: std::sync::Mutex::new(Some(folder)), result: Default::default(), error: Default::default() };
+    crate::training::execute_each("run", std::slice::from_ref(&spec), &[0], &|_| config.evaluation, 1, execution, &single);
+    if let Some(error) = single.error.into_inner().expect("error lock") {
+        return Err(error);
+    }
+    let summary = single.result.into_inner().expect("result lock").expect("execute_each finishes every pending run")?;
+    Ok((dir, summary, done))
 }
 
 /// Fails if `dir` exists, is not empty and is not a run folder (so it is never replaced).
@@ -163,38 +545,6 @@ pub fn check_replaceable(dir: &Path) -> crate::Result<()> {
         return Err(HarnessError::invalid("--out", message));
     }
     Ok(())
-}
-
-/// `decouple run`: loads `file` with the `--set` edits, trains and evaluates
-/// it, and writes its folder (default `results/runs/STEM-HASH8`). A complete
-/// folder with the same config hash is kept as it is unless `force`. Returns
-/// the folder, the summary and whether it was already complete.
-///
-/// # Errors
-/// Invalid config or I/O failure. A diverged run is not an error here: it is
-/// recorded with status `failed`.
-pub fn run_file(file: &Path, sets: &[String], out: Option<PathBuf>, force: bool) -> crate::Result<(PathBuf, RunSummary, bool)> {
-    let config = crate::config_file::load_run(file, sets)?;
-    let hash = config.hash();
-    let stem = file.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
-    let dir = out.unwrap_or_else(|| PathBuf::from("results").join("runs").join(format!("{stem}-{}", &hash[..8])));
-    if !force {
-        if let Some(summary) = completed(&dir, &hash) {
-            return Ok((dir, summary, true));
-        }
-    }
-    check_replaceable(&dir)?;
-    remove_partials(&dir)?;
-    let name = dir.file_name().map_or_else(|| stem.clone(), |name| name.to_string_lossy().into_owned());
-    let spec = crate::training::RunSpec { label: name, config: config.train };
-    let slot = std::sync::Mutex::new(None);
-    crate::training::execute_each("run", std::slice::from_ref(&spec), &[0], &|_| config.evaluation, 1, &|_, record| {
-        *slot.lock().expect("run slot lock") = Some(record);
-    });
-    let record = slot.into_inner().expect("run slot lock").expect("execute_each runs every pending spec");
-    let origin = Origin { file: file.display().to_string(), edits: sets.to_vec(), sweep: None };
-    let summary = write_run(&dir, &config, &origin, BTreeMap::new(), &record)?;
-    Ok((dir, summary, false))
 }
 
 /// Creates the empty partial folder of `dir` (`.NAME.partial-PID` beside it).
@@ -228,7 +578,7 @@ pub fn publish(temporary: &Path, dir: &Path) -> crate::Result<()> {
     Ok(())
 }
 
-/// Copies the run folder `source` to `dir` (atomically, like [`write_run`]).
+/// Copies the run folder `source` to `dir` (into a partial folder renamed into place, as [`RunFolder::begin`] starts one).
 ///
 /// # Errors
 /// I/O failure.
@@ -243,8 +593,9 @@ pub fn copy_run(source: &Path, dir: &Path) -> crate::Result<()> {
     publish(&temporary, dir)
 }
 
-/// Alignment heatmap, training curves and the sparse-energy histogram.
-fn write_plots(dir: &Path, record: &RunRecord) -> crate::Result<Vec<String>> {
+/// Alignment heatmap, training curves and the sparse-energy histogram of
+/// `record` into `dir`; returns the file names.
+pub(crate) fn write_plots(dir: &Path, record: &RunRecord) -> crate::Result<Vec<String>> {
     let mut plots = Vec::new();
     if let Some(first) = record.alignment.first() {
         let neurons = vec![String::new(); record.alignment.len()];

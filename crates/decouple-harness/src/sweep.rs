@@ -14,22 +14,25 @@
 //! number `k` has `k mod N = I - 1`: a deterministic partition that needs no
 //! coordination, and that interleaves the grid so shards cost about the same.
 //!
-//! **Resuming.** A run whose folder is complete with the same config hash is
-//! skipped; anything else (missing, killed midway, changed config) is redone.
+//! **Resuming.** A run whose folder is complete with the same config hash
+//! (see `run_folder`) is skipped; anything else (missing, killed midway,
+//! truncated or missing files, changed config) is redone. A complete run
+//! made by other code (another decouple version or git commit) is *stale*:
+//! the sweep stops before training and says how many there are, unless told
+//! to redo them (`--rerun-stale`) or keep them (`--accept-stale`).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use serde_json::Value;
 
-use crate::HarnessError;
 use crate::config_file::{self, RunConfig, label, overlay, set_path};
 use crate::error::Within as _;
 use crate::manifest::{Axis, PlannedRun, PlotSpec, SweepManifest, default_metrics, default_out, sanitize, write_manifest};
-use crate::run_folder::{self, Origin};
+use crate::run_folder::{self, FolderHooks, FolderState, Origin};
 use crate::sweep_results::{self, METRICS, Tally};
-use crate::training::{RunSpec, execute_each};
+use crate::training::{Execution, RunSpec, execute_each};
+use crate::{CodeVersion, HarnessError, code_version};
 
 /// Most runs one sweep may have.
 pub const MAX_RUNS: usize = 100_000;
@@ -257,23 +260,41 @@ fn expand(name: String, base: Value, axes: Vec<Axis>, seeds: Vec<u64>, plot: Plo
     Ok(Sweep { manifest: SweepManifest { name, axes, seeds, plot, runs, plan_hash }, configs, file: String::new() })
 }
 
+/// What a resumed sweep does with complete runs made by other code (another
+/// decouple version or git commit): never mix them silently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum StalePolicy {
+    /// Stop before training, saying how many are stale ([`HarnessError::Stale`]).
+    #[default]
+    Refuse,
+    /// Redo them (`--rerun-stale`).
+    Rerun,
+    /// Keep them beside the new runs (`--accept-stale`); `sweep.csv` names each run's commit.
+    Accept,
+}
+
 /// Options of `decouple sweep`.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SweepOptions {
     /// Output folder (default `results/sweeps/NAME`).
     pub out: Option<PathBuf>,
-    /// Runs in parallel.
+    /// Runs in parallel (at most).
     pub jobs: usize,
     /// Only this shard.
     pub shard: Option<Shard>,
+    /// What to do with complete runs made by other code.
+    pub stale: StalePolicy,
+    /// Threads per run and where progress goes.
+    pub execution: Execution,
 }
 
 impl SweepOptions {
-    /// `jobs` runs in parallel, all shards, the default output folder.
+    /// `jobs` runs in parallel, all shards, the default output folder, stale runs refused, the default execution.
     #[must_use]
     pub fn new(jobs: usize) -> Self {
-        Self { out: None, jobs, shard: None }
+        Self { out: None, jobs, shard: None, stale: StalePolicy::Refuse, execution: Execution::default() }
     }
 }
 
@@ -290,64 +311,164 @@ pub struct SweepOutcome {
     pub table: PathBuf,
 }
 
-/// `decouple sweep`: runs this shard's incomplete runs, saving each as it
-/// finishes, then writes the table (`sweep.csv`, or `sweep-shard-I-of-N.csv`
-/// for a shard) and, unsharded, the plots.
+/// The state of every run of a sweep's shard, before it runs.
+#[derive(Debug, Clone)]
+pub struct Survey {
+    /// The sweep.
+    pub sweep: Sweep,
+    /// Its output folder.
+    pub out: PathBuf,
+    /// The shard.
+    pub shard: Shard,
+    /// The run numbers of the shard, each with the state of its folder.
+    pub runs: Vec<(usize, FolderState)>,
+}
+
+impl Survey {
+    /// Complete runs made by other code than `current`.
+    #[must_use]
+    pub fn stale(&self, current: &CodeVersion) -> Vec<usize> {
+        self.runs
+            .iter()
+            .filter(|(_, state)| matches!(state, FolderState::Complete(summary) if summary.is_stale(current)))
+            .map(|(index, _)| *index)
+            .collect()
+    }
+
+    /// One line per run: its name, config hash and state (what `sweep --dry-run` prints).
+    #[must_use]
+    pub fn listing(&self, current: &CodeVersion) -> String {
+        let mut text = String::new();
+        for (index, state) in &self.runs {
+            let run = &self.sweep.manifest.runs[*index];
+            let state = match state {
+                FolderState::Missing => "to run".to_string(),
+                FolderState::Incomplete { step, steps } => format!("incomplete at step {step} of {steps}: to run again"),
+                FolderState::Damaged(reason) => format!("damaged ({reason}): to run again"),
+                FolderState::OtherConfig => "another config in its folder: to run again".to_string(),
+                FolderState::Complete(summary) if summary.is_stale(current) => {
+                    format!("complete, made by other code ({})", summary.code_version().short())
+                }
+                FolderState::Complete(_) => "complete".to_string(),
+            };
+            text.push_str(&format!("{:>5} {} {} {state}\n", run.index, run.config_hash, run.name));
+        }
+        text
+    }
+}
+
+/// Loads the sweep file and reads the state of each of the shard's run folders (writes nothing).
 ///
 /// # Errors
-/// Invalid sweep file or I/O failure (failed runs are not errors).
-pub fn run_sweep(file: &Path, options: &SweepOptions) -> crate::Result<SweepOutcome> {
+/// Invalid sweep file.
+pub fn survey(file: &Path, options: &SweepOptions) -> crate::Result<Survey> {
     let sweep = load_sweep(file)?;
-    let manifest = &sweep.manifest;
-    let out = options.out.clone().unwrap_or_else(|| default_out(&manifest.name));
-    let runs_dir = out.join("runs");
-    std::fs::create_dir_all(&runs_dir).map_err(HarnessError::io("creating", &runs_dir))?;
-    write_manifest(&out, manifest)?;
+    let out = options.out.clone().unwrap_or_else(|| default_out(&sweep.manifest.name));
     let shard = options.shard.unwrap_or(Shard { index: 1, count: 1 });
-    let mine: Vec<usize> = manifest.runs.iter().map(|run| run.index).filter(|&index| shard.contains(index)).collect();
+    let runs = sweep
+        .manifest
+        .runs
+        .iter()
+        .filter(|run| shard.contains(run.index))
+        .map(|run| (run.index, run_folder::inspect(&out.join("runs").join(&run.name), &run.config_hash)))
+        .collect();
+    Ok(Survey { sweep, out, shard, runs })
+}
+
+/// `decouple sweep`: checks that the folder can be written, runs this shard's
+/// incomplete runs (and stale ones, as `options.stale` says), writing each
+/// folder as it trains, then writes the table (`sweep.csv`, or
+/// `sweep-shard-I-of-N.csv` for a shard) and, unsharded, the plots.
+///
+/// # Errors
+/// Invalid sweep file, unwritable folder, stale runs under
+/// [`StalePolicy::Refuse`], I/O failure (failed runs are not errors).
+pub fn run_sweep(file: &Path, options: &SweepOptions) -> crate::Result<SweepOutcome> {
+    let Survey { sweep, out, shard, runs } = survey(file, options)?;
+    let manifest = &sweep.manifest;
+    let runs_dir = out.join("runs");
+    crate::check_writable(&runs_dir)?;
+    let current = code_version();
+    let (mut complete, mut stale, mut incomplete, mut damaged) = (0, Vec::new(), 0, 0);
     let mut pending = Vec::new();
-    for (position, &index) in mine.iter().enumerate() {
-        let dir = runs_dir.join(&manifest.runs[index].name);
-        if run_folder::completed(&dir, &manifest.runs[index].config_hash).is_none() {
-            run_folder::remove_partials(&dir)?;
+    for (position, (index, state)) in runs.iter().enumerate() {
+        match state {
+            FolderState::Complete(summary) if summary.is_stale(current) => {
+                complete += 1;
+                stale.push((position, summary.code_version()));
+            }
+            FolderState::Complete(_) => complete += 1,
+            FolderState::Incomplete { .. } => incomplete += 1,
+            FolderState::Damaged(_) => damaged += 1,
+            _ => {}
+        }
+        if !matches!(state, FolderState::Complete(_)) {
+            run_folder::remove_partials(&runs_dir.join(&manifest.runs[*index].name))?;
             pending.push(position);
         }
     }
-    let skipped = mine.len() - pending.len();
+    let stale_words = match (stale.first(), options.stale) {
+        (None, _) => String::new(),
+        (Some((_, found)), StalePolicy::Refuse) => {
+            return Err(HarnessError::Stale {
+                dir: runs_dir,
+                stale: stale.len(),
+                complete,
+                found: found.short(),
+                current: current.short(),
+            });
+        }
+        (Some(_), StalePolicy::Rerun) => {
+            pending.extend(stale.iter().map(|(position, _)| *position));
+            pending.sort_unstable();
+            format!(" ({} made by other code, to run again)", stale.len())
+        }
+        (Some(_), _) => format!(" ({} made by other code, kept)", stale.len()),
+    };
+    write_manifest(&out, manifest)?;
+    let skipped = runs.len() - pending.len();
+    let mut redo = Vec::new();
+    if incomplete > 0 {
+        redo.push(format!("{incomplete} killed midway"));
+    }
+    if damaged > 0 {
+        redo.push(format!("{damaged} with missing or damaged files"));
+    }
+    let redo = if redo.is_empty() { String::new() } else { format!(" ({} among them)", redo.join(", ")) };
     println!(
-        "sweep {}: {} runs{}, {skipped} already complete, {} to run -> {}",
+        "sweep {}: {} runs{}, {skipped} already complete{stale_words}, {} to run{redo} -> {}",
         manifest.name,
-        mine.len(),
+        runs.len(),
         shard_words(shard),
         pending.len(),
         out.display()
     );
+    let mine: Vec<usize> = runs.iter().map(|(index, _)| *index).collect();
     let specs: Vec<RunSpec> =
         mine.iter().map(|&index| RunSpec { label: manifest.runs[index].name.clone(), config: sweep.configs[index].train }).collect();
-    let failures = Mutex::new(Vec::new());
+    let targets = |position: usize| {
+        let run = &manifest.runs[mine[position]];
+        let values: BTreeMap<String, Value> =
+            manifest.axes.iter().zip(&run.coords).map(|(axis, &coord)| (axis.path.clone(), axis.values[coord].clone())).collect();
+        let origin = Origin {
+            file: sweep.file.clone(),
+            edits: values.iter().map(|(path, value)| format!("{path}={value}")).collect(),
+            sweep: Some(manifest.name.clone()),
+        };
+        (runs_dir.join(&run.name), sweep.configs[run.index], origin, values)
+    };
+    let labels = |position: usize| manifest.runs[mine[position]].name.clone();
+    let hooks = FolderHooks::new(&targets, &labels);
     execute_each(
         &manifest.name,
         &specs,
         &pending,
         &|position| sweep.configs[mine[position]].evaluation,
         options.jobs,
-        &|position, record| {
-            let run = &manifest.runs[mine[position]];
-            let values: BTreeMap<String, Value> =
-                manifest.axes.iter().zip(&run.coords).map(|(axis, &coord)| (axis.path.clone(), axis.values[coord].clone())).collect();
-            let origin = Origin {
-                file: sweep.file.clone(),
-                edits: values.iter().map(|(path, value)| format!("{path}={value}")).collect(),
-                sweep: Some(manifest.name.clone()),
-            };
-            if let Err(error) = run_folder::write_run(&runs_dir.join(&run.name), &sweep.configs[run.index], &origin, values, &record) {
-                if let Ok(mut failures) = failures.lock() {
-                    failures.push(format!("{}: {error}", run.name));
-                }
-            }
-        },
+        &options.execution,
+        &hooks,
     );
-    let failures = failures.into_inner().unwrap_or_default();
+    let failures = hooks.failures.into_inner().unwrap_or_default();
     if !failures.is_empty() {
         return Err(HarnessError::Unsaved(failures));
     }

@@ -1,6 +1,6 @@
 //! The table and plots of a sweep, rebuilt from its run folders: `sweep.csv`
 //! (one row per run: name, swept values, seed, status, key metrics, wall
-//! time, error) and, for every plotted metric, a heatmap over the two plot
+//! time, config hash, the git commit that made it, error) and, for every plotted metric, a heatmap over the two plot
 //! axes and a line (or bar) plot along x, each cell the mean over seeds (and
 //! over any other axes). Used by `sweep` and by `merge`.
 
@@ -116,7 +116,7 @@ pub fn write(out: &Path, manifest: &SweepManifest, indices: &[usize], table: &st
     for axis in &manifest.axes {
         let _ = write!(csv, "{},", csv_field(&axis.path));
     }
-    let _ = writeln!(csv, "seed,status,{},config_hash,error", columns.join(","));
+    let _ = writeln!(csv, "seed,status,{},config_hash,git_commit,error", columns.join(","));
     for (&index, summary) in indices.iter().zip(&summaries) {
         let run = &manifest.runs[index];
         let _ = write!(csv, "{},", csv_field(&run.name));
@@ -134,7 +134,8 @@ pub fn write(out: &Path, manifest: &SweepManifest, indices: &[usize], table: &st
             let _ = write!(csv, "{},", value.map(|value| value.to_string()).unwrap_or_default());
         }
         let error = summary.as_ref().and_then(|summary| summary.error.clone()).unwrap_or_default();
-        let _ = writeln!(csv, "{},{}", run.config_hash, csv_field(&error));
+        let commit = summary.as_ref().and_then(|summary| summary.git_commit.clone()).unwrap_or_default();
+        let _ = writeln!(csv, "{},{},{}", run.config_hash, csv_field(&commit), csv_field(&error));
     }
     write_atomic(&out.join(table), &csv)?;
     if plots && !manifest.axes.is_empty() {

@@ -1,17 +1,21 @@
-//! Training runs for experiments: run a list of configs (in parallel with
-//! `--jobs`, results in list order and identical for any job count), evaluate
-//! each trained network, record its history, and cache finished runs so that
+//! Training runs for experiments, sweeps and `decouple run`: run a list of
+//! configs (up to `--jobs` in parallel, each on its share of the cores or on
+//! `--threads`; results in list order and identical for any split), evaluate
+//! each trained network, record its history, tell a [`Progress`] sink and the
+//! caller's [`RunHooks`] as runs go, and cache finished runs so that
 //! experiments sharing a configuration train it once per invocation.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use decouple_analysis as analysis;
-use decouple_train::{TrainConfig, train};
+use decouple_net::SymReluNet;
+use decouple_train::{Checkpoint, StepMetrics, TrainConfig, train_with_threads};
+use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
+
+use crate::progress::{PlainLines, Progress};
 
 use decouple_eval::{EvaluationConfig, NetworkReport, evaluate};
 
@@ -75,10 +79,61 @@ pub struct RunRecord {
     pub alignment: Vec<Vec<f64>>,
 }
 
-/// Finished runs of this invocation, by config JSON.
+/// How runs execute: the cores to share between parallel runs and the
+/// threads of each, and where their progress goes. Results never depend on it.
+#[derive(Clone)]
+pub struct Execution {
+    /// Cores shared by the runs in parallel (`jobs`) and their threads.
+    pub cores: usize,
+    /// Threads of each run; `None` gives each of the `j` runs in parallel `cores / j` (at least 1).
+    pub threads: Option<usize>,
+    /// Where progress goes.
+    pub progress: Arc<dyn Progress>,
+}
+
+impl std::fmt::Debug for Execution {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Execution").field("cores", &self.cores).field("threads", &self.threads).finish_non_exhaustive()
+    }
+}
+
+impl Default for Execution {
+    /// All available cores, split automatically; plain progress lines.
+    fn default() -> Self {
+        Self { cores: crate::available_cores(), threads: None, progress: Arc::new(PlainLines::default()) }
+    }
+}
+
+impl Execution {
+    /// `(jobs, threads)` for `pending` runs with at most `jobs` in parallel:
+    /// `min(jobs, pending)` runs (at least 1), each on the explicit thread
+    /// count or on its share of the cores, `cores / runs` (at least 1).
+    #[must_use]
+    pub fn split(&self, jobs: usize, pending: usize) -> (usize, usize) {
+        let jobs = jobs.clamp(1, pending.max(1));
+        (jobs, self.threads.unwrap_or(self.cores / jobs).max(1))
+    }
+}
+
+/// Finished runs of this invocation, by config JSON, and how runs execute.
 #[derive(Debug, Default)]
 pub struct RunCache {
     runs: Mutex<HashMap<String, RunRecord>>,
+    execution: Execution,
+}
+
+impl RunCache {
+    /// An empty cache whose runs execute as `execution` says.
+    #[must_use]
+    pub fn new(execution: Execution) -> Self {
+        Self { runs: Mutex::default(), execution }
+    }
+
+    /// How its runs execute.
+    #[must_use]
+    pub fn execution(&self) -> &Execution {
+        &self.execution
+    }
 }
 
 fn key(config: &TrainConfig) -> String {
@@ -91,7 +146,28 @@ pub const HISTORY_ACTIVITY_SAMPLES: usize = 500;
 
 type BoxedError = Box<dyn std::error::Error + Send + Sync>;
 
-fn run_one(spec: &RunSpec, evaluation: &EvaluationConfig) -> RunRecord {
+/// `|cos(w_i, M_j)|` as rows (`m x d`), sorted by each neuron's best feature
+/// (then by decreasing alignment with it): the rows of the alignment heatmap.
+///
+/// # Errors
+/// Shapes that do not match.
+pub fn sorted_alignment(net: &SymReluNet<f32>, dictionary: ArrayView2<'_, f32>) -> Result<Vec<Vec<f64>>, analysis::AnalysisError> {
+    let mut alignment: Vec<Vec<f64>> =
+        analysis::alignment_matrix(net.weights(), dictionary)?.rows().into_iter().map(|row| row.to_vec()).collect();
+    let best = |row: &Vec<f64>| row.iter().enumerate().fold((0usize, 0.0f64), |acc, (j, &v)| if v > acc.1 { (j, v) } else { acc });
+    alignment.sort_by(|a, b| best(a).0.cmp(&best(b).0).then(best(b).1.total_cmp(&best(a).1)));
+    Ok(alignment)
+}
+
+/// Trains and evaluates one run on `threads` threads; `on_log` sees every
+/// logged step (updates since the previous report, the metrics and the
+/// history point, if the analysis of that step succeeded).
+fn run_one(
+    spec: &RunSpec,
+    evaluation: &EvaluationConfig,
+    threads: usize,
+    on_log: &mut dyn FnMut(u64, &StepMetrics, Option<&HistoryPoint>),
+) -> (RunRecord, Option<Checkpoint>) {
     let start = Instant::now();
     let config = spec.config;
     let mut history = Vec::new();
@@ -99,13 +175,15 @@ fn run_one(spec: &RunSpec, evaluation: &EvaluationConfig) -> RunRecord {
     let outcome = model.map_err(BoxedError::from).and_then(|model| -> Result<_, BoxedError> {
         let dictionary = model.dictionary().matrix().to_owned();
         let clean = model.sample(HISTORY_ACTIVITY_SAMPLES, &mut decouple_data::rng::stream(config.seed, "history-activity"));
-        let trained = train(config, |metrics, net| {
+        let mut last_step = 0;
+        let trained = train_with_threads(config, threads, |metrics, net| {
             let alignment = analysis::alignment_matrix(net.weights(), dictionary.view());
             let energy = analysis::sparse_energy(net.weights(), dictionary.view());
             let activity = net.forward(clean.x()).ok().and_then(|features| analysis::activity_stats(features.view()).ok());
+            let mut point = None;
             if let (Ok(alignment), Ok(energy), Some(activity)) = (alignment, energy, activity) {
                 if let Ok(recovery) = analysis::feature_recovery(alignment.view(), &analysis::RecoveryConfig::default()) {
-                    history.push(HistoryPoint {
+                    point = Some(HistoryPoint {
                         step: metrics.step,
                         loss: metrics.loss,
                         median_best: recovery.median,
@@ -120,19 +198,19 @@ fn run_one(spec: &RunSpec, evaluation: &EvaluationConfig) -> RunRecord {
                     });
                 }
             }
+            on_log((metrics.step - last_step) as u64, metrics, point.as_ref());
+            last_step = metrics.step;
+            history.extend(point);
         })?;
         let report = evaluate(&config, &model, &trained.net, evaluation)?;
-        let mut alignment: Vec<Vec<f64>> =
-            analysis::alignment_matrix(trained.net.weights(), dictionary.view())?.rows().into_iter().map(|row| row.to_vec()).collect();
-        let best = |row: &Vec<f64>| row.iter().enumerate().fold((0usize, 0.0f64), |acc, (j, &v)| if v > acc.1 { (j, v) } else { acc });
-        alignment.sort_by(|a, b| best(a).0.cmp(&best(b).0).then(best(b).1.total_cmp(&best(a).1)));
-        Ok((report, alignment))
+        let alignment = sorted_alignment(&trained.net, dictionary.view())?;
+        Ok((report, alignment, Checkpoint::of(&trained)))
     });
-    let (report, alignment, error) = match outcome {
-        Ok((report, alignment)) => (Some(report), alignment, None),
-        Err(error) => (None, Vec::new(), Some(crate::chain(&*error))),
+    let (report, alignment, checkpoint, error) = match outcome {
+        Ok((report, alignment, checkpoint)) => (Some(report), alignment, Some(checkpoint), None),
+        Err(error) => (None, Vec::new(), None, Some(crate::chain(&*error))),
     };
-    RunRecord {
+    let record = RunRecord {
         label: spec.label.clone(),
         seed: config.seed,
         config,
@@ -141,13 +219,26 @@ fn run_one(spec: &RunSpec, evaluation: &EvaluationConfig) -> RunRecord {
         report,
         history,
         alignment,
-    }
+    };
+    (record, checkpoint)
 }
 
-/// Runs every spec (reusing cached runs), `jobs` at a time, printing progress
-/// for `experiment`; returns the records in the order of `specs`.
+/// Runs every spec (reusing cached runs), up to `jobs` at a time as the
+/// cache's [`Execution`] says, telling its progress sink under the name
+/// `experiment`; returns the records in the order of `specs`.
 #[must_use]
 pub fn execute(experiment: &str, specs: &[RunSpec], jobs: usize, cache: &RunCache) -> Vec<RunRecord> {
+    struct Collect<'a> {
+        specs: &'a [RunSpec],
+        cache: &'a RunCache,
+        results: Vec<Mutex<Option<RunRecord>>>,
+    }
+    impl RunHooks for Collect<'_> {
+        fn finished(&self, index: usize, record: RunRecord, _: Option<&Checkpoint>) {
+            self.cache.runs.lock().expect("cache lock").insert(key(&self.specs[index].config), record.clone());
+            *self.results[index].lock().expect("lock") = Some(record);
+        }
+    }
     let evaluation = EvaluationConfig::default();
     let cached: Vec<Option<RunRecord>> = specs
         .iter()
@@ -157,68 +248,76 @@ pub fn execute(experiment: &str, specs: &[RunSpec], jobs: usize, cache: &RunCach
         })
         .collect();
     let pending: Vec<usize> = (0..specs.len()).filter(|&index| cached[index].is_none()).collect();
-    let results: Vec<Mutex<Option<RunRecord>>> = cached.into_iter().map(Mutex::new).collect();
-    execute_each(experiment, specs, &pending, &|_| evaluation, jobs, &|index, record| {
-        cache.runs.lock().expect("cache lock").insert(key(&specs[index].config), record.clone());
-        *results[index].lock().expect("lock") = Some(record);
-    });
-    results.into_iter().map(|slot| slot.into_inner().expect("lock").expect("every run finished")).collect()
+    let collect = Collect { specs, cache, results: cached.into_iter().map(Mutex::new).collect() };
+    execute_each(experiment, specs, &pending, &|_| evaluation, jobs, &cache.execution, &collect);
+    collect.results.into_iter().map(|slot| slot.into_inner().expect("lock").expect("every run finished")).collect()
+}
+
+/// What [`execute_each`] tells its caller about each run, from the worker
+/// thread that runs it (so a caller can write its files as it goes).
+pub trait RunHooks: Sync {
+    /// Run `index` is about to train; `false` skips it (e.g. its folder cannot be made).
+    fn started(&self, _index: usize) -> bool {
+        true
+    }
+
+    /// Run `index` logged `point` (every `log_every` steps, at step 0 and at the end).
+    fn logged(&self, _index: usize, _point: &HistoryPoint) {}
+
+    /// Run `index` finished: its record and, if it trained to the end, its network.
+    fn finished(&self, index: usize, record: RunRecord, network: Option<&Checkpoint>);
 }
 
 /// Runs the specs at the indices `pending` (the others count as already done
-/// in the progress line), `jobs` at a time, each evaluated with
-/// `evaluation(index)`; hands every record to `on_finish(index, record)` as
-/// soon as it is done (from a worker thread), so callers can save it at once.
+/// in the progress), each evaluated with `evaluation(index)`, up to `jobs`
+/// at a time on the threads [`Execution::split`] gives; tells `hooks` of
+/// every start, logged step and finish, and `execution.progress` of the
+/// steps done.
 pub fn execute_each(
     experiment: &str,
     specs: &[RunSpec],
     pending: &[usize],
     evaluation: &(dyn Fn(usize) -> EvaluationConfig + Sync),
     jobs: usize,
-    on_finish: &(dyn Fn(usize, RunRecord) + Sync),
+    execution: &Execution,
+    hooks: &dyn RunHooks,
 ) {
-    let total = specs.len();
-    let cached = total - pending.len();
-    let done = AtomicUsize::new(cached);
-    let start = Instant::now();
-    let terminal = std::io::stdout().is_terminal();
-    let report_progress = |record: &RunRecord| {
-        let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
-        let elapsed = start.elapsed().as_secs_f64();
-        let eta = elapsed / (finished - cached) as f64 * (total - finished) as f64;
+    let (jobs, threads) = execution.split(jobs, pending.len());
+    let progress = &*execution.progress;
+    let steps: u64 = pending.iter().map(|&index| specs[index].config.steps as u64).sum();
+    progress.begin(experiment, specs.len(), specs.len() - pending.len(), steps);
+    crate::for_each_job(pending.len(), jobs, &|position| {
+        let index = pending[position];
+        if !hooks.started(index) {
+            progress.advance(specs[index].config.steps as u64, f64::NAN);
+            return;
+        }
+        let mut logged = 0;
+        let (record, network) = run_one(&specs[index], &evaluation(index), threads, &mut |steps, metrics, point| {
+            logged += steps;
+            progress.advance(steps, metrics.loss);
+            if let Some(point) = point {
+                hooks.logged(index, point);
+            }
+        });
+        // A diverged run stops early: count its remaining steps as done.
+        progress.advance((specs[index].config.steps as u64).saturating_sub(logged), f64::NAN);
         let status = match (&record.report, &record.error) {
             (Some(report), _) => format!("median best_j {:.3}", report.median_best),
             (None, Some(error)) => format!("failed: {error}"),
             (None, None) => String::new(),
         };
-        let line = format!(
-            "    [{experiment}] {finished}/{total} runs, {elapsed:.0} s elapsed, ETA {eta:.0} s | {} seed {}: {status}",
-            record.label, record.seed
-        );
-        let mut out = std::io::stdout().lock();
-        if terminal {
-            let _ = write!(out, "\r\x1b[2K{line}");
-            if finished == total {
-                let _ = writeln!(out);
-            }
-        } else {
-            let _ = writeln!(out, "{line}");
-        }
-        let _ = out.flush();
-    };
-    crate::for_each_job(pending.len(), jobs, &|position| {
-        let index = pending[position];
-        let record = run_one(&specs[index], &evaluation(index));
-        report_progress(&record);
-        on_finish(index, record);
+        progress.finished(&format!("{} seed {}: {status}", record.label, record.seed));
+        hooks.finished(index, record, network.as_ref());
     });
+    progress.end();
 }
 
-/// Writes one JSON line per (run, logged step) to `metrics.jsonl`.
+/// One line of `metrics.jsonl`: the run's label and seed, then the point's fields.
 ///
 /// # Errors
-/// I/O failure.
-pub fn write_metrics(path: &std::path::Path, records: &[RunRecord]) -> crate::Result<()> {
+/// A value that does not serialise (never for finite or NaN floats: NaN is written as `null`).
+pub fn metrics_line(label: &str, seed: u64, point: &HistoryPoint) -> Result<String, serde_json::Error> {
     #[derive(Serialize)]
     struct Line<'a> {
         label: &'a str,
@@ -226,10 +325,18 @@ pub fn write_metrics(path: &std::path::Path, records: &[RunRecord]) -> crate::Re
         #[serde(flatten)]
         point: &'a HistoryPoint,
     }
+    serde_json::to_string(&Line { label, seed, point })
+}
+
+/// Writes one JSON line per (run, logged step) to `metrics.jsonl`.
+///
+/// # Errors
+/// I/O failure.
+pub fn write_metrics(path: &std::path::Path, records: &[RunRecord]) -> crate::Result<()> {
     let mut text = String::new();
     for record in records {
         for point in &record.history {
-            let line = serde_json::to_string(&Line { label: &record.label, seed: record.seed, point })
+            let line = metrics_line(&record.label, record.seed, point)
                 .map_err(|error| crate::HarnessError::Json { what: path.display().to_string(), error })?;
             text.push_str(&line);
             text.push('\n');

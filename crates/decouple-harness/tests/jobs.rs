@@ -1,7 +1,12 @@
-//! `--jobs` never changes results: the same run list executed on one and on
-//! two threads gives identical reports and histories, in list order.
+//! `--jobs` and `--threads` never change results: the same run list executed
+//! with any split of the cores between parallel runs and the threads of each
+//! gives identical reports and histories, in list order; the automatic split
+//! gives each of the runs in parallel its share of the cores.
 
-use decouple_harness::training::{RunCache, RunSpec, execute};
+use std::sync::Arc;
+
+use decouple_harness::progress::PlainLines;
+use decouple_harness::training::{Execution, RunCache, RunSpec, execute};
 use decouple_train::TrainConfig;
 
 fn tiny(seed: u64, keep: f64) -> RunSpec {
@@ -18,14 +23,39 @@ fn tiny(seed: u64, keep: f64) -> RunSpec {
 #[test]
 fn results_do_not_depend_on_the_number_of_jobs() {
     let specs: Vec<RunSpec> = [(0, 0.5), (1, 0.5), (0, 0.3), (2, 0.7)].iter().map(|&(seed, keep)| tiny(seed, keep)).collect();
-    let serial = execute("jobs-test", &specs, 1, &RunCache::default());
-    let parallel = execute("jobs-test", &specs, 2, &RunCache::default());
-    assert_eq!(serial.len(), specs.len());
-    for ((a, b), spec) in serial.iter().zip(&parallel).zip(&specs) {
-        assert_eq!(a.label, spec.label);
-        assert_eq!(a.error, None);
-        assert_eq!(serde_json::to_string(&a.report).unwrap(), serde_json::to_string(&b.report).unwrap());
-        assert_eq!(serde_json::to_string(&a.history).unwrap(), serde_json::to_string(&b.history).unwrap());
-        assert_eq!(a.alignment, b.alignment);
+    let split = |threads| RunCache::new(Execution { cores: 4, threads, progress: Arc::new(PlainLines::default()) });
+    let serial = execute("jobs-test", &specs, 1, &split(Some(1)));
+    for (jobs, cache) in [(2, split(Some(1))), (1, split(Some(3))), (2, split(Some(2))), (2, split(None)), (1, RunCache::default())] {
+        let other = execute("jobs-test", &specs, jobs, &cache);
+        assert_eq!(serial.len(), specs.len());
+        for ((a, b), spec) in serial.iter().zip(&other).zip(&specs) {
+            assert_eq!(a.label, spec.label);
+            assert_eq!(a.error, None);
+            let context = format!("{jobs} jobs, {:?}", cache.execution());
+            assert_eq!(serde_json::to_string(&a.report).unwrap(), serde_json::to_string(&b.report).unwrap(), "{context}");
+            assert_eq!(serde_json::to_string(&a.history).unwrap(), serde_json::to_string(&b.history).unwrap(), "{context}");
+            assert_eq!(a.alignment, b.alignment, "{context}");
+        }
+    }
+}
+
+#[test]
+fn the_cores_are_shared_between_parallel_runs_and_their_threads() {
+    let execution = |cores, threads| Execution { cores, threads, progress: Arc::new(PlainLines::default()) };
+    // (cores, --threads, --jobs, pending runs) -> (jobs, threads per run)
+    for ((cores, threads, jobs, pending), expected) in [
+        ((8, None, 8, 100), (8, 1)),
+        ((8, None, 8, 2), (2, 4)),
+        ((8, None, 8, 1), (1, 8)),
+        ((8, None, 3, 100), (3, 2)),
+        ((2, None, 2, 0), (1, 2)),
+        ((8, Some(3), 8, 100), (8, 3)),
+        ((1, None, 4, 4), (4, 1)),
+    ] {
+        assert_eq!(
+            execution(cores, threads).split(jobs, pending),
+            expected,
+            "{cores} cores, {threads:?} threads, {jobs} jobs, {pending} runs"
+        );
     }
 }
