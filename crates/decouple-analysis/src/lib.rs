@@ -22,6 +22,7 @@
 //! | activity | dead: `F_bi = 0` for all b; sparsity `#{F_bi = 0} / (B m)` | [`activity_stats`] |
 //! | support | neuron i votes `sign(s_i F_bi)` for `j*(i) = argmax_j A_ij` | [`support_recovery`] |
 //! | logistic probe | `min (1/n) sum log(1 + e^{-y s}) + (lambda/2) \|\|w\|\|^2` | [`fit_logistic_probe`] |
+//! | tuned probe | `lambda` minimising the k-fold held-out log-loss on the training split | [`fit_tuned_probe`] |
 //! | effective rank | `exp(-sum_k p_k ln p_k)`, `p_k = lambda_k / sum lambda` of `cov(F)` | [`covariance_spectrum`], [`effective_rank`] |
 //! | ridge probe | `min (1/n) \|\|y - X beta\|\|^2 + lambda \|\|beta\|\|^2`, test `R^2` | [`fit_ridge_regression`] |
 //!
@@ -58,6 +59,7 @@ mod error;
 mod linalg;
 mod logistic;
 mod probe;
+mod probe_cv;
 mod recovery;
 mod ridge;
 mod spectrum;
@@ -69,6 +71,7 @@ pub use alignment::{alignment_matrix, cosine_matrix};
 pub use energy::{ORTHONORMALITY_TOLERANCE, SubspaceEnergy, sparse_energy, subspace_energy};
 pub use error::AnalysisError;
 pub use probe::{DEFAULT_PROBE_TEST_SAMPLES, DEFAULT_PROBE_TRAIN_SAMPLES, ProbeConfig, ProbeResult, fit_logistic_probe};
+pub use probe_cv::{LambdaChoice, TunedProbe, fit_tuned_probe};
 pub use recovery::{FeatureRecovery, NeuronPurity, PurityConfig, RecoveryConfig, feature_recovery, neuron_purity};
 pub use ridge::{RidgeConfig, RidgeResult, fit_ridge_regression};
 pub use spectrum::{covariance_spectrum, effective_rank, symmetric_eigen};

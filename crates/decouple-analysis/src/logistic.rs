@@ -45,7 +45,7 @@ impl LogisticFit {
 }
 
 /// `log(1 + exp(-u))`, stable for large `|u|`.
-fn softplus_neg(u: f64) -> f64 {
+pub(crate) fn softplus_neg(u: f64) -> f64 {
     if u > 0.0 { (-u).exp().ln_1p() } else { -u + u.exp().ln_1p() }
 }
 
@@ -67,13 +67,72 @@ fn objective(margins: &Array1<f64>, theta: &Array1<f64>, lambda: f64) -> f64 {
     margins.iter().map(|&u| softplus_neg(u)).sum::<f64>() / n + 0.5 * lambda * w.dot(&w)
 }
 
-/// Fits the model on standardised features `x` (n x p) and labels `y` (+-1).
+/// Fits the model on standardised features `x` (n x p) and labels `y` (+-1), from zero.
 pub(crate) fn fit_logistic(x: &Array2<f64>, y: &Array1<f64>, settings: NewtonSettings) -> LogisticFit {
+    fit_logistic_from(x, y, settings, None)
+}
+
+/// [`fit_logistic`] from the coefficients `start` (length p + 1) when given
+/// (a warm start along a path of `lambda`s), else from zero.
+///
+/// With fewer samples than features (`n < p`) and `lambda > 0`, the optimum
+/// has `w = -X^T r / (n lambda)` in the row space of `X`, so the problem is
+/// solved exactly in an orthonormal basis `Q` (p x r) of that row space, with
+/// features `X Q` and weights `beta`, `w = Q beta`: the same objective (since
+/// `||Q beta|| = ||beta||`) in `r <= n` dimensions instead of `p`.
+pub(crate) fn fit_logistic_from(x: &Array2<f64>, y: &Array1<f64>, settings: NewtonSettings, start: Option<&Array1<f64>>) -> LogisticFit {
+    let (n, p) = x.dim();
+    if n < p && settings.lambda > 0.0 {
+        let basis = row_space_basis(x);
+        let r = basis.ncols();
+        let reduced_start = start.filter(|start| start.len() == p + 1).map(|start| {
+            let mut reduced = Array1::zeros(r + 1);
+            reduced.slice_axis_mut(Axis(0), ndarray::Slice::from(..r)).assign(&basis.t().dot(&head(start.view(), p)));
+            reduced[r] = start[p];
+            reduced
+        });
+        let fit = fit_in_full(&x.dot(&basis), y, settings, reduced_start.as_ref());
+        let mut coefficients = Array1::zeros(p + 1);
+        coefficients.slice_axis_mut(Axis(0), ndarray::Slice::from(..p)).assign(&basis.dot(&head(fit.coefficients.view(), r)));
+        coefficients[p] = fit.coefficients[r];
+        return LogisticFit { coefficients, ..fit };
+    }
+    fit_in_full(x, y, settings, start)
+}
+
+/// An orthonormal basis (p x r, `r <= n`) of the span of the rows of `x`, by
+/// Gram-Schmidt run twice per row; rows already in the span of the earlier
+/// ones (relative residual below `1e-10`) add no column.
+fn row_space_basis(x: &Array2<f64>) -> Array2<f64> {
+    let mut columns: Vec<Array1<f64>> = Vec::new();
+    for row in x.rows() {
+        let norm = row.dot(&row).sqrt();
+        let mut v = row.to_owned();
+        for _ in 0..2 {
+            for q in &columns {
+                let coefficient = q.dot(&v);
+                v.scaled_add(-coefficient, q);
+            }
+        }
+        let residual = v.dot(&v).sqrt();
+        if residual > 1e-10 * norm && residual > 0.0 {
+            columns.push(v / residual);
+        }
+    }
+    let mut basis = Array2::zeros((x.ncols(), columns.len()));
+    for (k, column) in columns.iter().enumerate() {
+        basis.column_mut(k).assign(column);
+    }
+    basis
+}
+
+/// Newton's method on all `p` features (see the module documentation).
+fn fit_in_full(x: &Array2<f64>, y: &Array1<f64>, settings: NewtonSettings, start: Option<&Array1<f64>>) -> LogisticFit {
     let (n, p) = x.dim();
     let nf = n as f64;
     let lambda = settings.lambda;
     let x1 = concatenate(Axis(1), &[x.view(), Array2::ones((n, 1)).view()]).expect("same number of rows");
-    let mut theta = Array1::<f64>::zeros(p + 1);
+    let mut theta = start.filter(|start| start.len() == p + 1).cloned().unwrap_or_else(|| Array1::<f64>::zeros(p + 1));
     let margins_of = |theta: &Array1<f64>| x1.dot(theta) * y;
     let mut margins = margins_of(&theta);
     let mut loss = objective(&margins, &theta, lambda);
@@ -184,6 +243,25 @@ mod tests {
         assert!(fit.loss.is_finite());
         let scores = fit.scores(&x);
         assert!(scores.iter().zip(y.iter()).all(|(s, y)| s * y > 0.0));
+    }
+
+    /// With fewer samples than features, the fit in the row-space basis is the
+    /// fit on all features: the same weights (to solver precision) and scores.
+    #[test]
+    fn row_space_fit_equals_the_full_fit() {
+        let (n, p) = (12, 30);
+        let x = Array2::from_shape_fn((n, p), |(i, j)| ((i * 31 + j * 17) % 23) as f64 / 11.0 - 1.0 + 0.01 * (i * j) as f64);
+        let y = Array1::from_shape_fn(n, |i| if (i * 7) % 5 < 2 { 1.0 } else { -1.0 });
+        for lambda in [0.01, 0.1, 10.0] {
+            let settings = NewtonSettings { lambda, max_iterations: 200, gradient_tolerance: 1e-10 };
+            let reduced = fit_logistic(&x, &y, settings);
+            let full = fit_in_full(&x, &y, settings, None);
+            assert!(reduced.converged && full.converged, "lambda {lambda}");
+            let difference = (&reduced.coefficients - &full.coefficients).iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            assert!(difference < 1e-8, "lambda {lambda}: {difference}");
+            assert!((reduced.loss - full.loss).abs() < 1e-12);
+        }
+        assert!(row_space_basis(&x).ncols() <= n);
     }
 
     #[test]

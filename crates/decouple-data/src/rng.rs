@@ -48,3 +48,10 @@ pub fn indexed_stream(seed: u64, name: &str, index: u64) -> ChaCha8Rng {
     rng.set_stream(fnv1a(&bytes));
     rng
 }
+
+/// A `u64` seed derived from stream `name` of `seed` (its first draw), for
+/// consumers that take a seed rather than a generator (e.g. probe folds).
+#[must_use]
+pub fn derive_seed(seed: u64, name: &str) -> u64 {
+    rand::RngCore::next_u64(&mut stream(seed, name))
+}

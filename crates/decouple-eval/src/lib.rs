@@ -13,7 +13,7 @@ use decouple_augment::{Augmentation, Component, decoupling};
 use decouple_data::{SignTask, SparseCodingModel, draw_labelled, rng};
 use decouple_net::{BiasRule, SymReluNet};
 use decouple_train::TrainConfig;
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2, Axis, Slice};
 use serde::{Deserialize, Serialize};
 
 /// Why an evaluation could not be done.
@@ -42,10 +42,13 @@ pub enum EvalError {
     /// An analysis function failed (shapes, degenerate probes).
     #[error(transparent)]
     Analysis(#[from] decouple_analysis::AnalysisError),
+    /// The initial network of the run's config could not be rebuilt.
+    #[error(transparent)]
+    Train(#[from] decouple_train::TrainError),
 }
 
-/// Sample sizes of the evaluation (the `[evaluation]` table of a run or sweep file).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Sample sizes and probe settings of the evaluation (the `[evaluation]` table of a run or sweep file).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct EvaluationConfig {
@@ -57,7 +60,23 @@ pub struct EvaluationConfig {
     pub n_probe_test: usize,
     /// Samples for the learned neurons' decoupling statistics (0 = skip).
     pub n_decoupling: usize,
+    /// How every probe's L2 strength is set (default: 5-fold cross-validation
+    /// on the training split over `1e-4 .. 1e2`; `{ kind = "Fixed", lambda = 1e-3 }`
+    /// is the earlier fixed strength).
+    #[serde(default)]
+    pub probe_lambda: analysis::LambdaChoice,
+    /// Also probe with the first 10, 30, 100, 300, ... of the training samples
+    /// (label-efficiency curves; default true).
+    #[serde(default = "default_true")]
+    pub label_efficiency: bool,
 }
+
+fn default_true() -> bool {
+    true
+}
+
+/// Training-set sizes of the label-efficiency curves (those below `n_probe_train`, then `n_probe_train`).
+pub const LABEL_EFFICIENCY_SIZES: [usize; 4] = [10, 30, 100, 300];
 
 impl Default for EvaluationConfig {
     fn default() -> Self {
@@ -66,6 +85,8 @@ impl Default for EvaluationConfig {
             n_probe_train: decouple_analysis::DEFAULT_PROBE_TRAIN_SAMPLES,
             n_probe_test: decouple_analysis::DEFAULT_PROBE_TEST_SAMPLES,
             n_decoupling: 20_000,
+            probe_lambda: analysis::LambdaChoice::default(),
+            label_efficiency: true,
         }
     }
 }
@@ -83,8 +104,36 @@ impl EvaluationConfig {
                 return Err(EvalError::OutOfRange { field, value, minimum });
             }
         }
-        Ok(())
+        Ok(self.probe_lambda.check()?)
     }
+}
+
+/// Probe test accuracies of the four feature sets with `n` labelled training samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelEfficiencyPoint {
+    /// Labelled training samples (the first `n` of the probe's training set).
+    pub n: usize,
+    /// Learned features `f(x)`.
+    pub learned: f64,
+    /// Raw input `x`.
+    pub raw: f64,
+    /// The network at initialisation.
+    pub init: f64,
+    /// The ideal network.
+    pub ideal: f64,
+}
+
+/// The L2 strength each probe chose (see [`EvaluationConfig::probe_lambda`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ProbeLambdas {
+    /// For the learned features.
+    pub learned: f64,
+    /// For raw `x`.
+    pub raw: f64,
+    /// For the initial network.
+    pub init: f64,
+    /// For the ideal network.
+    pub ideal: f64,
 }
 
 /// Probe accuracies on `sign(<a, z>)` (test set) and `R^2` of recovering `z`.
@@ -102,6 +151,12 @@ pub struct ProbeScores {
     pub learned_r2: f64,
     /// Test `R^2` of ridge regression of `z` on raw `x`.
     pub raw_r2: f64,
+    /// The L2 strength of each probe above (absent in reports written before it was recorded).
+    #[serde(default)]
+    pub lambda: Option<ProbeLambdas>,
+    /// Accuracy against the number of labelled training samples (empty when not measured).
+    #[serde(default)]
+    pub label_efficiency: Vec<LabelEfficiencyPoint>,
 }
 
 /// Everything measured about one trained network.
@@ -186,11 +241,11 @@ fn mean(values: &[f64]) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
-/// The ideal network: `w_j = M_j` (unit norm) with thresholds `b_j` = the
+/// The ideal network's threshold (its weights have unit norm): the
 /// `NormRamp` `beta`, the `Fixed` `b`, or for `Learned` the trained network's
 /// median `b_i / ||w_i||` (and so for any other rule).
-fn ideal_network(model: &SparseCodingModel, net: &SymReluNet<f32>, rule: BiasRule) -> Result<SymReluNet<f32>, EvalError> {
-    let ratio = match rule {
+fn ideal_ratio(net: &SymReluNet<f32>, rule: BiasRule) -> f64 {
+    match rule {
         BiasRule::NormRamp { beta, .. } => beta,
         BiasRule::Fixed { b } => b,
         _ => {
@@ -204,10 +259,40 @@ fn ideal_network(model: &SparseCodingModel, net: &SymReluNet<f32>, rule: BiasRul
             ratios.sort_by(f64::total_cmp);
             ratios.get(ratios.len() / 2).copied().unwrap_or(0.0)
         }
-    };
+    }
+}
+
+/// The ideal network: one unit-norm neuron per feature, `w_j = M_j`, every threshold `ratio`.
+fn ideal_network(model: &SparseCodingModel, ratio: f64) -> Result<SymReluNet<f32>, EvalError> {
     let weights = model.dictionary().features_f32().to_owned();
     let bias = Array1::from_elem(weights.nrows(), ratio as f32);
     Ok(SymReluNet::new(weights, bias)?)
+}
+
+/// Probe results of the baseline feature sets (raw `x`, the initial network,
+/// the ideal network), by a key naming everything they depend on. Many runs of
+/// one reproduction share them (the same data, seed and evaluation), so they
+/// are computed once; a memo of a deterministic function, so results are the
+/// same with or without it.
+#[derive(Debug, Default)]
+pub struct BaselineProbes {
+    memo: std::sync::Mutex<std::collections::HashMap<String, Vec<(f64, f64)>>>,
+}
+
+impl BaselineProbes {
+    fn get_or_compute(
+        &self,
+        key: String,
+        compute: impl FnOnce() -> Result<Vec<(f64, f64)>, EvalError>,
+    ) -> Result<Vec<(f64, f64)>, EvalError> {
+        if let Some(found) = self.memo.lock().expect("memo lock").get(&key) {
+            return Ok(found.clone());
+        }
+        // Computed outside the lock: two threads may both compute a key, with identical results.
+        let value = compute()?;
+        self.memo.lock().expect("memo lock").insert(key, value.clone());
+        Ok(value)
+    }
 }
 
 /// Measures `net`, trained with `config`, on `model`.
@@ -219,6 +304,21 @@ pub fn evaluate(
     model: &SparseCodingModel,
     net: &SymReluNet<f32>,
     evaluation: &EvaluationConfig,
+) -> Result<NetworkReport, EvalError> {
+    evaluate_with(config, model, net, evaluation, &BaselineProbes::default())
+}
+
+/// [`evaluate`], reusing (and filling) `baselines` for the probes of raw `x`
+/// and of the initial and ideal networks (the same result as [`evaluate`]).
+///
+/// # Errors
+/// As [`evaluate`].
+pub fn evaluate_with(
+    config: &TrainConfig,
+    model: &SparseCodingModel,
+    net: &SymReluNet<f32>,
+    evaluation: &EvaluationConfig,
+    baselines: &BaselineProbes,
 ) -> Result<NetworkReport, EvalError> {
     let seed = config.seed;
     let dictionary = model.dictionary().matrix();
@@ -242,13 +342,65 @@ pub fn evaluate(
     let train = draw_labelled(model, &task, evaluation.n_probe_train, &mut rng::stream(seed, "probe-train"))?;
     let test = draw_labelled(model, &task, evaluation.n_probe_test, &mut rng::stream(seed, "probe-test"))?;
     let probe_config = analysis::ProbeConfig::default();
-    let probe = |train_features: ArrayView2<'_, f32>, test_features: ArrayView2<'_, f32>| -> Result<f64, EvalError> {
-        Ok(analysis::fit_logistic_probe(train_features, train.labels.view(), test_features, test.labels.view(), &probe_config)?
-            .test_accuracy)
+    // Folds from the run's seed: one stream for every feature set, so they share their folds.
+    let fold_seed = rng::derive_seed(seed, "probe-folds");
+    let folds = match evaluation.probe_lambda {
+        analysis::LambdaChoice::CrossValidated { folds, .. } => folds,
+        _ => 1,
     };
-    let init = SymReluNet::<f32>::init(config.network.width, config.data.d1, config.network.sigma0, &mut rng::stream(seed, "init"))?;
-    let ideal = ideal_network(model, net, config.network.bias)?;
+    let mut sizes: Vec<usize> = if evaluation.label_efficiency {
+        LABEL_EFFICIENCY_SIZES.into_iter().filter(|&n| n < evaluation.n_probe_train && n >= 2 * folds).collect()
+    } else {
+        Vec::new()
+    };
+    sizes.push(evaluation.n_probe_train);
+    // (test accuracy, chosen lambda) with the first n training samples, for every n of `sizes`.
+    let probe_set = |train_features: ArrayView2<'_, f32>, test_features: ArrayView2<'_, f32>| -> Result<Vec<(f64, f64)>, EvalError> {
+        sizes
+            .iter()
+            .map(|&n| {
+                let tuned = analysis::fit_tuned_probe(
+                    train_features.slice_axis(Axis(0), Slice::from(0..n)),
+                    train.labels.slice_axis(Axis(0), Slice::from(0..n)),
+                    test_features,
+                    test.labels.view(),
+                    &evaluation.probe_lambda,
+                    &probe_config,
+                    fold_seed,
+                );
+                match tuned {
+                    Ok(tuned) => Ok((tuned.probe.test_accuracy, tuned.probe.lambda)),
+                    // A label-efficiency subset with one class (or one sample of a class) has no probe: NaN.
+                    Err(analysis::AnalysisError::SingleClass { .. }) if n < evaluation.n_probe_train => Ok((f64::NAN, f64::NAN)),
+                    Err(error) => Err(error.into()),
+                }
+            })
+            .collect()
+    };
+    let of_net = |network: &SymReluNet<f32>| -> Result<Vec<(f64, f64)>, EvalError> {
+        probe_set(features(network, train.samples.x())?.view(), features(network, test.samples.x())?.view())
+    };
     let (learned_train, learned_test) = (features(net, train.samples.x())?, features(net, test.samples.x())?);
+    let learned = probe_set(learned_train.view(), learned_test.view())?;
+    // The baselines depend on the run only through these settings, so runs that share them share the probes.
+    let shared = format!("{:?}|{seed}|{evaluation:?}", config.data);
+    let raw = baselines.get_or_compute(format!("raw|{shared}"), || probe_set(train.samples.x(), test.samples.x()))?;
+    let network = &config.network;
+    let init = baselines.get_or_compute(format!("init|{shared}|{}|{}|{:?}", network.width, network.sigma0, network.init), || {
+        of_net(&decouple_train::initial_network(network, model, seed)?)
+    })?;
+    let ratio = ideal_ratio(net, config.network.bias);
+    let ideal = baselines.get_or_compute(format!("ideal|{shared}|{}", ratio.to_bits()), || of_net(&ideal_network(model, ratio)?))?;
+    let label_efficiency = if evaluation.label_efficiency {
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(k, &n)| LabelEfficiencyPoint { n, learned: learned[k].0, raw: raw[k].0, init: init[k].0, ideal: ideal[k].0 })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let full = [learned[sizes.len() - 1], raw[sizes.len() - 1], init[sizes.len() - 1], ideal[sizes.len() - 1]];
     let ridge = |train_features: ArrayView2<'_, f32>, test_features: ArrayView2<'_, f32>| -> Result<f64, EvalError> {
         Ok(analysis::fit_ridge_regression(
             train_features,
@@ -260,12 +412,14 @@ pub fn evaluate(
         .mean_test_r2)
     };
     let probe_scores = ProbeScores {
-        learned: probe(learned_train.view(), learned_test.view())?,
-        raw: probe(train.samples.x(), test.samples.x())?,
-        init: probe(features(&init, train.samples.x())?.view(), features(&init, test.samples.x())?.view())?,
-        ideal: probe(features(&ideal, train.samples.x())?.view(), features(&ideal, test.samples.x())?.view())?,
+        learned: full[0].0,
+        raw: full[1].0,
+        init: full[2].0,
+        ideal: full[3].0,
         learned_r2: ridge(learned_train.view(), learned_test.view())?,
         raw_r2: ridge(train.samples.x(), test.samples.x())?,
+        lambda: Some(ProbeLambdas { learned: full[0].1, raw: full[1].1, init: full[2].1, ideal: full[3].1 }),
+        label_efficiency,
     };
 
     let mut rho = [None, None, None, None];
@@ -335,8 +489,38 @@ mod tests {
         let init = SymReluNet::<f32>::init(8, 24, 1.0, &mut rng::stream(3, "test-net")).unwrap();
         let bias = Array1::from_shape_fn(8, |i| if i < dead { 1e6 } else { 0.0 });
         let net = SymReluNet::new(init.weights().to_owned(), bias).unwrap();
-        let evaluation = EvaluationConfig { n_activity: 400, n_probe_train: 200, n_probe_test: 200, n_decoupling: 0 };
+        let evaluation =
+            EvaluationConfig { n_activity: 400, n_probe_train: 200, n_probe_test: 200, n_decoupling: 0, ..EvaluationConfig::default() };
         evaluate(&config, &model, &net, &evaluation).unwrap()
+    }
+
+    /// The memo of baseline probes is invisible: two networks on the same data
+    /// and seed, evaluated through one shared `BaselineProbes`, get the reports a
+    /// fresh evaluation gives; the curves end at the full training set with the
+    /// headline accuracies, and the chosen lambdas lie on the grid.
+    #[test]
+    fn shared_baseline_probes_change_nothing() {
+        let mut config = TrainConfig::default();
+        config.data.d = 4;
+        config.data.d1 = 24;
+        config.network.width = 8;
+        let model = SparseCodingModel::from_seed(config.data, 3).unwrap();
+        let evaluation =
+            EvaluationConfig { n_activity: 300, n_probe_train: 200, n_probe_test: 200, n_decoupling: 0, ..EvaluationConfig::default() };
+        let shared = BaselineProbes::default();
+        for stream in ["net-a", "net-b"] {
+            let net = SymReluNet::<f32>::init(8, 24, 1.0, &mut rng::stream(3, stream)).unwrap();
+            let fresh = evaluate(&config, &model, &net, &evaluation).unwrap();
+            let memo = evaluate_with(&config, &model, &net, &evaluation, &shared).unwrap();
+            assert_eq!(serde_json::to_string(&fresh).unwrap(), serde_json::to_string(&memo).unwrap());
+            let curve = &memo.probe.label_efficiency;
+            assert_eq!(curve.iter().map(|point| point.n).collect::<Vec<_>>(), vec![10, 30, 100, 200]);
+            assert_eq!((curve[3].learned, curve[3].raw), (memo.probe.learned, memo.probe.raw));
+            let lambdas = memo.probe.lambda.unwrap();
+            let grid = evaluation.probe_lambda.grid();
+            assert!([lambdas.learned, lambdas.raw, lambdas.init, lambdas.ideal].iter().all(|l| grid.contains(l)), "{lambdas:?}");
+        }
+        assert_eq!(shared.memo.lock().unwrap().len(), 3, "raw, init and ideal, once each");
     }
 
     #[test]

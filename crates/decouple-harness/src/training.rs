@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::progress::{PlainLines, Progress};
 
-use decouple_eval::{EvaluationConfig, NetworkReport, evaluate};
+use decouple_eval::{BaselineProbes, EvaluationConfig, NetworkReport, evaluate_with};
 
 /// One run to do: a label for tables and a full training config.
 #[derive(Debug, Clone)]
@@ -146,6 +146,11 @@ pub const HISTORY_ACTIVITY_SAMPLES: usize = 500;
 
 type BoxedError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The probes of the baseline feature sets (raw `x`, initial and ideal
+/// networks), shared by every run of this process that has the same data,
+/// seed and evaluation settings (a memo: results are the same without it).
+static BASELINE_PROBES: std::sync::LazyLock<BaselineProbes> = std::sync::LazyLock::new(BaselineProbes::default);
+
 /// `|cos(w_i, M_j)|` as rows (`m x d`), sorted by each neuron's best feature
 /// (then by decreasing alignment with it): the rows of the alignment heatmap.
 ///
@@ -202,7 +207,7 @@ fn run_one(
             last_step = metrics.step;
             history.extend(point);
         })?;
-        let report = evaluate(&config, &model, &trained.net, evaluation)?;
+        let report = evaluate_with(&config, &model, &trained.net, evaluation, &BASELINE_PROBES)?;
         let alignment = sorted_alignment(&trained.net, dictionary.view())?;
         Ok((report, alignment, Checkpoint::of(&trained)))
     });

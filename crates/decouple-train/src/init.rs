@@ -52,7 +52,7 @@ impl Init {
 ///
 /// # Errors
 /// Invalid sizes or `sigma0`.
-pub(crate) fn initial_network(network: &NetworkConfig, model: &SparseCodingModel, seed: u64) -> Result<SymReluNet<f32>, TrainError> {
+pub fn initial_network(network: &NetworkConfig, model: &SparseCodingModel, seed: u64) -> Result<SymReluNet<f32>, TrainError> {
     let (m, d1) = (network.width, model.config().d1);
     let mut stream = rng::stream(seed, "init");
     match network.init {

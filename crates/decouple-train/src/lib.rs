@@ -35,7 +35,7 @@ pub use checkpoint::Checkpoint;
 pub use config::{DataRegime, NetworkConfig, ObjectiveKind, OptimizerConfig, Schedule, TrainConfig};
 pub use error::TrainError;
 pub use files::write_atomic;
-pub use init::Init;
+pub use init::{Init, initial_network};
 pub use noncontrastive::{NonContrastive, Normalisation, Predictor, Target};
 pub use objective::{Inputs, Objective, ObjectiveInput};
 pub use trainer::{StepMetrics, TrainOutcome, Trainer, train, train_with, train_with_threads};

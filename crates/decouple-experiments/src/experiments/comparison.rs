@@ -9,7 +9,8 @@ use decouple_eval::NetworkReport;
 use decouple_train::TrainConfig;
 
 use super::common::{
-    default_config, default_setting, finish, metrics_table, over_seeds, run_and_record, summary_bars, with_label, worst, worst_of,
+    default_config, default_setting, finish, label_efficiency_plot, metrics_table, over_seeds, run_and_record, summary_bars, with_label,
+    worst, worst_of,
 };
 use decouple_harness::training::{HistoryPoint, RunRecord, RunSpec};
 use decouple_harness::write_atomic;
@@ -100,7 +101,14 @@ fn side_by_side(
     let dir = context.experiment_dir(id)?;
     let records = run_and_record(context, id, &dir, &specs(context, &which))?;
     let claims = claims(&with_label(&records, &which[0].label()));
-    let plots = side_by_side_plots(&dir, &records)?;
+    let mut plots = side_by_side_plots(&dir, &records)?;
+    plots.extend(label_efficiency_plot(
+        &dir,
+        "label-efficiency.svg",
+        "Probe accuracy against labelled samples",
+        &records,
+        &labels(&which),
+    )?);
     let setting = format!("{} Augmentation {}, shown beside {}.", default_setting(context), which[0].label(), which[1].label());
     let notes = if context.quick { quick_note.to_string() } else { String::new() };
     finish(&dir, id, claims, start, claim, setting, metrics_table(&records, &labels(&which)), plots, notes)
@@ -195,6 +203,7 @@ pub fn weak_aug(context: &RunContext) -> anyhow::Result<Summary> {
         vec![Claim::new("GaussianNoise(0.5): median best_j (worst seed)", worst(&noise, |r| r.median_best, false), Comparison::Below, 0.6)];
     let categories = labels(&which);
     let plot = summary_bars(&dir, "augmentations.svg", "What each augmentation lets the network learn", &records, &categories)?;
+    let efficiency = label_efficiency_plot(&dir, "label-efficiency.svg", "Probe accuracy against labelled samples", &records, &categories)?;
     finish(
         &dir,
         id,
@@ -204,7 +213,7 @@ pub fn weak_aug(context: &RunContext) -> anyhow::Result<Summary> {
          sigma^2/(sigma^2+sigma_a^2) = 0.2) and the network does not learn individual features; independent masks keep rho_dense = keep.",
         default_setting(context),
         metrics_table(&records, &categories),
-        vec![plot],
+        std::iter::once(plot).chain(efficiency).collect(),
         "Only the GaussianNoise claim is checked; IndependentMask(0.5) is reported as measured (the reference prototype of docs/model.md §7 saw ~30 of 32 features)."
             .into(),
     )
@@ -330,7 +339,16 @@ mod tests {
 
     /// A run that recovered every feature, with `n_live` of 128 neurons live.
     fn run(n_live: usize, sparse_energy_weighted: f64) -> RunRecord {
-        let probe = ProbeScores { learned: 0.95, raw: 0.7, init: 0.7, ideal: 0.97, learned_r2: 0.9, raw_r2: 0.5 };
+        let probe = ProbeScores {
+            learned: 0.95,
+            raw: 0.7,
+            init: 0.7,
+            ideal: 0.97,
+            learned_r2: 0.9,
+            raw_r2: 0.5,
+            lambda: None,
+            label_efficiency: Vec::new(),
+        };
         let report = NetworkReport {
             median_best: 0.99,
             min_best: 0.97,

@@ -11,7 +11,8 @@ use decouple_augment::Augmentation;
 use decouple_train::{NonContrastive, ObjectiveKind, Predictor, Target, TrainConfig};
 
 use super::common::{
-    default_config, default_setting, finish, mean_sd, metrics_table, over_seeds, run_and_record, summary_bars, values, with_label, worst,
+    default_config, default_setting, finish, label_efficiency_plot, mean_sd, metrics_table, over_seeds, run_and_record, summary_bars,
+    values, with_label, worst,
 };
 use crate::RunContext;
 use crate::report::{Claim, Comparison, Summary};
@@ -110,13 +111,15 @@ pub fn non_contrastive_decoupling(context: &RunContext) -> anyhow::Result<Summar
             default_setting(context)
         ),
         metrics_table(&records, &labels),
-        vec![summary_bars(
+        std::iter::once(summary_bars(
             &dir,
             "non-contrastive-decoupling.svg",
             "Non-contrastive objectives, with and without masks",
             &records,
             &labels,
-        )?],
+        )?)
+        .chain(label_efficiency_plot(&dir, "label-efficiency.svg", "Probe accuracy against labelled samples", &records, &labels)?)
+        .collect(),
         notes,
     )
 }

@@ -14,7 +14,7 @@ use decouple_harness::write_atomic;
 use decouple_plot as svg;
 use decouple_train::{NonContrastive, ObjectiveKind, Predictor, TrainConfig};
 
-use super::common::{default_config, finish, mean_sd, metrics_table, run_and_record, with_label, worst_of};
+use super::common::{default_config, finish, label_efficiency_plot, mean_sd, metrics_table, run_and_record, with_label, worst_of};
 use crate::RunContext;
 use crate::report::{Claim, Comparison, Summary};
 
@@ -248,6 +248,7 @@ pub fn prediction_head(context: &RunContext) -> anyhow::Result<Summary> {
         ),
     )?;
     plots.push("prediction-head-off-diagonal.svg".to_string());
+    plots.extend(label_efficiency_plot(&dir, "label-efficiency.svg", "Probe accuracy against labelled samples", &records, &labels)?);
 
     let mut notes = String::from("Per seed, weak-group median best_j at the end:");
     for (name, _) in predictors() {

@@ -11,8 +11,8 @@ use decouple_net::BiasRule;
 use decouple_train::{DataRegime, ObjectiveKind, TrainConfig};
 
 use super::common::{
-    default_config, default_setting, default_setting_with_seeds, finish, mean_sd, metrics_table, over_seeds, run_and_record, summary_bars,
-    values, with_label, worst,
+    default_config, default_setting, default_setting_with_seeds, finish, label_efficiency_plot, mean_sd, metrics_table, over_seeds,
+    run_and_record, summary_bars, values, with_label, worst,
 };
 use decouple_harness::training::RunSpec;
 use decouple_harness::write_atomic;
@@ -196,7 +196,9 @@ pub fn bias_rules(context: &RunContext) -> anyhow::Result<Summary> {
         "Thresholds must rise gradually (the theory raises the bias over training).",
         format!("{} Augmentation ComplementaryMask(0.5); only the bias rule changes.", default_setting(context)),
         metrics_table(&records, &labels),
-        vec![summary_bars(&dir, "bias-rules.svg", "Bias rules under ComplementaryMask(0.5)", &records, &labels)?],
+        std::iter::once(summary_bars(&dir, "bias-rules.svg", "Bias rules under ComplementaryMask(0.5)", &records, &labels)?)
+            .chain(label_efficiency_plot(&dir, "label-efficiency.svg", "Probe accuracy against labelled samples", &records, &labels)?)
+            .collect(),
         notes,
     )
 }
@@ -243,7 +245,9 @@ pub fn supervised(context: &RunContext) -> anyhow::Result<Summary> {
             default_setting(context)
         ),
         metrics_table(&records, &labels),
-        vec![summary_bars(&dir, "supervised.svg", "Supervised vs contrastive learning, no augmentation", &records, &labels)?],
+        std::iter::once(summary_bars(&dir, "supervised.svg", "Supervised vs contrastive learning, no augmentation", &records, &labels)?)
+            .chain(label_efficiency_plot(&dir, "label-efficiency.svg", "Probe accuracy against labelled samples", &records, &labels)?)
+            .collect(),
         "The probe task of the evaluation uses its own random direction, so probe accuracies measure transfer, not the training task."
             .into(),
     )
@@ -321,6 +325,7 @@ pub fn controls(context: &RunContext) -> anyhow::Result<Summary> {
          (rho_dense(M_j) = -1, docs/theory.md) instead of removing it.",
     );
     let plot = summary_bars(&dir, "controls.svg", "Controls under ComplementaryMask(0.5)", &records, &labels)?;
+    let efficiency = label_efficiency_plot(&dir, "label-efficiency.svg", "Probe accuracy against labelled samples", &records, &labels)?;
     let mut table = metrics_table(&records, &labels);
     let low_rank_span: Vec<f64> = a.iter().filter_map(|run| run.report.as_ref()?.dense_span_energy_weighted).collect();
     let _ = writeln!(table, "\n(a) energy in span(H): {:.3} (random directions: 8/512 = 0.016).", mean_sd(&low_rank_span).0);
@@ -332,7 +337,7 @@ pub fn controls(context: &RunContext) -> anyhow::Result<Summary> {
         "\"Proper\" augmentation matters: masking decouples only coordinate-independent dense features from delocalized sparse features.",
         format!("{} ComplementaryMask(0.5) with one change per row.", default_setting(context)),
         table,
-        vec![plot],
+        std::iter::once(plot).chain(efficiency).collect(),
         notes,
     )
 }
