@@ -7,6 +7,7 @@ mod common;
 pub mod comparison;
 pub mod decoupling;
 pub mod noncontrastive;
+pub mod spectral;
 pub mod variations;
 
 /// One experiment: its id, the paper's claim, and its runner.
@@ -82,6 +83,24 @@ pub const EXPERIMENTS: &[Experiment] = &[
         claim: "without augmentation, non-contrastive objectives do not learn the sparse features either",
         measures: "SimSiam and BYOL variants under Identity and ComplementaryMask: the metric table and the effective rank",
         run: noncontrastive::non_contrastive_decoupling,
+    },
+    Experiment {
+        id: "linear-oracle",
+        claim: "for a linear encoder, the spectral loss converges to the exact top generalised eigenspace",
+        measures: "principal angles of the learned weights to the oracle subspace and to span(M), the eigengap, per augmentation",
+        run: spectral::linear_oracle,
+    },
+    Experiment {
+        id: "objectives",
+        claim: "without augmentation, no objective learns the sparse features",
+        measures: "every objective under Identity and ComplementaryMask(0.5): recovery, sparse energy, probe, effective rank, wall time",
+        run: spectral::objectives_experiment,
+    },
+    Experiment {
+        id: "collapse",
+        claim: "under masks the representation spans about the d sparse features",
+        measures: "representation spectrum, effective rank and span(M) energy over training, InfoNCE and spectral",
+        run: spectral::collapse,
     },
 ];
 
