@@ -139,7 +139,10 @@ fn tridiagonal_eigen(mut a: Array2<f64>) -> (Array1<f64>, Array2<f64>) {
             a[[i, j]] = 0.0;
         }
     }
-    // tqli on the tridiagonal (d, e), accumulating the rotations into a.
+    // tqli on the tridiagonal (d, e), accumulating the rotations into the
+    // rows of `z = a^T` (contiguous, where the columns of `a` are strided).
+    let mut z = a.t().as_standard_layout().into_owned();
+    let z_data = z.as_slice_mut().expect("standard layout");
     for i in 1..n {
         e[i - 1] = e[i];
     }
@@ -186,10 +189,11 @@ fn tridiagonal_eigen(mut a: Array2<f64>) -> (Array1<f64>, Array2<f64>) {
                 p = s * r;
                 d[i + 1] = g + p;
                 g = c * r - b;
-                for k in 0..n {
-                    let f = a[[k, i + 1]];
-                    a[[k, i + 1]] = s * a[[k, i]] + c * f;
-                    a[[k, i]] = c * a[[k, i]] - s * f;
+                let (row_i, row_next) = z_data[i * n..(i + 2) * n].split_at_mut(n);
+                for (zi, zn) in row_i.iter_mut().zip(row_next.iter_mut()) {
+                    let f = *zn;
+                    *zn = s * *zi + c * f;
+                    *zi = c * *zi - s * f;
                 }
             }
             if underflow {
@@ -203,7 +207,7 @@ fn tridiagonal_eigen(mut a: Array2<f64>) -> (Array1<f64>, Array2<f64>) {
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&i, &j| d[j].total_cmp(&d[i]));
     let values = Array1::from_iter(order.iter().map(|&i| d[i]));
-    let vectors = Array2::from_shape_fn((n, n), |(row, column)| a[[row, order[column]]]);
+    let vectors = Array2::from_shape_fn((n, n), |(row, column)| z[[order[column], row]]);
     (values, vectors)
 }
 

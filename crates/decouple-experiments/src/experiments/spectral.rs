@@ -275,6 +275,7 @@ pub fn linear_oracle(context: &RunContext) -> anyhow::Result<Summary> {
          = 1/3, lambda_(d+1) = sigma^2/(sigma^2+0.25) = 0.2 and the oracle is span(M). Under Identity the pencil is (S, S): every lambda = 1, every \
          d-dimensional subspace is optimal, and the learned subspace is whatever SGD drifts to (compare its angles to span(M) and to its initial weights). \
          A linear optimum is a subspace, never the individual features: the threshold of the symmetric ReLU is what picks single M_j out of it. \
+         With batch 128 in d1 = 512, SGD's sampling noise leaves a residual angle; docs/claims.md (linear-oracle) reports a batch-1024 diagnostic. \
          {}",
         if context.quick { "Quick: 1 seed, same setting and thresholds." } else { "" }
     );
