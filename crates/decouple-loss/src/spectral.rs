@@ -11,7 +11,9 @@
 //! ```
 //!
 //! an unbiased estimate of `-2 E[f(x+)^T f(x++)] + E[(f(x+)^T f(x'++))^2]`
-//! with `x, x'` independent samples (the off-diagonal pairs of the batch).
+//! with `x, x'` independent samples (the off-diagonal pairs of the batch), as
+//! in the authors' code (which also divides the loss by `mu`; this crate does
+//! not, a constant factor).
 //! Gradient: `dL/dS_ii = -2/B`, `dL/dS_ij = 2 S_ij / (B (B - 1))` (`i != j`),
 //! `dL/du_hat = dL/dS v_hat`, `dL/dv_hat = dL/dS^T u_hat`, and through a
 //! clipped row (`||z|| > sqrt(mu)`, `e = z / ||z||`):
