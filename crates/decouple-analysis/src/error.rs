@@ -127,6 +127,26 @@ pub enum AnalysisError {
         /// Value of the failing pivot.
         pivot: f64,
     },
+    /// A matrix that must be symmetric positive definite is not (numerically).
+    #[error("`{field}` must be symmetric positive definite, but Cholesky pivot {index} = {pivot:e}")]
+    NotSymmetricPositiveDefinite {
+        /// Name of the matrix.
+        field: &'static str,
+        /// Index of the failing pivot.
+        index: usize,
+        /// Value of the failing pivot.
+        pivot: f64,
+    },
+    /// A set of vectors spans fewer dimensions than required.
+    #[error("`{field}` spans {rank} dimensions; {needed} are needed")]
+    RankDeficient {
+        /// Name of the input.
+        field: &'static str,
+        /// The numerical rank found.
+        rank: usize,
+        /// The rank required.
+        needed: usize,
+    },
 }
 
 /// Rejects an array with no rows or no columns.

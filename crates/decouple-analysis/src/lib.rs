@@ -24,6 +24,8 @@
 //! | logistic probe | `min (1/n) sum log(1 + e^{-y s}) + (lambda/2) \|\|w\|\|^2` | [`fit_logistic_probe`] |
 //! | tuned probe | `lambda` minimising the k-fold held-out log-loss on the training split | [`fit_tuned_probe`] |
 //! | effective rank | `exp(-sum_k p_k ln p_k)`, `p_k = lambda_k / sum lambda` of `cov(F)` | [`covariance_spectrum`], [`effective_rank`] |
+//! | linear oracle | top-`k` generalised eigenvectors of `C v = lambda A v` (spectral loss, linear encoder) | [`linear_oracle`] |
+//! | principal angles | `acos` of the singular values of `Q_X^T Q_Y`, degrees | [`principal_angles`], [`subspace_angles`] |
 //! | ridge probe | `min (1/n) \|\|y - X beta\|\|^2 + lambda \|\|beta\|\|^2`, test `R^2` | [`fit_ridge_regression`] |
 //!
 //! A uniformly random unit vector in `R^{d1}` has `E e_i = d / d1` and, against
@@ -58,6 +60,7 @@ mod energy;
 mod error;
 mod linalg;
 mod logistic;
+mod oracle;
 mod probe;
 mod probe_cv;
 mod recovery;
@@ -70,6 +73,9 @@ pub use activity::{ActivityStats, activity_stats};
 pub use alignment::{alignment_matrix, cosine_matrix};
 pub use energy::{ORTHONORMALITY_TOLERANCE, SubspaceEnergy, sparse_energy, subspace_energy};
 pub use error::AnalysisError;
+pub use oracle::{
+    LinearOracle, SubspaceAngles, generalized_symmetric_eigen, linear_oracle, orthonormal_basis, principal_angles, subspace_angles,
+};
 pub use probe::{DEFAULT_PROBE_TEST_SAMPLES, DEFAULT_PROBE_TRAIN_SAMPLES, ProbeConfig, ProbeResult, fit_logistic_probe};
 pub use probe_cv::{LambdaChoice, TunedProbe, fit_tuned_probe};
 pub use recovery::{FeatureRecovery, NeuronPurity, PurityConfig, RecoveryConfig, feature_recovery, neuron_purity};

@@ -97,6 +97,11 @@ impl Cholesky {
         Ok(Self { lower: a })
     }
 
+    /// The factor `L`.
+    pub(crate) fn lower(&self) -> &Array2<f64> {
+        &self.lower
+    }
+
     /// Solves `A x = b` by forward then backward substitution.
     pub(crate) fn solve(&self, b: &Array1<f64>) -> Array1<f64> {
         let n = self.lower.nrows();

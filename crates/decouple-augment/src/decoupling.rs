@@ -252,3 +252,98 @@ pub fn closed_form(
 ) -> Option<f64> {
     augmentation.pair_moments(component, component_moments(model, component, w)).correlation()
 }
+
+/// The second-moment matrices of a positive pair (`d1 x d1`): the matrix
+/// form of [`PairMoments`], `w^T cross w = PairMoments::cross` for every `w`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairCovariances {
+    /// `E[c+ c++^T]` (symmetric for every built-in augmentation).
+    pub cross: ndarray::Array2<f64>,
+    /// `E[c+ c+^T]`.
+    pub first: ndarray::Array2<f64>,
+    /// `E[c++ c++^T]`.
+    pub second: ndarray::Array2<f64>,
+}
+
+impl PairCovariances {
+    /// `(first + second) / 2`: the second moment of a view drawn at random
+    /// (equal to both unless a complementary mask has `keep != 1/2`).
+    #[must_use]
+    pub fn view_second_moment(&self) -> ndarray::Array2<f64> {
+        (&self.first + &self.second) * 0.5
+    }
+}
+
+impl Augmentation {
+    /// The exact pair covariances of a zero-mean component with covariance
+    /// `sigma` (`d1 x d1`), as the code draws the views (docs/theory.md §7):
+    /// with `G = diag(sigma)`,
+    ///
+    /// | augmentation | cross | first | second |
+    /// |---|---|---|---|
+    /// | `Identity` | `S` | `S` | `S` |
+    /// | `ComplementaryMask(q)` | `S - G` | `S + (1/q - 1) G` | `S + (1/(1-q) - 1) G` |
+    /// | `IndependentMask(q)` | `S` | `S + (1/q - 1) G` | same |
+    /// | `GaussianNoise(s)`, dense part | `S` | `S + s^2 I` | same |
+    /// | `GaussianNoise(s)`, sparse part | `S` | `S` | `S` |
+    ///
+    /// (times `q^2` for an unrescaled independent mask).
+    #[must_use]
+    pub fn pair_covariances(&self, component: Component, sigma: ArrayView2<'_, f64>) -> PairCovariances {
+        let n = sigma.nrows();
+        let diagonal = ndarray::Array2::from_diag(&sigma.diag());
+        let plus_diagonal = |factor: f64| &sigma + &(&diagonal * factor);
+        match (*self, component) {
+            (Self::Identity {}, _) | (Self::GaussianNoise { .. }, Component::Sparse) => {
+                PairCovariances { cross: sigma.to_owned(), first: sigma.to_owned(), second: sigma.to_owned() }
+            }
+            (Self::ComplementaryMask { keep: q }, _) => PairCovariances {
+                cross: &sigma - &diagonal,
+                first: plus_diagonal(1.0 / q - 1.0),
+                second: plus_diagonal(1.0 / (1.0 - q) - 1.0),
+            },
+            (Self::IndependentMask { keep: q, rescale, .. }, _) => {
+                let scale = if rescale { 1.0 } else { q * q };
+                let variance = plus_diagonal(1.0 / q - 1.0) * scale;
+                PairCovariances { cross: sigma.mapv(|e| e * scale), first: variance.clone(), second: variance }
+            }
+            (Self::GaussianNoise { sigma_a }, Component::Dense) => {
+                let variance = &sigma + &(ndarray::Array2::<f64>::eye(n) * (sigma_a * sigma_a));
+                PairCovariances { cross: sigma.to_owned(), first: variance.clone(), second: variance }
+            }
+        }
+    }
+}
+
+/// The covariance (`d1 x d1`) of `model`'s `component`: `c M M^T` for the
+/// sparse part (`c` the latent second moment); `sigma^2 I`,
+/// `sigma^2 (d1 / rank) H H^T` or `sigma^2 (I - M M^T)` for the dense part.
+#[must_use]
+pub fn component_covariance(model: &decouple_data::SparseCodingModel, component: Component) -> ndarray::Array2<f64> {
+    use decouple_data::DenseFeatures;
+    let config = model.config();
+    let (d1, sigma) = (config.d1, config.dense.sigma());
+    let dictionary = model.dictionary().matrix_f64();
+    let projector = |basis: ArrayView2<'_, f64>| basis.dot(&basis.t());
+    match component {
+        Component::Sparse => projector(dictionary) * config.latent.second_moment(config.d),
+        Component::Dense => match config.dense {
+            DenseFeatures::LowRank { rank, .. } => {
+                let basis = model.dense_basis().expect("a LowRank model has a dense basis");
+                projector(basis) * (sigma * sigma * d1 as f64 / rank as f64)
+            }
+            DenseFeatures::OrthogonalComplement { .. } => (ndarray::Array2::<f64>::eye(d1) - projector(dictionary)) * (sigma * sigma),
+            _ => ndarray::Array2::<f64>::eye(d1) * (sigma * sigma),
+        },
+    }
+}
+
+/// The pair covariances of `x = M z + xi` under `augmentation`: the sum of
+/// those of the sparse and the dense part (independent and zero-mean, under
+/// the same mask, so their cross terms vanish).
+#[must_use]
+pub fn pair_covariances_of_x(model: &decouple_data::SparseCodingModel, augmentation: &Augmentation) -> PairCovariances {
+    let sparse = augmentation.pair_covariances(Component::Sparse, component_covariance(model, Component::Sparse).view());
+    let dense = augmentation.pair_covariances(Component::Dense, component_covariance(model, Component::Dense).view());
+    PairCovariances { cross: sparse.cross + dense.cross, first: sparse.first + dense.first, second: sparse.second + dense.second }
+}

@@ -28,6 +28,6 @@ mod pair;
 
 pub use augment::Augment;
 pub use augmentation::Augmentation;
-pub use decoupling::{Component, CorrelationAccumulator, CorrelationEstimate, DecouplingAccumulator, PairMoments};
+pub use decoupling::{Component, CorrelationAccumulator, CorrelationEstimate, DecouplingAccumulator, PairCovariances, PairMoments};
 pub use error::AugmentError;
 pub use pair::{PositivePair, View};

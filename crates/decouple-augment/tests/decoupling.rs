@@ -156,3 +156,93 @@ fn edited<T>(mut value: T, edit: impl FnOnce(&mut T)) -> T {
     edit(&mut value);
     value
 }
+
+/// The matrix forms (`pair_covariances`, `component_covariance`) agree with
+/// the per-direction closed forms `pair_moments` (themselves checked against
+/// Monte Carlo above) along every direction, for every dense kind and augmentation.
+#[test]
+fn pair_covariances_agree_with_the_closed_forms() {
+    let mut checks = 0;
+    for (kind, dense) in [
+        DenseFeatures::IsotropicGaussian { sigma: 0.3 },
+        DenseFeatures::LowRank { rank: 4, sigma: 0.3 },
+        DenseFeatures::OrthogonalComplement { sigma: 0.3 },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let config = edited(DataConfig::default(), |c| {
+            c.d = 8;
+            c.d1 = 32;
+            c.latent = SparseLatent::Bernoulli { p: 0.25 };
+            c.dense = dense;
+        });
+        let model = SparseCodingModel::from_seed(config, kind as u64).unwrap();
+        let directions = directions(&model, kind as u64);
+        for augmentation in augmentations(0.3) {
+            let mut total = [0.0f64; 3];
+            for component in [Component::Sparse, Component::Dense] {
+                let covariances = augmentation.pair_covariances(component, decoupling::component_covariance(&model, component).view());
+                for w in directions.rows() {
+                    let moments = augmentation.pair_moments(component, decoupling::component_moments(&model, component, w));
+                    let quad = |matrix: &Array2<f64>| w.dot(&matrix.dot(&w));
+                    for (matrix, expected) in
+                        [(&covariances.cross, moments.cross), (&covariances.first, moments.first), (&covariances.second, moments.second)]
+                    {
+                        assert!(
+                            (quad(matrix) - expected).abs() <= 1e-10 * (1.0 + expected.abs()),
+                            "{augmentation:?} {component:?}: {} vs {expected}",
+                            quad(matrix)
+                        );
+                        checks += 1;
+                    }
+                }
+                let w = directions.row(2);
+                for (sum, matrix) in total.iter_mut().zip([&covariances.cross, &covariances.first, &covariances.second]) {
+                    *sum += w.dot(&matrix.dot(&w));
+                }
+            }
+            // The covariances of x are the sum of the parts'.
+            let of_x = decoupling::pair_covariances_of_x(&model, &augmentation);
+            let w = directions.row(2);
+            for (sum, matrix) in total.iter().zip([&of_x.cross, &of_x.first, &of_x.second]) {
+                assert!((w.dot(&matrix.dot(&w)) - sum).abs() <= 1e-10 * (1.0 + sum.abs()));
+            }
+        }
+    }
+    assert!(checks >= 3 * 5 * 2 * 4 * 3, "only {checks} checks ran");
+}
+
+/// A direct Monte Carlo estimate of the matrices of `x` under a complementary
+/// mask (`keep = 0.3`, so the two views differ) matches them entry by entry
+/// (tolerance: 5 standard errors of each entry's mean, plus f32 rounding).
+#[test]
+fn pair_covariances_of_x_match_monte_carlo() {
+    let config = edited(DataConfig::default(), |c| {
+        c.d = 4;
+        c.d1 = 8;
+        c.latent = SparseLatent::Bernoulli { p: 0.5 };
+        c.dense = DenseFeatures::IsotropicGaussian { sigma: 0.3 };
+    });
+    let model = SparseCodingModel::from_seed(config, 3).unwrap();
+    let augmentation = Augmentation::ComplementaryMask { keep: 0.3 };
+    let exact = decoupling::pair_covariances_of_x(&model, &augmentation);
+    let mut stream = rng::stream(3, "matrix-monte-carlo");
+    let n = 200_000;
+    let batch = model.sample(n, &mut stream);
+    let pair = augmentation.apply(&batch, &mut stream).unwrap();
+    let (first, second) = (pair.first.x().mapv(f64::from), pair.second.x().mapv(f64::from));
+    for (name, left, right, matrix) in
+        [("cross", &first, &second, &exact.cross), ("first", &first, &first, &exact.first), ("second", &second, &second, &exact.second)]
+    {
+        for k in 0..8 {
+            for l in 0..8 {
+                let products: Vec<f64> = left.column(k).iter().zip(right.column(l)).map(|(a, b)| a * b).collect();
+                let mean = products.iter().sum::<f64>() / n as f64;
+                let sd = (products.iter().map(|p| (p - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
+                let tolerance = Z_SCORE * sd / (n as f64).sqrt() + 1e-5;
+                assert!((mean - matrix[[k, l]]).abs() <= tolerance, "{name}[{k},{l}]: measured {mean} vs {}", matrix[[k, l]]);
+            }
+        }
+    }
+}

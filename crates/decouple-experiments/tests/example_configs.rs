@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use decouple_augment::Augmentation;
-use decouple_experiments::experiments::{comparison, landscape, prediction_head, variations};
+use decouple_experiments::experiments::{comparison, landscape, prediction_head, spectral, variations};
 use decouple_harness::config_file::load_run;
 use decouple_train::TrainConfig;
 
@@ -20,6 +20,12 @@ const NOT_EXPERIMENTS: [&str; 4] = ["byol-off-diagonal.toml", "default.toml", "p
 
 fn by_label(configs: &[(&'static str, TrainConfig)], label: &str) -> TrainConfig {
     configs.iter().find(|(name, _)| *name == label).unwrap_or_else(|| panic!("no run labelled {label}")).1
+}
+
+/// The `objectives` run of the objective labelled `label` under the default `ComplementaryMask(0.5)`.
+fn objective_run(label: &str) -> TrainConfig {
+    let objective = spectral::objectives().into_iter().find(|(name, _)| name == label).unwrap_or_else(|| panic!("no objective {label}")).1;
+    spectral::objectives_config(objective, Augmentation::ComplementaryMask { keep: 0.5 })
 }
 
 /// The reproduction's config for each experiment example file.
@@ -45,6 +51,9 @@ fn reproduction() -> Vec<(&'static str, TrainConfig)> {
             landscape::config(objective, learning_rate, landscape::inits()[1].1, 3000)
         }),
         ("prediction-head-off-diagonal.toml", prediction_head::config(prediction_head::predictors()[1].1)),
+        ("linear-oracle.toml", spectral::oracle_config(Augmentation::ComplementaryMask { keep: 0.5 }, 0)),
+        ("objectives-spectral.toml", objective_run("Spectral (mu 1)")),
+        ("objectives-barlow-twins.toml", objective_run("Barlow Twins")),
     ]
 }
 

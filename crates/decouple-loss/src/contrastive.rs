@@ -4,7 +4,7 @@
 use ndarray::{Array2, ArrayView2, NdFloat};
 use serde::{Deserialize, Serialize};
 
-use crate::{InfoNce, LossError, LossWorkspace, NtXent, Similarity};
+use crate::{BarlowTwins, InfoNce, LossError, LossWorkspace, NtXent, Similarity, Spectral};
 
 /// A contrastive loss `L(u, v)` on a batch of `B` positive pairs `(u_i, v_i)`
 /// (`u, v: B x m`, one row per pair), with hand-written gradients.
@@ -69,6 +69,10 @@ pub enum Contrastive {
     InfoNce(InfoNce),
     /// SimCLR's NT-Xent over the `2B` views.
     NtXent(NtXent),
+    /// HaoChen et al.'s spectral contrastive loss, with the optional norm clip.
+    Spectral(Spectral),
+    /// Barlow Twins' redundancy reduction (cross-correlation towards the identity).
+    BarlowTwins(BarlowTwins),
 }
 
 impl Default for Contrastive {
@@ -90,22 +94,48 @@ impl From<NtXent> for Contrastive {
     }
 }
 
+impl From<Spectral> for Contrastive {
+    fn from(loss: Spectral) -> Self {
+        Self::Spectral(loss)
+    }
+}
+
+impl From<BarlowTwins> for Contrastive {
+    fn from(loss: BarlowTwins) -> Self {
+        Self::BarlowTwins(loss)
+    }
+}
+
 impl Contrastive {
-    /// The similarity the logits are built on.
+    /// The similarity the softmax logits are built on (`None` for the losses without logits: spectral, Barlow Twins).
     #[must_use]
-    pub fn similarity(&self) -> Similarity {
+    pub fn similarity(&self) -> Option<Similarity> {
         match self {
-            Self::InfoNce(loss) => loss.similarity,
-            Self::NtXent(loss) => loss.similarity,
+            Self::InfoNce(loss) => Some(loss.similarity),
+            Self::NtXent(loss) => Some(loss.similarity),
+            Self::Spectral(_) | Self::BarlowTwins(_) => None,
         }
     }
 
-    /// The temperature `tau`.
+    /// The temperature `tau` (`None` for the losses without one: spectral, Barlow Twins).
     #[must_use]
-    pub fn temperature(&self) -> f64 {
+    pub fn temperature(&self) -> Option<f64> {
         match self {
-            Self::InfoNce(loss) => loss.temperature,
-            Self::NtXent(loss) => loss.temperature,
+            Self::InfoNce(loss) => Some(loss.temperature),
+            Self::NtXent(loss) => Some(loss.temperature),
+            Self::Spectral(_) | Self::BarlowTwins(_) => None,
+        }
+    }
+
+    /// A short label with the hyperparameters, e.g. `InfoNce(Cosine, tau 0.2)`, `Spectral(mu 1)`, `BarlowTwins(lambda 0.005)`.
+    #[must_use]
+    pub fn label(&self) -> String {
+        match self {
+            Self::InfoNce(loss) => format!("InfoNce({:?}, tau {})", loss.similarity, loss.temperature),
+            Self::NtXent(loss) => format!("NtXent({:?}, tau {})", loss.similarity, loss.temperature),
+            Self::Spectral(Spectral { mu: None }) => "Spectral".into(),
+            Self::Spectral(Spectral { mu: Some(mu) }) => format!("Spectral(mu {mu})"),
+            Self::BarlowTwins(loss) => format!("BarlowTwins(lambda {})", loss.lambda),
         }
     }
 }
@@ -115,6 +145,8 @@ impl ContrastiveLoss for Contrastive {
         match self {
             Self::InfoNce(loss) => loss.check(),
             Self::NtXent(loss) => loss.check(),
+            Self::Spectral(loss) => loss.check(),
+            Self::BarlowTwins(loss) => loss.check(),
         }
     }
 
@@ -122,6 +154,8 @@ impl ContrastiveLoss for Contrastive {
         match self {
             Self::InfoNce(loss) => loss.value_with(u, v, workspace),
             Self::NtXent(loss) => loss.value_with(u, v, workspace),
+            Self::Spectral(loss) => loss.value_with(u, v, workspace),
+            Self::BarlowTwins(loss) => loss.value_with(u, v, workspace),
         }
     }
 
@@ -136,6 +170,8 @@ impl ContrastiveLoss for Contrastive {
         match self {
             Self::InfoNce(loss) => loss.loss_and_grad_with(u, v, workspace, grad_u, grad_v),
             Self::NtXent(loss) => loss.loss_and_grad_with(u, v, workspace, grad_u, grad_v),
+            Self::Spectral(loss) => loss.loss_and_grad_with(u, v, workspace, grad_u, grad_v),
+            Self::BarlowTwins(loss) => loss.loss_and_grad_with(u, v, workspace, grad_u, grad_v),
         }
     }
 }

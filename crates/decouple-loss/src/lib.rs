@@ -1,5 +1,6 @@
-//! Contrastive losses (InfoNCE, NT-Xent) and a supervised logistic loss, with
-//! hand-written gradients (docs/model.md §4).
+//! Contrastive losses (InfoNCE, NT-Xent, spectral), the redundancy-reduction
+//! loss of Barlow Twins and a supervised logistic loss, with hand-written
+//! gradients (docs/model.md §4).
 //!
 //! # The maths
 //!
@@ -20,6 +21,14 @@
 //! `dL/dv_hat = dL/dS^T u_hat / tau` (InfoNce; NtXent uses `(dL/dS + dL/dS^T) z_hat / tau`),
 //! and through the cosine normalisation `z_hat = z / ||z||`:
 //! `dL/dz = (g - z_hat <g, z_hat>) / ||z||` with `g = dL/dz_hat`.
+//!
+//! The spectral contrastive loss ([`Spectral`], HaoChen et al. 2021) is
+//! `L = -(2/B) sum_i <u_i, v_i> + (1/(B(B-1))) sum_{i != j} <u_i, v_j>^2` on
+//! representations optionally clipped to `||z|| <= sqrt(mu)`; Barlow Twins
+//! ([`BarlowTwins`], Zbontar et al. 2021) is
+//! `L = sum_i (1 - C_ii)^2 + lambda sum_{i != j} C_ij^2` with `C` the
+//! cross-correlation of the batch-normalised views. Both are variants of
+//! [`Contrastive`], so a config selects them as `loss = { kind = "Spectral" }`.
 //!
 //! The non-contrastive head (batch normalisation, a linear predictor and the
 //! negative cosine against a stop-gradient target, SimSiam / BYOL) is in
@@ -53,6 +62,7 @@
 //! # Ok::<(), decouple_loss::LossError>(())
 //! ```
 
+mod barlow;
 mod blocks;
 mod contrastive;
 mod cross_entropy;
@@ -62,14 +72,17 @@ mod logistic;
 mod nt_xent;
 pub mod predictor;
 mod similarity;
+mod spectral;
 mod views;
 mod workspace;
 
+pub use barlow::BarlowTwins;
 pub use contrastive::{Contrastive, ContrastiveLoss};
 pub use error::LossError;
 pub use info_nce::InfoNce;
 pub use logistic::{LogisticGradients, LogisticLoss};
 pub use nt_xent::NtXent;
 pub use similarity::{COSINE_EPS, Similarity};
+pub use spectral::Spectral;
 pub use views::ViewLoss;
 pub use workspace::LossWorkspace;

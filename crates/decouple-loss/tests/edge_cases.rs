@@ -5,7 +5,9 @@
 #[path = "../../decouple-net/tests/support/mod.rs"]
 mod support;
 
-use decouple_loss::{Contrastive, ContrastiveLoss, InfoNce, LogisticGradients, LogisticLoss, LossError, NtXent, Similarity};
+use decouple_loss::{
+    BarlowTwins, Contrastive, ContrastiveLoss, InfoNce, LogisticGradients, LogisticLoss, LossError, NtXent, Similarity, Spectral,
+};
 use ndarray::{Array1, Array2, array};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -146,4 +148,82 @@ fn logistic_input_errors() {
     let mut grads = LogisticGradients::zeros(3, 2);
     let labels = array![1.0, -1.0, f64::NAN];
     assert!(loss.loss_and_grad(features.view(), weights.view(), 0.0, labels.view(), &mut grads).is_err());
+}
+
+/// The spectral loss and Barlow Twins at the edges: a batch of 2, constant
+/// representations (zero variance in every column), zero representations,
+/// huge representations, one constant column: finite values and gradients.
+#[test]
+fn spectral_and_barlow_twins_are_finite_at_the_edges() {
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let mut one_constant_column = gaussian(&mut rng, 5, 3, 1.0);
+    one_constant_column.column_mut(1).fill(-2.0);
+    let cases: Vec<(&str, Array2<f64>, Array2<f64>)> = vec![
+        ("batch of 2", gaussian(&mut rng, 2, 3, 1.0), gaussian(&mut rng, 2, 3, 1.0)),
+        ("constant", Array2::from_elem((4, 3), 0.7), Array2::from_elem((4, 3), 0.7)),
+        ("zero", Array2::zeros((4, 3)), Array2::zeros((4, 3))),
+        ("huge", gaussian(&mut rng, 4, 3, 1e4), gaussian(&mut rng, 4, 3, 1e4)),
+        ("one constant column", one_constant_column.clone(), one_constant_column),
+    ];
+    let losses = [Contrastive::from(Spectral { mu: None }), Spectral { mu: Some(1.0) }.into(), BarlowTwins::default().into()];
+    for (name, u, v) in &cases {
+        for loss in losses {
+            let (mut gu, mut gv) = (Array2::zeros((0, 0)), Array2::zeros((0, 0)));
+            let value = loss.loss_and_grad(u.view(), v.view(), &mut gu, &mut gv).unwrap();
+            assert!(value.is_finite() && all_finite(&gu) && all_finite(&gv), "{loss:?} on {name}: {value}");
+            let (u32, v32) = (u.mapv(|e| e as f32), v.mapv(|e| e as f32));
+            let (mut gu32, mut gv32) = (Array2::zeros((0, 0)), Array2::zeros((0, 0)));
+            let value32 = loss.loss_and_grad(u32.view(), v32.view(), &mut gu32, &mut gv32).unwrap();
+            assert!(value32.is_finite() && gu32.iter().chain(gv32.iter()).all(|e| e.is_finite()), "{loss:?} f32 on {name}");
+        }
+    }
+}
+
+#[test]
+fn spectral_and_barlow_twins_known_values() {
+    // Spectral at u = v = I_2 (B = m = 2): -(2/2) (1 + 1) + 0 = -2.
+    let identity = array![[1.0_f64, 0.0], [0.0, 1.0]];
+    assert_eq!(Spectral { mu: None }.value(identity.view(), identity.view()).unwrap(), -2.0);
+    // Clipped to ||z|| <= sqrt(0.25) = 0.5: S = 0.25 I, L = -(2/2) 0.5 = -0.5.
+    let doubled = identity.mapv(|e| 2.0 * e);
+    assert!((Spectral { mu: Some(0.25) }.value(doubled.view(), doubled.view()).unwrap() + 0.5).abs() < 1e-15);
+    // Equal rows: S_ij = ||a||^2 = 2 for all i, j (B = 3): -(2/3) 6 + (1/6) 6 * 4 = 0.
+    let same = Array2::from_elem((3, 2), 1.0_f64);
+    assert!(Spectral { mu: None }.value(same.view(), same.view()).unwrap().abs() < 1e-12);
+    // Barlow Twins: constant columns give C = 0 and L = m; a column and its copy give C_ii ~ 1.
+    let loss = BarlowTwins { lambda: 0.5, eps: 1e-12 };
+    assert_eq!(loss.value(same.view(), same.view()).unwrap(), 2.0);
+    let decorrelated = array![[1.0_f64, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]];
+    // Columns with mean 0, variance 1, uncorrelated: C = I, L = 0.
+    assert!(loss.value(decorrelated.view(), decorrelated.view()).unwrap().abs() < 1e-10);
+    // Swapping the views' columns: C = [[0, 1], [1, 0]], L = 2 + 0.5 * 2 = 3.
+    let swapped = array![[1.0_f64, 1.0], [-1.0, 1.0], [1.0, -1.0], [-1.0, -1.0]];
+    assert!((loss.value(decorrelated.view(), swapped.view()).unwrap() - 3.0).abs() < 1e-10);
+}
+
+#[test]
+fn spectral_and_barlow_twins_errors_name_the_field() {
+    let u = Array2::<f64>::ones((3, 2));
+    for mu in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        let err = Spectral { mu: Some(mu) }.value(u.view(), u.view()).unwrap_err();
+        assert!(matches!(err, LossError::OutOfRange { field: "mu", .. }), "{err}");
+    }
+    assert_eq!(Spectral { mu: Some(-1.0) }.check().unwrap_err().to_string(), "mu = -1 must be finite and > 0");
+    for lambda in [-0.1, f64::NAN, f64::INFINITY] {
+        let err = BarlowTwins { lambda, eps: 1e-5 }.value(u.view(), u.view()).unwrap_err();
+        assert!(matches!(err, LossError::OutOfRange { field: "lambda", .. }), "{err}");
+    }
+    for eps in [0.0, -1.0, f64::NAN] {
+        let err = BarlowTwins { lambda: 0.1, eps }.check().unwrap_err();
+        assert!(matches!(err, LossError::OutOfRange { field: "eps", .. }), "{err}");
+    }
+    for loss in [Contrastive::from(Spectral::default()), BarlowTwins::default().into()] {
+        let err = loss.value(Array2::<f64>::ones((1, 2)).view(), Array2::ones((1, 2)).view()).unwrap_err();
+        assert_eq!(err, LossError::BatchTooSmall { batch: 1 });
+        let err = loss.value(Array2::<f64>::ones((3, 2)).view(), Array2::ones((3, 3)).view()).unwrap_err();
+        assert!(matches!(err, LossError::ShapeMismatch { what: "v", .. }), "{err}");
+        assert!(loss.value(Array2::<f64>::ones((3, 0)).view(), Array2::ones((3, 0)).view()).is_err());
+        assert_eq!(loss.similarity(), None);
+        assert_eq!(loss.temperature(), None);
+    }
 }

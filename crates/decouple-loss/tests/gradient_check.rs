@@ -8,7 +8,7 @@
 #[path = "../../decouple-net/tests/support/mod.rs"]
 mod support;
 
-use decouple_loss::{ContrastiveLoss, InfoNce, LogisticGradients, LogisticLoss, LossWorkspace, NtXent, Similarity};
+use decouple_loss::{BarlowTwins, ContrastiveLoss, InfoNce, LogisticGradients, LogisticLoss, LossWorkspace, NtXent, Similarity, Spectral};
 use ndarray::{Array1, Array2};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -35,11 +35,17 @@ fn check_contrastive<L: ContrastiveLoss>(
     scale: f64,
 ) -> Result<(), TestCaseError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut u = gaussian(&mut rng, batch, m, scale);
-    let mut v = gaussian(&mut rng, batch, m, scale);
+    let u = gaussian(&mut rng, batch, m, scale);
+    let v = gaussian(&mut rng, batch, m, scale);
     if similarity == Similarity::Cosine {
         prop_assume!(min_row_norm(&u).min(min_row_norm(&v)) > MIN_COSINE_NORM, "a row too close to 0");
     }
+    check_at(loss, u, v)
+}
+
+/// Compares `loss_and_grad` at `u, v` against central differences of `value`.
+fn check_at<L: ContrastiveLoss>(loss: &L, mut u: Array2<f64>, mut v: Array2<f64>) -> Result<(), TestCaseError> {
+    let (batch, m) = u.dim();
     let mut workspace = LossWorkspace::new();
     let (mut grad_u, mut grad_v) = (Array2::from_elem((batch, m), f64::NAN), Array2::zeros((1, 1)));
     let value = loss.loss_and_grad_with(u.view(), v.view(), &mut workspace, &mut grad_u, &mut grad_v)?;
@@ -64,8 +70,43 @@ fn check_contrastive<L: ContrastiveLoss>(
     Ok(())
 }
 
+/// Smallest distance of a row norm of `u` or `v` to `radius` (where the norm clip has its kink).
+fn distance_to_clip(u: &Array2<f64>, v: &Array2<f64>, radius: f64) -> f64 {
+    u.rows().into_iter().chain(v.rows()).map(|r| (r.dot(&r).sqrt() - radius).abs()).fold(f64::INFINITY, f64::min)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn spectral_gradients_without_clip(seed: u64, batch in 2usize..8, m in 1usize..6, scale in 0.2f64..3.0) {
+        check_contrastive(&Spectral { mu: None }, Similarity::Dot, seed, batch, m, scale)?;
+    }
+
+    /// The clip `||z|| <= sqrt(mu)` is active on some rows and not on others
+    /// (rows within 0.05 of the radius, where `z_hat` has a kink, are rejected).
+    #[test]
+    fn spectral_gradients_with_clip(seed: u64, batch in 2usize..8, m in 1usize..6, scale in 0.2f64..3.0, mu in 0.05f64..4.0) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (u, v) = (gaussian(&mut rng, batch, m, scale), gaussian(&mut rng, batch, m, scale));
+        prop_assume!(distance_to_clip(&u, &v, mu.sqrt()) > 0.05, "a row norm at the clip's kink");
+        check_at(&Spectral { mu: Some(mu) }, u, v)?;
+    }
+
+    /// Barlow Twins through the batch normalisation, with `eps` small and large
+    /// against the column variances, and columns made constant at random.
+    #[test]
+    fn barlow_twins_gradients(
+        seed: u64, batch in 2usize..8, m in 1usize..6, scale in 0.2f64..3.0,
+        lambda in 0.0f64..2.0, eps in prop_oneof![Just(1e-5), 0.01f64..1.0], constant_column in any::<bool>(),
+    ) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (mut u, v) = (gaussian(&mut rng, batch, m, scale), gaussian(&mut rng, batch, m, scale));
+        if constant_column {
+            u.column_mut(0).fill(0.7);
+        }
+        check_at(&BarlowTwins { lambda, eps }, u, v)?;
+    }
 
     #[test]
     fn info_nce_gradients(

@@ -26,7 +26,7 @@ fn close(a: f64, b: f64, tolerance: f64) -> bool {
 
 /// `-log( exp(S_ii) / sum_j exp(S_ij) )` written out with [`Similarity::between`] (no stabilisation needed at these scales).
 fn reference(loss: Contrastive, u: ArrayView2<'_, f64>, v: ArrayView2<'_, f64>) -> f64 {
-    let (batch, tau, sim) = (u.nrows(), loss.temperature(), loss.similarity());
+    let (batch, tau, sim) = (u.nrows(), loss.temperature().expect("a softmax loss"), loss.similarity().expect("a softmax loss"));
     match loss {
         Contrastive::InfoNce(_) => {
             let s = |i: usize, j: usize| sim.between(u.row(i), v.row(j)) / tau;

@@ -4,7 +4,7 @@
 #[path = "../../decouple-net/tests/support/mod.rs"]
 mod support;
 
-use decouple_loss::{Contrastive, InfoNce, LogisticLoss, NtXent, Similarity};
+use decouple_loss::{BarlowTwins, Contrastive, InfoNce, LogisticLoss, NtXent, Similarity, Spectral};
 use support::serde_tree::{Value, from_value, to_value};
 
 fn key(name: &str) -> Value {
@@ -38,5 +38,20 @@ fn contrastive_is_internally_tagged() {
         (key("temperature"), Value::F64(0.2)),
         (key("tau"), Value::F64(0.2)),
     ]);
+    assert!(from_value::<Contrastive>(unknown).is_err());
+}
+
+#[test]
+fn spectral_and_barlow_twins_round_trip_and_default_their_optional_fields() {
+    for loss in
+        [Contrastive::from(Spectral { mu: None }), Spectral { mu: Some(1.0) }.into(), BarlowTwins { lambda: 0.01, eps: 1e-4 }.into()]
+    {
+        assert_eq!(from_value::<Contrastive>(to_value(&loss).unwrap()).unwrap(), loss);
+    }
+    let bare = from_value::<Contrastive>(Value::Map(vec![(key("kind"), key("Spectral"))])).unwrap();
+    assert_eq!(bare, Contrastive::Spectral(Spectral { mu: None }));
+    let barlow = Value::Map(vec![(key("kind"), key("BarlowTwins")), (key("lambda"), Value::F64(0.005))]);
+    assert_eq!(from_value::<Contrastive>(barlow).unwrap(), Contrastive::BarlowTwins(BarlowTwins::default()));
+    let unknown = Value::Map(vec![(key("kind"), key("Spectral")), (key("tau"), Value::F64(0.2))]);
     assert!(from_value::<Contrastive>(unknown).is_err());
 }

@@ -36,7 +36,7 @@ fn acceptable(net: &SymReluNet<f64>, loss: &Contrastive, x: ArrayView2<'_, f64>)
     let s = x.dot(&net.weights().t());
     let far_from_kinks = s.rows().into_iter().all(|row| row.iter().zip(net.bias()).all(|(&s, &b)| (s.abs() - b).abs() > KINK_MARGIN));
     let h = net.forward(x).expect("valid x");
-    let norms_ok = loss.similarity() == Similarity::Dot
+    let norms_ok = loss.similarity() != Some(Similarity::Cosine)
         || h.rows().into_iter().all(|r| {
             let norm = r.dot(&r).sqrt();
             norm == 0.0 || norm > MIN_COSINE_NORM

@@ -64,17 +64,11 @@ impl Objective for ObjectiveKind {
     type State = BuiltinState;
 
     fn label(&self) -> String {
-        let loss = match self {
-            Self::Contrastive { loss } => *loss,
-            Self::Supervised {} => return "Supervised".into(),
-            Self::NonContrastive(objective) => return objective.label(),
-        };
-        let name = match loss {
-            Contrastive::InfoNce(_) => "InfoNce",
-            Contrastive::NtXent(_) => "NtXent",
-            _ => "Contrastive",
-        };
-        format!("{name}({:?}, tau {})", loss.similarity(), loss.temperature())
+        match self {
+            Self::Contrastive { loss } => loss.label(),
+            Self::Supervised {} => "Supervised".into(),
+            Self::NonContrastive(objective) => objective.label(),
+        }
     }
 
     fn inputs(&self) -> Inputs {
@@ -197,8 +191,9 @@ impl Objective for ObjectiveKind {
             return objective.divergence_hint();
         }
         let Some(loss) = self.contrastive_loss() else { return String::new() };
-        let mut hint = format!(" or temperature {} too small", loss.temperature());
-        if loss.similarity() == Similarity::Dot {
+        let (Some(temperature), Some(similarity)) = (loss.temperature(), loss.similarity()) else { return String::new() };
+        let mut hint = format!(" or temperature {temperature} too small");
+        if similarity == Similarity::Dot {
             hint.push_str(" (dot-product similarity is unbounded; try Cosine)");
         }
         hint

@@ -9,6 +9,7 @@ pub mod decoupling;
 pub mod landscape;
 pub mod noncontrastive;
 pub mod prediction_head;
+pub mod spectral;
 pub mod variations;
 
 /// One experiment: its id, the paper's claim, and its runner.
@@ -96,6 +97,24 @@ pub const EXPERIMENTS: &[Experiment] = &[
         claim: "a predictor fixed at the identity learns only the strong features; I + off-diagonal learns the weak ones too",
         measures: "strong and weak group medians of best_j and the predictor's off-diagonal mass over training",
         run: prediction_head::prediction_head,
+    },
+    Experiment {
+        id: "linear-oracle",
+        claim: "for a linear encoder, the spectral loss converges to the exact top generalised eigenspace",
+        measures: "principal angles of the learned weights to the oracle subspace and to span(M), the eigengap, per augmentation",
+        run: spectral::linear_oracle,
+    },
+    Experiment {
+        id: "objectives",
+        claim: "without augmentation, no objective learns the sparse features",
+        measures: "every objective under Identity and ComplementaryMask(0.5): recovery, sparse energy, probe, effective rank, wall time",
+        run: spectral::objectives_experiment,
+    },
+    Experiment {
+        id: "collapse",
+        claim: "under masks the representation spans about the d sparse features",
+        measures: "representation spectrum, effective rank and span(M) energy over training, InfoNCE and spectral",
+        run: spectral::collapse,
     },
 ];
 
