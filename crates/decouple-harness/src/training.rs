@@ -233,12 +233,30 @@ fn run_one(
 /// `experiment`; returns the records in the order of `specs`.
 #[must_use]
 pub fn execute(experiment: &str, specs: &[RunSpec], jobs: usize, cache: &RunCache) -> Vec<RunRecord> {
+    execute_watched(experiment, specs, jobs, cache, &|_, _| {})
+}
+
+/// [`execute`], calling `on_log(spec, point)` at every logged step of every
+/// run it trains (from the worker thread; not for runs taken from the cache).
+#[must_use]
+pub fn execute_watched(
+    experiment: &str,
+    specs: &[RunSpec],
+    jobs: usize,
+    cache: &RunCache,
+    on_log: &(dyn Fn(&RunSpec, &HistoryPoint) + Sync),
+) -> Vec<RunRecord> {
     struct Collect<'a> {
         specs: &'a [RunSpec],
         cache: &'a RunCache,
         results: Vec<Mutex<Option<RunRecord>>>,
+        on_log: &'a (dyn Fn(&RunSpec, &HistoryPoint) + Sync),
     }
     impl RunHooks for Collect<'_> {
+        fn logged(&self, index: usize, point: &HistoryPoint) {
+            (self.on_log)(&self.specs[index], point);
+        }
+
         fn finished(&self, index: usize, record: RunRecord, _: Option<&Checkpoint>) {
             self.cache.runs.lock().expect("cache lock").insert(key(&self.specs[index].config), record.clone());
             *self.results[index].lock().expect("lock") = Some(record);
@@ -253,7 +271,7 @@ pub fn execute(experiment: &str, specs: &[RunSpec], jobs: usize, cache: &RunCach
         })
         .collect();
     let pending: Vec<usize> = (0..specs.len()).filter(|&index| cached[index].is_none()).collect();
-    let collect = Collect { specs, cache, results: cached.into_iter().map(Mutex::new).collect() };
+    let collect = Collect { specs, cache, results: cached.into_iter().map(Mutex::new).collect(), on_log };
     execute_each(experiment, specs, &pending, &|_| evaluation, jobs, &cache.execution, &collect);
     collect.results.into_iter().map(|slot| slot.into_inner().expect("lock").expect("every run finished")).collect()
 }

@@ -59,3 +59,27 @@ fn the_cores_are_shared_between_parallel_runs_and_their_threads() {
         );
     }
 }
+
+/// `execute_watched` reports every logged point of every run it trains, as it
+/// trains, and nothing for runs it takes from the cache.
+#[test]
+fn watched_execution_reports_every_logged_point() {
+    let specs: Vec<RunSpec> = [(0, 0.5), (1, 0.5)].iter().map(|&(seed, keep)| tiny(seed, keep)).collect();
+    let cache = RunCache::default();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let records = decouple_harness::training::execute_watched("watch-test", &specs, 2, &cache, &|spec, point| {
+        seen.lock().unwrap().push((spec.label.clone(), point.step));
+    });
+    let mut seen = seen.into_inner().unwrap();
+    seen.sort();
+    let mut expected: Vec<(String, usize)> =
+        records.iter().flat_map(|record| record.history.iter().map(|point| (record.label.clone(), point.step))).collect();
+    expected.sort();
+    assert_eq!(seen, expected);
+    assert_eq!(expected.len(), 6, "steps 0, 20 and 40 of two runs");
+    let again = std::sync::atomic::AtomicUsize::new(0);
+    let _ = decouple_harness::training::execute_watched("watch-test", &specs, 2, &cache, &|_, _| {
+        again.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    assert_eq!(again.into_inner(), 0, "cached runs are not trained again");
+}

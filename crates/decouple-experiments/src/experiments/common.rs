@@ -3,14 +3,16 @@
 //! the writing of an experiment's files.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
+use anyhow::Context as _;
 use decouple_train::TrainConfig;
 use serde::Serialize;
 
 use decouple_eval::NetworkReport;
-use decouple_harness::training::{RunRecord, RunSpec, execute, write_metrics};
+use decouple_harness::training::{RunRecord, RunSpec, execute_watched, metrics_line, write_metrics};
 use decouple_harness::{write_atomic, write_json};
 use decouple_plot as svg;
 
@@ -62,8 +64,17 @@ pub fn run_and_record(context: &RunContext, id: &str, dir: &Path, specs: &[RunSp
         &dir.join("config.json"),
         &Config { experiment: id, runs: specs.iter().map(|s| (s.label.as_str(), &s.config)).collect(), context },
     )?;
-    let records = execute(id, specs, context.jobs, &context.cache);
-    write_metrics(&dir.join("metrics.jsonl"), &records)?;
+    // Lines are appended (and flushed) as runs log, so `tail -f` shows a long
+    // experiment progress; when every run is done the file is rewritten in run order.
+    let path = dir.join("metrics.jsonl");
+    let live = std::sync::Mutex::new(std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?);
+    let records = execute_watched(id, specs, context.jobs, &context.cache, &|spec, point| {
+        if let Ok(line) = metrics_line(&spec.label, spec.config.seed, point) {
+            let mut file = live.lock().expect("metrics file lock");
+            let _ = writeln!(file, "{line}").and_then(|()| file.flush());
+        }
+    });
+    write_metrics(&path, &records)?;
     write_json(&dir.join("runs.json"), &records)?;
     Ok(records)
 }
