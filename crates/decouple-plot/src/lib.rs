@@ -167,18 +167,25 @@ pub fn grouped_bars(title: &str, y_label: &str, categories: &[String], series: &
     frame.finish("")
 }
 
-/// Lines over a shared x axis; series from `dashed_from` on are dashed.
+/// Lines over a shared ascending x axis; series from `dashed_from` on are
+/// dashed; tick labels get as many decimals as the span of `x` needs (none
+/// from a span of 20 up, e.g. training steps).
 #[must_use]
 pub fn lines(title: &str, x_label: &str, y_label: &str, x: &[f64], series: &[Series], y_range: (f64, f64), dashed_from: usize) -> String {
-    lines_with_ticks(title, x_label, y_label, x, series, y_range, dashed_from, 0)
+    lines_with_ticks(title, x_label, y_label, x, series, y_range, dashed_from, tick_decimals(x))
 }
 
 /// Solid lines over an ascending x axis whose tick labels get as many
 /// decimals as the span of `x` needs (for swept values such as 0.3, 0.5, 0.7).
 #[must_use]
 pub fn line_plot(title: &str, x_label: &str, y_label: &str, x: &[f64], series: &[Series], y_range: (f64, f64)) -> String {
+    lines_with_ticks(title, x_label, y_label, x, series, y_range, usize::MAX, tick_decimals(x))
+}
+
+/// Decimals of the x tick labels: 0 from a span of 20 up, then 1, 2 or 3.
+fn tick_decimals(x: &[f64]) -> usize {
     let span = x.last().copied().unwrap_or(0.0) - x.first().copied().unwrap_or(0.0);
-    let decimals = if span >= 20.0 {
+    if span >= 20.0 {
         0
     } else if span >= 2.0 {
         1
@@ -186,8 +193,7 @@ pub fn line_plot(title: &str, x_label: &str, y_label: &str, x: &[f64], series: &
         2
     } else {
         3
-    };
-    lines_with_ticks(title, x_label, y_label, x, series, y_range, usize::MAX, decimals)
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
