@@ -81,4 +81,5 @@ pub use probe_cv::{LambdaChoice, TunedProbe, fit_tuned_probe};
 pub use recovery::{FeatureRecovery, NeuronPurity, PurityConfig, RecoveryConfig, feature_recovery, neuron_purity};
 pub use ridge::{RidgeConfig, RidgeResult, fit_ridge_regression};
 pub use spectrum::{covariance_spectrum, effective_rank, symmetric_eigen};
+pub use stats::median;
 pub use support::{SupportConfig, SupportRecovery, support_recovery};

@@ -18,7 +18,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{AnalysisError, check_labels};
+use crate::error::{AnalysisError, check_labels, check_lambda};
 use crate::linalg::Standardizer;
 use crate::logistic::{NewtonSettings, fit_logistic_from, softplus_neg};
 use crate::probe::{ProbeConfig, ProbeResult, check_supervised_inputs, fit_logistic_probe};
@@ -57,11 +57,12 @@ impl LambdaChoice {
     /// Validates the fields.
     ///
     /// # Errors
-    /// [`AnalysisError::InvalidSolverParameter`] naming the field out of range.
+    /// [`AnalysisError::NegativeLambda`] for a fixed `lambda` outside `[0, inf)`;
+    /// [`AnalysisError::InvalidSolverParameter`] naming any other field out of range.
     pub fn check(&self) -> Result<(), AnalysisError> {
         let invalid = |field, value: f64, allowed| Err(AnalysisError::InvalidSolverParameter { field, value, allowed });
         match *self {
-            Self::Fixed { lambda } if !(lambda.is_finite() && lambda >= 0.0) => invalid("lambda", lambda, "[0, inf)"),
+            Self::Fixed { lambda } => check_lambda("lambda", lambda),
             Self::CrossValidated { min, .. } if !(min.is_finite() && min > 0.0) => invalid("min", min, "(0, inf)"),
             Self::CrossValidated { min, max, .. } if !(max.is_finite() && max >= min) => invalid("max", max, "[min, inf)"),
             Self::CrossValidated { points: 0, .. } => invalid("points", 0.0, "[1, inf)"),
@@ -174,8 +175,9 @@ fn cross_validate(
         if fit_labels.iter().all(|&l| l == first) {
             return Err(AnalysisError::SingleClass { field: "train_labels (a cross-validation fold)", label: first });
         }
-        let standardizer = Standardizer::fit(&features.select(Axis(0), &kept).view());
-        let x_fit = standardizer.transform(&features.select(Axis(0), &kept).view());
+        let fit_features = features.select(Axis(0), &kept);
+        let standardizer = Standardizer::fit(&fit_features.view());
+        let x_fit = standardizer.transform(&fit_features.view());
         let x_held = standardizer.transform(&features.select(Axis(0), &held_out).view());
         let y_fit: Array1<f64> = fit_labels.mapv(f64::from);
         let y_held: Array1<f64> = labels.select(Axis(0), &held_out).mapv(f64::from);

@@ -20,8 +20,25 @@ pub(crate) fn summarize(values: &[f64]) -> Summary {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let n = sorted.len();
-    let median = if n % 2 == 1 { sorted[n / 2] } else { 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]) };
-    Summary { mean: sorted.iter().sum::<f64>() / n as f64, median, min: sorted[0], max: sorted[n - 1] }
+    Summary { mean: sorted.iter().sum::<f64>() / n as f64, median: median_of_sorted(&sorted), min: sorted[0], max: sorted[n - 1] }
+}
+
+/// The median of `values` with the crate's conventions: the average of the
+/// two middle values for an even count, 0 for an empty list.
+#[must_use]
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    median_of_sorted(&sorted)
+}
+
+fn median_of_sorted(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => sorted[n / 2],
+        _ => 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]),
+    }
 }
 
 #[cfg(test)]
@@ -36,5 +53,6 @@ mod tests {
         assert_eq!((s.mean, s.median, s.min, s.max), (2.5, 2.5, 1.0, 4.0));
         let s = summarize(&[]);
         assert_eq!((s.mean, s.median, s.min, s.max), (0.0, 0.0, 0.0, 0.0));
+        assert_eq!((median(&[3.0, 1.0, 2.0]), median(&[4.0, 1.0, 2.0, 3.0]), median(&[])), (2.0, 2.5, 0.0));
     }
 }

@@ -137,7 +137,7 @@ fn bad_settings_are_named_errors() {
     assert_eq!(field_of(run(LambdaChoice::CrossValidated { min: 1e-4, max: 1e2, points: 7, folds: 1 }).unwrap_err()), "folds");
     assert_eq!(field_of(run(LambdaChoice::CrossValidated { min: 0.0, max: 1e2, points: 7, folds: 2 }).unwrap_err()), "min");
     assert_eq!(field_of(run(LambdaChoice::CrossValidated { min: 1.0, max: 0.5, points: 7, folds: 2 }).unwrap_err()), "max");
-    assert_eq!(field_of(run(LambdaChoice::Fixed { lambda: -1.0 }).unwrap_err()), "lambda");
+    assert!(matches!(run(LambdaChoice::Fixed { lambda: -1.0 }).unwrap_err(), AnalysisError::NegativeLambda { field: "lambda", .. }));
     assert!(matches!(
         run(LambdaChoice::CrossValidated { min: 1e-4, max: 1e2, points: 7, folds: 5 }).unwrap_err(),
         AnalysisError::TooFewSamples { found: 4, needed: 5, .. }

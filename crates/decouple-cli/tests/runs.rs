@@ -6,23 +6,18 @@
 //! again, and says clearly why it cannot for a folder of an older version);
 //! `compare` puts runs side by side; `publish-docs` refuses a dirty tree.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use support::scratch;
 
 /// A run of a few tenths of a second (longer with `--set steps=...`).
 const TINY: &str = "steps = 1500\nbatch_size = 32\nlog_every = 250\n\
     data = { d = 4, d1 = 32, latent = { kind = \"Bernoulli\", p = 0.5 } }\nnetwork = { width = 16 }\n\
     [evaluation]\nn_activity = 200\nn_probe_train = 100\nn_probe_test = 100\nn_decoupling = 0\n";
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn tiny_config(dir: &Path) -> PathBuf {
     let file = dir.join("tiny.toml");

@@ -7,10 +7,14 @@
 //! the union of the shards, merged, equals the full sweep; a diverging run
 //! is recorded as failed and the sweep goes on; shards partition the runs.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use support::scratch;
 
 use decouple_harness::sweep::Shard;
 
@@ -39,15 +43,6 @@ n_decoupling = 0
 [plot]
 metrics = ["median_best", "n_recovered"]
 "#;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Writes the sweep file into `dir` (`SWEEP` with `replace` applied).
 fn sweep_file(dir: &Path, replace: (&str, &str)) -> PathBuf {

@@ -120,7 +120,7 @@ pub fn worst_of(values: impl IntoIterator<Item = f64>, lower_is_worse: bool) -> 
 }
 
 /// A probe accuracy cell with the L2 strength each seed's cross-validation chose, e.g. `0.912 ± 0.004 (λ 0.1, 0.1, 1)`.
-fn probe_cell(runs: &[&RunRecord], accuracy: fn(&NetworkReport) -> f64, lambda: fn(&decouple_eval::ProbeLambdas) -> f64) -> String {
+pub fn probe_cell(runs: &[&RunRecord], accuracy: fn(&NetworkReport) -> f64, lambda: fn(&decouple_eval::ProbeLambdas) -> f64) -> String {
     let lambdas: Vec<String> =
         runs.iter().filter_map(|run| run.report.as_ref()?.probe.lambda.as_ref().map(lambda)).map(|value| format!("{value}")).collect();
     let chosen = if lambdas.is_empty() { String::new() } else { format!(" (λ {})", lambdas.join(", ")) };
@@ -178,7 +178,8 @@ pub fn label_efficiency_plot(
     Ok(Some(file.to_string()))
 }
 
-fn cell(runs: &[&RunRecord], metric: impl Fn(&NetworkReport) -> f64, digits: usize) -> String {
+/// `mean ± sd` of `metric` over the successful runs (the mean alone for one run).
+pub fn cell(runs: &[&RunRecord], metric: impl Fn(&NetworkReport) -> f64, digits: usize) -> String {
     let (mean, sd) = mean_sd(&values(runs, metric));
     if runs.len() > 1 { format!("{mean:.digits$} ± {sd:.digits$}") } else { format!("{mean:.digits$}") }
 }

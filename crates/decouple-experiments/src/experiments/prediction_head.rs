@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
+use decouple_analysis::median;
 use decouple_augment::Augmentation;
 use decouple_data::{FeatureStrengths, SparseLatent};
 use decouple_harness::training::{HistoryPoint, RunRecord, RunSpec};
@@ -52,18 +53,6 @@ pub fn config(predictor: Predictor) -> TrainConfig {
     config.objective = ObjectiveKind::NonContrastive(objective);
     config.log_every = 50;
     config
-}
-
-/// Median of `values` (mean of the two middle values for an even count).
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let n = sorted.len();
-    match n {
-        0 => f64::NAN,
-        _ if n % 2 == 1 => sorted[n / 2],
-        _ => 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]),
-    }
 }
 
 /// Medians of `best_j` over the strong and over the weak features.

@@ -18,7 +18,8 @@ use decouple_train::{ObjectiveKind, Schedule, TrainConfig, train};
 use serde::Serialize;
 
 use super::common::{
-    default_config, default_setting, finish, mean_sd, over_seeds, run_and_record, seeds, summary_bars, values, with_label, worst,
+    cell, default_config, default_setting, finish, label_efficiency_plot, mean_sd, over_seeds, probe_cell, run_and_record, seeds,
+    summary_bars, with_label, worst,
 };
 use super::noncontrastive;
 use crate::RunContext;
@@ -351,10 +352,6 @@ pub fn objectives_experiment(context: &RunContext) -> anyhow::Result<Summary> {
     for (name, _) in objectives() {
         for augmentation in &two_augmentations() {
             let runs = with_label(&records, &label(&name, augmentation));
-            let cell = |metric: fn(&decouple_eval::NetworkReport) -> f64, digits: usize| {
-                let (mean, sd) = mean_sd(&values(&runs, metric));
-                if runs.len() > 1 { format!("{mean:.digits$} ± {sd:.digits$}") } else { format!("{mean:.digits$}") }
-            };
             let wall: Vec<f64> = runs.iter().map(|r| r.wall_s).collect();
             let failures: Vec<&str> = runs.iter().filter_map(|r| r.error.as_deref()).collect();
             let _ = writeln!(
@@ -362,19 +359,20 @@ pub fn objectives_experiment(context: &RunContext) -> anyhow::Result<Summary> {
                 "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |{}",
                 augmentation.label(),
                 runs.len(),
-                cell(|r| r.median_best, 3),
-                cell(|r| r.n_recovered as f64, 1),
-                cell(|r| r.sparse_energy_weighted, 3),
-                cell(|r| r.n_live as f64, 1),
-                cell(|r| r.probe.learned, 3),
-                cell(|r| r.probe.raw, 3),
-                cell(|r| r.effective_rank, 1),
+                cell(&runs, |r| r.median_best, 3),
+                cell(&runs, |r| r.n_recovered as f64, 1),
+                cell(&runs, |r| r.sparse_energy_weighted, 3),
+                cell(&runs, |r| r.n_live as f64, 1),
+                probe_cell(&runs, |r| r.probe.learned, |l| l.learned),
+                probe_cell(&runs, |r| r.probe.raw, |l| l.raw),
+                cell(&runs, |r| r.effective_rank, 1),
                 mean_sd(&wall).0,
                 if failures.is_empty() { String::new() } else { format!(" failed: {}", failures.join("; ")) },
             );
         }
     }
     let plot = summary_bars(&dir, "objectives.svg", "Every objective, with and without masks", &records, &labels)?;
+    let efficiency = label_efficiency_plot(&dir, "label-efficiency.svg", "Probe accuracy against labelled samples", &records, &labels)?;
     finish(
         &dir,
         id,
@@ -389,9 +387,10 @@ pub fn objectives_experiment(context: &RunContext) -> anyhow::Result<Summary> {
             default_setting(context)
         ),
         table,
-        vec![plot],
+        std::iter::once(plot).chain(efficiency).collect(),
         "Wall time is per run (training and evaluation), including runs reused from another experiment of the same invocation. \
-         Probe: logistic regression on sign(<a,z>) from f(x) against the same probe on raw x."
+         Probe: logistic regression on sign(<a,z>) from f(x) against the same probe on raw x, with the L2 strength λ each seed's \
+         cross-validation chose."
             .into(),
     )
 }
