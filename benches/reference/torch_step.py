@@ -25,7 +25,7 @@ Usage (prints one JSON object on stdout, progress on stderr):
     python3 benches/reference/torch_step.py                 # both workloads, 1 and 2 threads, loss check
     python3 benches/reference/torch_step.py --workloads step-default --threads 1 --steps 500
     python3 benches/reference/torch_step.py --no-timing --loss-check
-    python3 benches/reference/torch_step.py --no-loss-check --scaling 256,512,1024,2048,4096
+    python3 benches/reference/torch_step.py --no-timing --no-loss-check --scaling 128x512x128,128x4096x128
 
 `cargo xtask bench` runs it when `python3 -c "import torch"` works.
 """
@@ -184,7 +184,11 @@ def main():
     parser.add_argument("--no-loss-check", action="store_true", help="skip the loss-curve check")
     parser.add_argument("--seeds", type=int, default=CHECK_SEEDS, help="seeds of the loss check (0..N-1)")
     parser.add_argument("--decouple-mean", type=float, default=DECOUPLE_CHECK_MEAN, help="decouple's value of the loss statistic")
-    parser.add_argument("--scaling", default="", help="comma-separated d1 values: time the default setting at each d1")
+    parser.add_argument(
+        "--scaling",
+        default="",
+        help="comma-separated BxD1xM sizes (e.g. 128x4096x128): time the default setting at each, 1 thread",
+    )
     parser.add_argument("--scaling-steps", type=int, default=200, help="steps per scaling point (blocks of 20)")
     args = parser.parse_args()
 
@@ -207,12 +211,17 @@ def main():
                 blocks = time_workload(WORKLOADS[name], t, args.steps)
                 report["entries"].append(dict(name=name, threads=t, unit="ms/step", **summary(blocks)))
     if args.scaling:
-        for d1 in [int(v) for v in args.scaling.split(",") if v]:
-            settings = dict(WORKLOADS["step-default"], d1=d1, block=20)
-            for t in threads:
-                print(f"  PyTorch scaling d1 = {d1}, {t} thread(s)...", file=sys.stderr, flush=True)
-                blocks = time_workload(settings, t, args.scaling_steps)
-                report["entries"].append(dict(name=f"scaling-d1-{d1}", threads=t, unit="ms/step", **summary(blocks)))
+        # The bench's scaling grid (crates/decouple-bench/src/scaling.rs): the
+        # default setting at other sizes, a short whole run per point, 1 thread.
+        for spec in [v for v in args.scaling.split(",") if v]:
+            try:
+                batch, d1, m = (int(part) for part in spec.split("x"))
+            except ValueError:
+                parser.error(f"--scaling: {spec!r} is not BxD1xM, e.g. 128x512x128")
+            settings = dict(WORKLOADS["step-default"], batch=batch, d1=d1, m=m, block=20)
+            print(f"  PyTorch scaling {spec} (B x d1 x m), 1 thread...", file=sys.stderr, flush=True)
+            blocks = time_workload(settings, 1, args.scaling_steps)
+            report["entries"].append(dict(name=f"scaling-B{batch}-d1{d1}-m{m}", threads=1, unit="ms/step", **summary(blocks)))
     if not args.no_loss_check:
         print(f"  PyTorch loss check ({args.seeds} seeds x {CHECK_STEPS} steps)...", file=sys.stderr, flush=True)
         values = [loss_statistic(seed) for seed in range(args.seeds)]

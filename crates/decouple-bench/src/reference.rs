@@ -84,21 +84,35 @@ pub struct Reference {
 /// The prefix of the reference's entries in `bench.json` (`pytorch/step-default`, ...).
 pub const PREFIX: &str = "pytorch/";
 
-/// Runs the script on `workloads` (bench names, e.g. `step-default`) and
-/// `threads`, with its loss check if `loss_check`; returns its entries (names
-/// prefixed with [`PREFIX`]) and its description.
+/// What to ask of the script.
+pub struct Request<'a> {
+    /// Bench workloads to time (e.g. `step-default`), on every thread count.
+    pub workloads: &'a [&'a str],
+    /// Thread counts of the workloads.
+    pub threads: &'a [usize],
+    /// Scaling points in the script's spelling (`128x512x128`, B x d1 x m), 1 thread.
+    pub scaling: &'a [String],
+    /// Whether to run its loss check.
+    pub loss_check: bool,
+}
+
+/// Runs the script as `request` says; returns its entries (names prefixed
+/// with [`PREFIX`]) and its description.
 ///
 /// # Errors
 /// The script could not be started, failed, or printed something else than its report.
-pub fn run(root: &Path, workloads: &[&str], threads: &[usize], loss_check: bool) -> anyhow::Result<(Vec<Entry>, Reference)> {
-    let threads = threads.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
+pub fn run(root: &Path, request: &Request<'_>) -> anyhow::Result<(Vec<Entry>, Reference)> {
+    let threads = request.threads.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
     let mut args = vec![SCRIPT.to_string(), "--threads".into(), threads];
-    if workloads.is_empty() {
+    if request.workloads.is_empty() {
         args.push("--no-timing".into());
     } else {
-        args.extend(["--workloads".into(), workloads.join(",")]);
+        args.extend(["--workloads".into(), request.workloads.join(",")]);
     }
-    if !loss_check {
+    if !request.scaling.is_empty() {
+        args.extend(["--scaling".into(), request.scaling.join(",")]);
+    }
+    if !request.loss_check {
         args.push("--no-loss-check".into());
     }
     let command = std::iter::once(python()).chain(args.iter().cloned()).collect::<Vec<_>>().join(" ");

@@ -3,6 +3,9 @@
 
 use std::fmt::Write as _;
 
+mod log_log;
+pub use log_log::{XySeries, log_log};
+
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 460.0;
 const MARGIN_LEFT: f64 = 120.0;
@@ -51,6 +54,24 @@ struct Frame {
 
 impl Frame {
     fn new(title: &str, y_label: &str, y_min: f64, y_max: f64) -> Self {
+        let mut frame = Self::new_bare(title, y_label);
+        (frame.y_min, frame.y_max) = (y_min, y_max);
+        frame.y_axis();
+        frame.y_axis_line();
+        frame
+    }
+
+    /// The vertical axis line at the left edge of the plot.
+    fn y_axis_line(&mut self) {
+        let _ = writeln!(
+            self.svg,
+            r#"<line x1="{MARGIN_LEFT}" x2="{MARGIN_LEFT}" y1="{MARGIN_TOP}" y2="{}" stroke="black"/>"#,
+            HEIGHT - MARGIN_BOTTOM
+        );
+    }
+
+    /// The canvas, title and y label, without a y axis.
+    fn new_bare(title: &str, y_label: &str) -> Self {
         let mut svg = String::new();
         let _ = writeln!(
             svg,
@@ -64,9 +85,7 @@ impl Frame {
             (MARGIN_TOP + HEIGHT - MARGIN_BOTTOM) / 2.0,
             escape(y_label)
         );
-        let mut frame = Self { svg, y_min, y_max };
-        frame.y_axis();
-        frame
+        Self { svg, y_min: 0.0, y_max: 1.0 }
     }
 
     fn plot_width() -> f64 {
@@ -93,14 +112,13 @@ impl Frame {
                 y + 4.0
             );
         }
-        let _ = writeln!(
-            self.svg,
-            r#"<line x1="{MARGIN_LEFT}" x2="{MARGIN_LEFT}" y1="{MARGIN_TOP}" y2="{}" stroke="black"/>"#,
-            HEIGHT - MARGIN_BOTTOM
-        );
     }
 
     fn legend(&mut self, names: &[&str], dashed_from: usize) {
+        self.legend_coloured(names, dashed_from, |index| PALETTE[index % PALETTE.len()]);
+    }
+
+    fn legend_coloured(&mut self, names: &[&str], dashed_from: usize, colour: impl Fn(usize) -> &'static str) {
         for (index, name) in names.iter().enumerate() {
             let y = MARGIN_TOP + 18.0 * index as f64;
             let x = WIDTH - MARGIN_RIGHT + 12.0;
@@ -109,7 +127,7 @@ impl Frame {
                 self.svg,
                 r#"<line x1="{x}" x2="{}" y1="{y}" y2="{y}" stroke="{}" stroke-width="3"{dash}/><text x="{}" y="{}">{}</text>"#,
                 x + 18.0,
-                PALETTE[index % PALETTE.len()],
+                colour(index),
                 x + 24.0,
                 y + 4.0,
                 escape(name)
