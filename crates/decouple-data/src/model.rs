@@ -3,6 +3,8 @@
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, linalg::general_mat_mul};
 use rand::Rng;
 use rand_distr::StandardNormal;
+
+use crate::normal::fill_normal;
 use serde::{Deserialize, Serialize};
 
 use crate::dictionary::check_dimensions;
@@ -175,7 +177,7 @@ impl SparseCodingModel {
     /// isotropic dense features and `Bernoulli` or `OneHot` latents).
     ///
     /// Draw order, per batch: all of `z` row by row, then all of the dense
-    /// noise row by row (`rand_distr::StandardNormal`; pinned by the
+    /// noise in row-major blocks ([`fill_normal`]; pinned by the
     /// value-stability test). `z M^T` is computed from the nonzero entries of
     /// `z` only (rows in parallel inside a rayon pool; the same result).
     ///
@@ -240,10 +242,14 @@ fn contiguous(array: &mut Array2<f32>) -> &mut [f32] {
     array.as_slice_mut().expect("batch arrays are contiguous")
 }
 
-/// Fills `out` with independent `N(0, sigma^2)` draws, row-major order
-/// (`rand_distr::StandardNormal`, whose stream the seeded results are pinned to).
+/// Fills `out` with independent `N(0, sigma^2)` draws in row-major order,
+/// by [`fill_normal`]'s blocked Box–Muller transform.
 pub fn fill_gaussian<R: Rng + ?Sized>(mut out: ArrayViewMut2<'_, f32>, sigma: f32, rng: &mut R) {
-    for value in &mut out {
-        *value = sigma * rng.sample::<f32, _>(StandardNormal);
+    if let Some(values) = out.as_slice_mut() {
+        fill_normal(values, sigma, rng);
+    } else {
+        let mut values = vec![0.0; out.len()];
+        fill_normal(&mut values, sigma, rng);
+        out.iter_mut().zip(values).for_each(|(out, value)| *out = value);
     }
 }
