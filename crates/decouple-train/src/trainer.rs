@@ -573,9 +573,12 @@ fn forward_all(net: &SymReluNet<f32>, inputs: &[Array2<f32>], workspaces: &mut [
     Ok(())
 }
 
-/// Whether every entry is finite (NaN and infinities poison a block's sum of `0 * v`).
+/// Whether every entry is finite: no entry has the all-ones exponent of NaN
+/// and the infinities (an integer OR per block, which vectorises; a float
+/// sum would not, since float additions may not be reordered).
 fn all_finite(values: &[f32]) -> bool {
-    values.chunks(256).all(|block| block.iter().fold(0.0f32, |acc, &v| acc + v * 0.0) == 0.0)
+    const EXPONENT: u32 = 0x7f80_0000;
+    values.chunks(256).all(|block| block.iter().fold(0u32, |any, v| any | u32::from(v.to_bits() & EXPONENT == EXPONENT)) == 0)
 }
 
 /// Trains `config` to the end, calling `observer` at every report.
@@ -610,4 +613,25 @@ pub fn train_with<O: Objective + Send + Sync, A: Augment + Send + Sync>(
     observer: impl FnMut(&StepMetrics, &SymReluNet<f32>),
 ) -> Result<TrainOutcome, TrainError> {
     Trainer::with_parts(config, objective, augmentation, threads)?.run(observer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::all_finite;
+
+    #[test]
+    fn all_finite_finds_nan_and_infinities_anywhere() {
+        let mut values = vec![1.0f32; 1000];
+        assert!(all_finite(&values));
+        for bad in [f32::NAN, -f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            for at in [0, 255, 256, 999] {
+                values[at] = bad;
+                assert!(!all_finite(&values), "{bad} at {at}");
+                values[at] = f32::MAX;
+                assert!(all_finite(&values));
+            }
+        }
+        assert!(all_finite(&[f32::MIN_POSITIVE / 2.0, -0.0, f32::MIN]));
+        assert!(all_finite(&[]));
+    }
 }
