@@ -163,7 +163,7 @@ fn check_clean(from: &Path, to: &Path, report: &str, allow_dirty: bool) -> anyho
 fn check_clean_report(from: &Path, report: &str, allow_dirty: bool) -> anyhow::Result<()> {
     if generated_line(report).is_some_and(|header| header.contains("-dirty`")) && !allow_dirty {
         anyhow::bail!(
-            "{}/REPORT.md was made from a tree with uncommitted changes (see its first line): rerun `cargo xtask reproduce` \
+            "{}/REPORT.md was made from a tree with uncommitted changes (see its `Generated` line): rerun `cargo xtask reproduce` \
              from a clean commit, then publish (--allow-dirty overrides)",
             from.display()
         );

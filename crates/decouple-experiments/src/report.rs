@@ -319,7 +319,7 @@ impl Summary {
             let _ = writeln!(
                 out,
                 "| {} | {:.4} | {} {} | {} | {} | {} | {} |",
-                claim.name,
+                table_cell(&claim.name),
                 claim.measured,
                 claim.comparison.symbol(),
                 claim.threshold,
@@ -338,6 +338,11 @@ impl Summary {
 pub const RULE_NOTE: &str = "\nmeasured: the value reached by the seeds the rule requires (the worst seed for fewer than 10 seeds); \
      a claim holds in at least N - floor(N/10) of N seeds (90 %), is seed-dependent (a finding) in at least half, fails in fewer \
      (docs/claims.md, \"How to read a verdict\").\n";
+
+/// `text` for a markdown table cell: its `|` escaped (claim names such as `max |MC - closed form|`).
+fn table_cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
 
 fn verdict_word(verdict: Verdict) -> &'static str {
     match verdict {
@@ -446,7 +451,7 @@ pub fn robustness_section(summaries: &[Summary], provenance: &str) -> String {
                 out,
                 "| {} | {} | {} {} | {} | {needs} | {fraction} | {} | {} | {} |",
                 summary.experiment,
-                claim.name,
+                table_cell(&claim.name),
                 claim.comparison.symbol(),
                 claim.threshold,
                 claim.seeds_cell(),
@@ -589,6 +594,9 @@ mod tests {
         );
         assert!(section.contains("| controls | rate | >= 0.8 | pooled over 10 | – | – | – | – | **FAIL** |"));
         assert!(section.contains("1 claims hold, 0 are seed-dependent, 1 do not hold"));
+        let piped = summary(vec![Claim::pooled("max |a - b|", 0.0, Comparison::AtMost, 1.0, 3)]);
+        assert!(super::robustness_section(std::slice::from_ref(&piped), "").contains("| controls | max \\|a - b\\| | <= 1 |"));
+        assert!(piped.claims_table().contains("| max \\|a - b\\| | 0.0000 |"));
         let document = "# report\n\ntext\n";
         let once = super::with_robustness_section(document, &section);
         assert!(once.starts_with(document) && once.ends_with(&section));
