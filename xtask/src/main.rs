@@ -20,7 +20,10 @@ const TASKS: &str = "tasks:
             run the experiments of docs/claims.md, write results/ and REPORT.md
   publish-docs [--from results] [--to docs] [--allow-dirty]
             copy a finished default run into docs/experiments.md and docs/figures/
-            (refuses a tree with uncommitted changes)
+            (refuses a tree with uncommitted changes; keeps the Robustness section)
+  publish-docs --robustness results-10 [--to docs] [--allow-dirty]
+            write only the Robustness section of docs/experiments.md from a
+            many-seed run (reproduce --seeds 10 --out results-10; not part of CI)
   run --config FILE [--set path=value ...] [--out DIR] [--force] [--threads N] [--dry-run]
             one training run with the full analysis and its saved network
   sweep --config SWEEP [--jobs N] [--threads N] [--shard I/N] [--out DIR]

@@ -122,7 +122,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Copy a finished reproduction (REPORT.md and its SVGs) into docs/experiments.md and docs/figures/.
+    /// Copy a finished reproduction (REPORT.md and its SVGs) into docs/experiments.md and docs/figures/
+    /// (keeping its Robustness section), or with `--robustness DIR` write only that section.
     PublishDocs {
         /// The results folder of a full default run.
         #[arg(long, default_value = "results")]
@@ -133,11 +134,20 @@ enum Command {
         /// Publish even from a tree with uncommitted changes (the docs would cite a commit without its code).
         #[arg(long)]
         allow_dirty: bool,
+        /// Write only the Robustness section of TO/experiments.md (every claim: seeds holding, worst seed, spread)
+        /// from this results folder of a many-seed run (`decouple reproduce --seeds 10 --out results-10`); the rest is kept.
+        #[arg(long, value_name = "DIR", conflicts_with = "from")]
+        robustness: Option<PathBuf>,
     },
 }
 
-fn publish_docs(from: &Path, to: &Path, allow_dirty: bool) -> anyhow::Result<ExitCode> {
-    use anyhow::Context as _;
+/// The line of a REPORT.md that names its command and commit (`Generated ...`).
+fn generated_line(report: &str) -> Option<&str> {
+    report.lines().find(|line| line.starts_with("Generated"))
+}
+
+/// Refuses to publish from a dirty tree or a report of one, unless `allow_dirty`.
+fn check_clean(from: &Path, to: &Path, report: &str, allow_dirty: bool) -> anyhow::Result<()> {
     let commit = decouple_harness::git_commit(to);
     if commit.ends_with("-dirty") && !allow_dirty {
         anyhow::bail!(
@@ -146,14 +156,51 @@ fn publish_docs(from: &Path, to: &Path, allow_dirty: bool) -> anyhow::Result<Exi
             to.display()
         );
     }
-    let report = std::fs::read_to_string(from.join("REPORT.md")).with_context(|| format!("reading {}/REPORT.md", from.display()))?;
-    if report.lines().next().is_some_and(|header| header.contains("-dirty`")) && !allow_dirty {
+    check_clean_report(from, report, allow_dirty)
+}
+
+/// Refuses a report made from a tree with uncommitted changes, unless `allow_dirty`.
+fn check_clean_report(from: &Path, report: &str, allow_dirty: bool) -> anyhow::Result<()> {
+    if generated_line(report).is_some_and(|header| header.contains("-dirty`")) && !allow_dirty {
         anyhow::bail!(
-            "{}/REPORT.md was made from a tree with uncommitted changes (see its first line): rerun `cargo xtask reproduce` \
+            "{}/REPORT.md was made from a tree with uncommitted changes (see its `Generated` line): rerun `cargo xtask reproduce` \
              from a clean commit, then publish (--allow-dirty overrides)",
             from.display()
         );
     }
+    Ok(())
+}
+
+/// `publish-docs --robustness DIR`: replaces (or appends) the Robustness
+/// section of `to/experiments.md` with the claims of every summary in `dir`.
+fn publish_robustness(dir: &Path, to: &Path, allow_dirty: bool) -> anyhow::Result<ExitCode> {
+    use anyhow::Context as _;
+    let report = std::fs::read_to_string(dir.join("REPORT.md")).with_context(|| format!("reading {}/REPORT.md", dir.display()))?;
+    // The section cites the commit of the many-seed run (its REPORT.md), not the docs tree's, so only that report must be clean.
+    check_clean_report(dir, &report, allow_dirty)?;
+    let order: Vec<&str> = EXPERIMENTS.iter().map(|experiment| experiment.id).collect();
+    let summaries = report::read_summaries(dir, &order)?;
+    if summaries.is_empty() {
+        anyhow::bail!(
+            "{} holds no experiment's summary.json: run `decouple reproduce --seeds 10 --out {}` first",
+            dir.display(),
+            dir.display()
+        );
+    }
+    let path = to.join("experiments.md");
+    let document = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {} (publish the default run first: `decouple publish-docs`)", path.display()))?;
+    let provenance = format!("Run: {}", generated_line(&report).unwrap_or("(the report names no command or commit)"));
+    let section = report::robustness_section(&summaries, &provenance);
+    decouple_harness::write_atomic(&path, &report::with_robustness_section(&document, &section))?;
+    println!("wrote the robustness section of {} ({} experiments)", path.display(), summaries.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn publish_docs(from: &Path, to: &Path, allow_dirty: bool) -> anyhow::Result<ExitCode> {
+    use anyhow::Context as _;
+    let report = std::fs::read_to_string(from.join("REPORT.md")).with_context(|| format!("reading {}/REPORT.md", from.display()))?;
+    check_clean(from, to, &report, allow_dirty)?;
     let figures = to.join("figures");
     std::fs::create_dir_all(&figures)?;
     let (cpu, cores) = (decouple_harness::cpu_model(), available_cores());
@@ -174,6 +221,11 @@ fn publish_docs(from: &Path, to: &Path, allow_dirty: bool) -> anyhow::Result<Exi
         }
         text.push_str(line);
         text.push('\n');
+    }
+    // The robustness section comes from another (many-seed) run: it is kept, with its own provenance line.
+    let previous = std::fs::read_to_string(to.join("experiments.md")).unwrap_or_default();
+    if let Some(section) = report::robustness_section_of(&previous) {
+        text = report::with_robustness_section(&text, section);
     }
     decouple_harness::write_atomic(&to.join("experiments.md"), &text)?;
     println!("wrote {}", to.join("experiments.md").display());
@@ -330,7 +382,8 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<ExitCode> {
     let (quick, only, seeds, out, jobs, threads, list) = match Cli::parse().command {
         Command::Reproduce { quick, only, seeds, out, jobs, threads, list } => (quick, only, seeds, out, jobs, threads, list),
-        Command::PublishDocs { from, to, allow_dirty } => return publish_docs(&from, &to, allow_dirty),
+        Command::PublishDocs { to, allow_dirty, robustness: Some(dir), .. } => return publish_robustness(&dir, &to, allow_dirty),
+        Command::PublishDocs { from, to, allow_dirty, robustness: None } => return publish_docs(&from, &to, allow_dirty),
         Command::Run { config, set, out, dry_run: true, .. } => return dry_run(&config, &set, out),
         Command::Run { config, set, out, force, threads, .. } => return run_config(&config, &set, out, force, threads),
         Command::Sweep { config, jobs, shard, out, threads, rerun_stale, accept_stale, dry_run } => {
@@ -370,16 +423,14 @@ fn run() -> anyhow::Result<ExitCode> {
         let summary = (experiment.run)(&context)?;
         for claim in &summary.claims {
             println!(
-                "    {} {}: measured {:.4}, threshold {:?} {}",
-                match (claim.pass, claim.hypothesis) {
-                    (true, _) => "pass",
-                    (false, false) => "FAIL",
-                    (false, true) => "does not hold (finding)",
-                },
+                "    {} {}: measured {:.4}, threshold {:?} {}; seeds holding {}, worst seed {}",
+                claim.result_cell().replace("**", ""),
                 claim.name,
                 claim.measured,
                 claim.comparison,
-                claim.threshold
+                claim.threshold,
+                claim.seeds_cell(),
+                claim.worst_cell()
             );
         }
         println!("{:<18} {:?} in {:.1} s", experiment.id, summary.verdict, summary.wall_s);

@@ -191,6 +191,12 @@ pub struct NetworkReport {
     pub sparse_energy_per_neuron: Vec<f64>,
     /// Norm-weighted energy in the low-rank dense span `H`, if any.
     pub dense_span_energy_weighted: Option<f64>,
+    /// Per-neuron energy `||H^T w_i||^2 / ||w_i||^2` in the low-rank dense span `H`, if any.
+    #[serde(default)]
+    pub dense_span_energy_per_neuron: Option<Vec<f64>>,
+    /// Whether each neuron is live (active on some clean evaluation sample); empty in old reports.
+    #[serde(default)]
+    pub live: Vec<bool>,
     /// Neurons never active on the clean evaluation samples.
     pub n_dead: usize,
     /// Number of neurons.
@@ -326,8 +332,8 @@ pub fn evaluate_with(
     let alignment = cosines.mapv(f64::abs);
     let recovery = analysis::feature_recovery(alignment.view(), &analysis::RecoveryConfig::default())?;
     let energy = analysis::sparse_energy(net.weights(), dictionary)?;
-    let dense_span_energy_weighted = match model.dense_basis() {
-        Some(basis) => Some(analysis::subspace_energy(net.weights(), basis.mapv(|v| v as f32).view())?.weighted_mean),
+    let dense_span_energy = match model.dense_basis() {
+        Some(basis) => Some(analysis::subspace_energy(net.weights(), basis.mapv(|v| v as f32).view())?),
         None => None,
     };
 
@@ -459,7 +465,9 @@ pub fn evaluate_with(
         n_live: activity.alive.iter().filter(|&&alive| alive).count(),
         sparse_energy_random: energy.random_baseline,
         sparse_energy_per_neuron: energy.energy_per_neuron,
-        dense_span_energy_weighted,
+        dense_span_energy_weighted: dense_span_energy.as_ref().map(|energy| energy.weighted_mean),
+        dense_span_energy_per_neuron: dense_span_energy.map(|energy| energy.energy_per_neuron),
+        live: activity.alive.clone(),
         n_dead: activity.n_dead,
         n_neurons: activity.n_neurons,
         zero_fraction: activity.zero_fraction,
@@ -528,6 +536,9 @@ mod tests {
         for dead in [0, 3, 6] {
             let report = report_with_dead(dead);
             assert_eq!((report.n_neurons, report.n_dead, report.n_live), (8, dead, 8 - dead));
+            // The per-neuron mask: exactly the first `dead` neurons (the unreachable thresholds) are not live.
+            assert_eq!(report.live, (0..8).map(|i| i >= dead).collect::<Vec<_>>());
+            assert!(report.dense_span_energy_per_neuron.is_none(), "isotropic dense features have no span(H)");
         }
     }
 

@@ -17,7 +17,7 @@ use decouple_harness::{write_atomic, write_json};
 use decouple_plot as svg;
 
 use crate::RunContext;
-use crate::report::{Claim, Summary};
+use crate::report::{Claim, SeedValue, Summary};
 
 /// The docs/model.md §7 default with `seed`, logging every 100 steps.
 #[must_use]
@@ -102,13 +102,20 @@ pub fn values(runs: &[&RunRecord], metric: impl Fn(&NetworkReport) -> f64) -> Ve
     runs.iter().filter_map(|run| run.report.as_ref()).map(metric).collect()
 }
 
-/// Worst case over seeds: the minimum (for `>=` claims) or maximum (for `<=`).
-pub fn worst(runs: &[&RunRecord], metric: impl Fn(&NetworkReport) -> f64, lower_is_worse: bool) -> f64 {
-    let values = values(runs, metric);
-    if values.len() < runs.len() {
-        return f64::NAN; // a failed run fails every claim on it
-    }
-    worst_of(values, lower_is_worse)
+/// `metric` of every run, by seed, for [`Claim::over_seeds`]: NaN for a
+/// failed run (no report), so that it fails every claim on it.
+pub fn per_seed(runs: &[&RunRecord], metric: impl Fn(&NetworkReport) -> f64) -> Vec<SeedValue> {
+    per_seed_of(runs, |run| run.report.as_ref().map_or(f64::NAN, &metric))
+}
+
+/// `value` of every run, by seed (for statistics that read more than the report).
+pub fn per_seed_of(runs: &[&RunRecord], value: impl Fn(&RunRecord) -> f64) -> Vec<SeedValue> {
+    runs.iter().map(|run| SeedValue { seed: run.seed, value: value(run) }).collect()
+}
+
+/// The worst value of `per_seed` (the minimum when `lower_is_worse`, else the maximum; NaN if any is NaN).
+pub fn worst(per_seed: &[SeedValue], lower_is_worse: bool) -> f64 {
+    worst_of(per_seed.iter().map(|seed| seed.value), lower_is_worse)
 }
 
 /// The minimum (`lower_is_worse`) or maximum of `values`; NaN if any is NaN

@@ -9,8 +9,8 @@ use decouple_eval::NetworkReport;
 use decouple_train::TrainConfig;
 
 use super::common::{
-    default_config, default_setting, finish, label_efficiency_plot, metrics_table, over_seeds, run_and_record, summary_bars, with_label,
-    worst, worst_of,
+    default_config, default_setting, finish, label_efficiency_plot, metrics_table, over_seeds, per_seed, per_seed_of, run_and_record,
+    summary_bars, with_label,
 };
 use decouple_harness::training::{HistoryPoint, RunRecord, RunSpec};
 use decouple_harness::write_atomic;
@@ -118,22 +118,17 @@ fn side_by_side(
 fn sparse_with_aug_claims(runs: &[&RunRecord], quick: bool) -> Vec<Claim> {
     let (median_threshold, energy_threshold, margin) = if quick { (0.9, 0.8, 0.08) } else { (0.95, 0.85, 0.10) };
     vec![
-        Claim::new("median best_j (worst seed)", worst(runs, |r| r.median_best, true), Comparison::AtLeast, median_threshold),
-        Claim::new(
-            "features with best_j >= 0.9 (worst seed), of d = 32",
-            worst(runs, |r| r.n_recovered as f64, true),
-            Comparison::AtLeast,
-            32.0,
-        ),
-        Claim::new(
-            "norm-weighted sparse energy (worst seed)",
-            worst(runs, NetworkReport::sparse_energy_if_live, true),
+        Claim::over_seeds("median best_j", per_seed(runs, |r| r.median_best), Comparison::AtLeast, median_threshold),
+        Claim::over_seeds("features with best_j >= 0.9, of d = 32", per_seed(runs, |r| r.n_recovered as f64), Comparison::AtLeast, 32.0),
+        Claim::over_seeds(
+            "norm-weighted sparse energy",
+            per_seed(runs, NetworkReport::sparse_energy_if_live),
             Comparison::AtLeast,
             energy_threshold,
         ),
-        Claim::new(
-            "probe accuracy f(x) minus raw-x probe (worst seed)",
-            worst(runs, |r| r.probe.learned - r.probe.raw, true),
+        Claim::over_seeds(
+            "probe accuracy f(x) minus raw-x probe",
+            per_seed(runs, |r| r.probe.learned - r.probe.raw),
             Comparison::AtLeast,
             margin,
         ),
@@ -168,16 +163,11 @@ pub fn dense_without_aug(context: &RunContext) -> anyhow::Result<Summary> {
         [Augmentation::Identity {}, Augmentation::ComplementaryMask { keep: 0.5 }],
         |runs| {
             vec![
-                Claim::new("median best_j (worst seed)", worst(runs, |r| r.median_best, false), Comparison::AtMost, median_threshold),
-                Claim::new(
-                    "features with best_j >= 0.9 (worst seed)",
-                    worst(runs, |r| r.n_recovered as f64, false),
-                    Comparison::AtMost,
-                    0.0,
-                ),
-                Claim::new(
-                    "probe accuracy f(x) minus raw-x probe (worst seed)",
-                    worst(runs, |r| r.probe.learned - r.probe.raw, false),
+                Claim::over_seeds("median best_j", per_seed(runs, |r| r.median_best), Comparison::AtMost, median_threshold),
+                Claim::over_seeds("features with best_j >= 0.9", per_seed(runs, |r| r.n_recovered as f64), Comparison::AtMost, 0.0),
+                Claim::over_seeds(
+                    "probe accuracy f(x) minus raw-x probe",
+                    per_seed(runs, |r| r.probe.learned - r.probe.raw),
                     Comparison::Below,
                     0.0,
                 ),
@@ -199,8 +189,7 @@ pub fn weak_aug(context: &RunContext) -> anyhow::Result<Summary> {
     let which = augmentations();
     let records = run_and_record(context, id, &dir, &specs(context, &which))?;
     let noise = with_label(&records, &Augmentation::GaussianNoise { sigma_a: 0.5 }.label());
-    let claims =
-        vec![Claim::new("GaussianNoise(0.5): median best_j (worst seed)", worst(&noise, |r| r.median_best, false), Comparison::Below, 0.6)];
+    let claims = vec![Claim::over_seeds("GaussianNoise(0.5): median best_j", per_seed(&noise, |r| r.median_best), Comparison::Below, 0.6)];
     let categories = labels(&which);
     let plot = summary_bars(&dir, "augmentations.svg", "What each augmentation lets the network learn", &records, &categories)?;
     let efficiency = label_efficiency_plot(&dir, "label-efficiency.svg", "Probe accuracy against labelled samples", &records, &categories)?;
@@ -232,27 +221,17 @@ pub fn dynamics(context: &RunContext) -> anyhow::Result<Summary> {
     let mask = with_label(&records, &which[0].label());
     let identity = with_label(&records, &which[1].label());
     // A failed run (no report) fails the claims, whatever part of its history exists.
-    let gain = |run: &&RunRecord| match (&run.report, run.history.first(), run.history.last()) {
+    let gain = |run: &RunRecord| match (&run.report, run.history.first(), run.history.last()) {
         (Some(_), Some(first), Some(last)) => last.median_best - first.median_best,
         _ => f64::NAN,
     };
-    let final_median = |run: &&RunRecord| match (&run.report, run.history.last()) {
+    let final_median = |run: &RunRecord| match (&run.report, run.history.last()) {
         (Some(_), Some(last)) => last.median_best,
         _ => f64::NAN,
     };
     let claims = vec![
-        Claim::new(
-            "ComplementaryMask: final minus initial median best_j (worst seed)",
-            worst_of(mask.iter().map(gain), true),
-            Comparison::AtLeast,
-            0.5,
-        ),
-        Claim::new(
-            "Identity: final median best_j (worst seed)",
-            worst_of(identity.iter().map(final_median), false),
-            Comparison::Below,
-            0.35,
-        ),
+        Claim::over_seeds("ComplementaryMask: final minus initial median best_j", per_seed_of(&mask, gain), Comparison::AtLeast, 0.5),
+        Claim::over_seeds("Identity: final median best_j", per_seed_of(&identity, final_median), Comparison::Below, 0.35),
     ];
     let mut plots = Vec::new();
     let pick = |runs: &[&RunRecord], metric: fn(&HistoryPoint) -> f64| -> (Vec<f64>, Vec<f64>) {
@@ -331,14 +310,14 @@ pub fn dynamics(context: &RunContext) -> anyhow::Result<Summary> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use decouple_eval::{NetworkReport, ProbeScores};
     use decouple_harness::training::RunRecord;
 
     use super::sparse_with_aug_claims;
 
     /// A run that recovered every feature, with `n_live` of 128 neurons live.
-    fn run(n_live: usize, sparse_energy_weighted: f64) -> RunRecord {
+    pub(crate) fn run(n_live: usize, sparse_energy_weighted: f64) -> RunRecord {
         let probe = ProbeScores {
             learned: 0.95,
             raw: 0.7,
@@ -364,6 +343,8 @@ mod tests {
             sparse_energy_random: 32.0 / 512.0,
             sparse_energy_per_neuron: vec![sparse_energy_weighted; 128],
             dense_span_energy_weighted: None,
+            dense_span_energy_per_neuron: None,
+            live: (0..128).map(|i| i < n_live).collect(),
             n_dead: 128 - n_live,
             n_neurons: 128,
             zero_fraction: 0.9,

@@ -15,9 +15,11 @@ use decouple_harness::write_atomic;
 use decouple_plot as svg;
 use decouple_train::{NonContrastive, ObjectiveKind, Predictor, TrainConfig};
 
-use super::common::{default_config, finish, label_efficiency_plot, mean_sd, metrics_table, run_and_record, with_label, worst_of};
+use super::common::{
+    default_config, finish, label_efficiency_plot, mean_sd, metrics_table, per_seed, per_seed_of, run_and_record, with_label,
+};
 use crate::RunContext;
-use crate::report::{Claim, Comparison, Summary};
+use crate::report::{Claim, Comparison, SeedValue, Summary};
 
 /// Number of features, the first half strong.
 pub const D: usize = 16;
@@ -63,15 +65,12 @@ fn group_medians(best: &[f64]) -> (f64, f64) {
     (median(&best[..STRONG]), median(&best[STRONG..]))
 }
 
-/// Worst seed of a group median at the end (NaN if a run failed).
-fn worst_group(runs: &[&RunRecord], weak: bool, lower_is_worse: bool) -> f64 {
-    let values = runs.iter().map(|run| {
-        run.report.as_ref().map_or(f64::NAN, |report| {
-            let (strong, weak_median) = group_medians(&report.best_per_feature);
-            if weak { weak_median } else { strong }
-        })
-    });
-    worst_of(values, lower_is_worse)
+/// A group median at the end, by seed (NaN if a run failed).
+fn group_per_seed(runs: &[&RunRecord], weak: bool) -> Vec<SeedValue> {
+    per_seed(runs, |report| {
+        let (strong, weak_median) = group_medians(&report.best_per_feature);
+        if weak { weak_median } else { strong }
+    })
 }
 
 /// `||E||_F` at the end over its peak during training, per run (NaN without the metric).
@@ -105,28 +104,20 @@ pub fn prediction_head(context: &RunContext) -> anyhow::Result<Summary> {
         predictors().iter().flat_map(|(name, predictor)| super::common::over_seeds(context, name, config(*predictor))).collect();
     let records = run_and_record(context, id, &dir, &specs)?;
     let (identity, off_diagonal) = (with_label(&records, "P = I"), with_label(&records, "P = I + E"));
-    let end_over_peak = worst_of(off_diagonal.iter().map(|run| off_diagonal_end_over_peak(run)), false);
     let claims = vec![
-        Claim::hypothesis(
-            "P = I: median best_j of the weak features (worst seed)",
-            worst_group(&identity, true, false),
+        Claim::over_seeds("P = I: median best_j of the weak features", group_per_seed(&identity, true), Comparison::AtMost, 0.5),
+        Claim::over_seeds("P = I: median best_j of the strong features", group_per_seed(&identity, false), Comparison::AtLeast, 0.9),
+        Claim::over_seeds("P = I + E: median best_j of the weak features", group_per_seed(&off_diagonal, true), Comparison::AtLeast, 0.9),
+        Claim::over_seeds(
+            "P = I + E: ||E||_F at the end / its peak",
+            per_seed_of(&off_diagonal, off_diagonal_end_over_peak),
             Comparison::AtMost,
             0.5,
         ),
-        Claim::hypothesis(
-            "P = I: median best_j of the strong features (worst seed)",
-            worst_group(&identity, false, true),
-            Comparison::AtLeast,
-            0.9,
-        ),
-        Claim::hypothesis(
-            "P = I + E: median best_j of the weak features (worst seed)",
-            worst_group(&off_diagonal, true, true),
-            Comparison::AtLeast,
-            0.9,
-        ),
-        Claim::hypothesis("P = I + E: ||E||_F at the end / its peak (worst seed)", end_over_peak, Comparison::AtMost, 0.5),
-    ];
+    ]
+    .into_iter()
+    .map(Claim::of_another_paper)
+    .collect();
 
     let mut table = String::from(
         "| predictor | seeds | strong median best_j | weak median best_j | strong >= 0.9 | weak >= 0.9 | peak ||P - diag P||_F (step) | end ||P - diag P||_F | effective rank |\n\
