@@ -3,6 +3,9 @@
 
 use std::fmt::Write as _;
 
+mod grid;
+pub use grid::{ImagePanel, image_grid};
+
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 460.0;
 const MARGIN_LEFT: f64 = 120.0;
