@@ -3,12 +3,13 @@
 //! 1. per-sample contrast normalisation `x <- (x - mean(x) 1) / sqrt(var(x) + eps)`
 //!    (mean and variance over the coordinates of the sample);
 //! 2. centring `x <- x - mu` (`mu` the mean sample);
-//! 3. scaling `x <- x / s` with `s^2 = tr(C) / d1` (unit mean variance per coordinate);
-//! 4. whitening with the eigendecomposition `C = U diag(lambda) U^T` of the
+//! 3. whitening with the eigendecomposition `C = U diag(lambda) U^T` of the
 //!    covariance: PCA `x <- diag(lambda + eps lambda_bar)^{-1/2} U^T x`
 //!    (coordinates in the eigenbasis) or ZCA `x <- U diag(lambda + eps lambda_bar)^{-1/2} U^T x`
 //!    (back in pixel space), `lambda_bar = tr(C) / d1`: the epsilon is
-//!    relative, so the setting does not depend on the data's units.
+//!    relative, so the setting does not depend on the data's units;
+//! 4. scaling `x <- x sqrt(v / v')`, `v'` the mean variance per coordinate
+//!    `tr(C') / d1` after the steps before, so that it becomes the target `v`.
 //!
 //! Whitening centres first (whether or not `centre` is set).
 
@@ -49,9 +50,9 @@ pub struct Preprocess {
     /// Subtract the mean sample.
     #[serde(default)]
     pub centre: bool,
-    /// Divide by the root mean variance per coordinate.
+    /// Rescale (last) so that the mean variance per coordinate, `tr(C) / d1`, is this value `> 0`.
     #[serde(default)]
-    pub scale: bool,
+    pub scale: Option<f64>,
     /// PCA or ZCA whitening.
     #[serde(default)]
     pub whiten: Whitening,
@@ -82,6 +83,11 @@ impl Preprocess {
                 return Err(DataError::out_of_range("preprocess.whiten.epsilon", epsilon, "finite and >= 0"));
             }
         }
+        if let Some(target) = self.scale {
+            if !(target.is_finite() && target > 0.0) {
+                return Err(DataError::out_of_range("preprocess.scale", target, "finite and > 0"));
+            }
+        }
         Ok(())
     }
 
@@ -102,29 +108,17 @@ impl Preprocess {
             data -= mean;
         }
         let d1 = data.ncols();
-        let need_covariance = self.scale || whitening;
-        let linear = if need_covariance {
+        let linear = if self.scale.is_some() || whitening {
             let n = data.nrows().max(1) as f64;
             let centred = match &mean {
                 Some(_) => data.clone(),
                 None => &data - &data.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(d1)),
             };
             let covariance = centred.t().dot(&centred) / n;
-            let mean_variance = covariance.diag().sum() / d1 as f64;
             let mut linear = Array2::<f64>::eye(d1);
-            if self.scale && mean_variance > 0.0 {
-                linear /= mean_variance.sqrt();
-            }
-            let scaled_mean_variance = if self.scale && mean_variance > 0.0 { 1.0 } else { mean_variance };
-            let (epsilon, zca) = match self.whiten {
-                Whitening::Pca { epsilon } => (Some(epsilon), false),
-                Whitening::Zca { epsilon } => (Some(epsilon), true),
-                _ => (None, false),
-            };
-            if let Some(epsilon) = epsilon {
-                let scaled = &linear.dot(&covariance).dot(&linear.t());
-                let (lambda, u) = symmetric_eigen(scaled.view());
-                let floor = epsilon * scaled_mean_variance;
+            if let Whitening::Pca { epsilon } | Whitening::Zca { epsilon } = self.whiten {
+                let (lambda, u) = symmetric_eigen(covariance.view());
+                let floor = epsilon * covariance.diag().sum() / d1 as f64;
                 let mut inverse_root = Array1::zeros(d1);
                 for (k, &value) in lambda.iter().enumerate() {
                     let value = value.max(0.0) + floor;
@@ -134,8 +128,14 @@ impl Preprocess {
                     inverse_root[k] = 1.0 / value.sqrt();
                 }
                 let pca = &u.t() * &inverse_root.insert_axis(Axis(1));
-                let whitener = if zca { u.dot(&pca) } else { pca };
-                linear = whitener.dot(&linear);
+                linear = if matches!(self.whiten, Whitening::Zca { .. }) { u.dot(&pca) } else { pca };
+            }
+            if let Some(target) = self.scale {
+                let mapped = linear.dot(&covariance).dot(&linear.t());
+                let variance = mapped.diag().sum() / d1 as f64;
+                if variance > 0.0 {
+                    linear *= (target / variance).sqrt();
+                }
             }
             Some(linear)
         } else {

@@ -187,12 +187,20 @@ fn centring_and_scaling() {
     let x = correlated(500);
     let mut preprocess = Preprocess::default();
     preprocess.centre = true;
-    preprocess.scale = true;
+    preprocess.scale = Some(1.0);
     let fitted = preprocess.fit(x.view()).unwrap();
     let y = fitted.apply(x.view());
     assert!(y.mean_axis(Axis(0)).unwrap().iter().all(|v| v.abs() < 1e-4));
     let trace = covariance(&y).diag().sum();
     assert!((trace / 4.0 - 1.0).abs() < 1e-4, "{trace}");
+    // Scaling is the last step: after whitening with epsilon the target still holds.
+    let mut whitened = Preprocess::default();
+    whitened.whiten = Whitening::Zca { epsilon: 0.5 };
+    whitened.scale = Some(0.0625);
+    let z = whitened.fit(x.view()).unwrap().apply(x.view());
+    assert!((covariance(&z).diag().sum() / 4.0 - 0.0625).abs() < 1e-5);
+    whitened.scale = Some(0.0);
+    assert!(whitened.fit(x.view()).is_err());
     // Fitted once, applied to new samples with the same map.
     let first: Vec<usize> = (0..10).collect();
     let head = x.select(Axis(0), &first);

@@ -15,6 +15,7 @@
 pub mod analyze;
 pub mod compare;
 pub mod config_file;
+pub mod file_run;
 pub mod context;
 mod error;
 pub mod manifest;

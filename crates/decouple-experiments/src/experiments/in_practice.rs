@@ -70,7 +70,7 @@ impl RealData {
         }
     }
 
-    /// The preprocessing (before the final rescaling to [`TARGET_VARIANCE`]).
+    /// The preprocessing, ending with the rescaling to [`TARGET_VARIANCE`].
     #[must_use]
     pub fn preprocess(self) -> Preprocess {
         let mut preprocess = Preprocess::default();
@@ -79,11 +79,9 @@ impl RealData {
                 preprocess.contrast = Some(0.01);
                 preprocess.whiten = Whitening::Zca { epsilon: 0.1 };
             }
-            Self::Digits => {
-                preprocess.centre = true;
-                preprocess.scale = true;
-            }
+            Self::Digits => preprocess.centre = true,
         }
+        preprocess.scale = Some(TARGET_VARIANCE);
         preprocess
     }
 
@@ -101,21 +99,9 @@ impl RealData {
             Self::Patches => None,
             Self::Digits => Some(npy_labels(DIGIT_LABELS_NPY, "data/digits/labels.npy")?),
         };
-        let mut x = self.preprocess().fit(raw.view())?.apply(raw.view());
-        let variance = mean_variance(&x);
-        if variance > 0.0 {
-            x *= (TARGET_VARIANCE / variance).sqrt() as f32;
-        }
+        let x = self.preprocess().fit(raw.view())?.apply(raw.view());
         Ok(Samples::new(x, labels, Some(ImageShape { height: 8, width: 8 }), name)?)
     }
-}
-
-/// `tr(C) / d1` of `x`.
-fn mean_variance(x: &Array2<f32>) -> f64 {
-    let data = x.mapv(f64::from);
-    let mean = data.mean_axis(Axis(0)).expect("n >= 1");
-    let centred = &data - &mean;
-    centred.iter().map(|v| v * v).sum::<f64>() / (data.nrows() * data.ncols()) as f64
 }
 
 /// The five augmentations, in table order.
@@ -149,7 +135,7 @@ pub fn train_config(data: RealData, steps: usize, seed: u64) -> TrainConfig {
     config.network.width = data.width();
     config.steps = steps;
     config.seed = seed;
-    config.log_every = steps;
+    config.log_every = 100;
     config
 }
 
@@ -242,7 +228,6 @@ pub fn in_practice(context: &RunContext) -> anyhow::Result<crate::report::Summar
         augmentations: &'a [AnyAugmentation],
         train: Vec<(RealData, TrainConfig)>,
         preprocess: Vec<(RealData, Preprocess)>,
-        target_variance: f64,
         evaluation: SampleEvaluation,
         context: &'a RunContext,
     }
@@ -255,7 +240,6 @@ pub fn in_practice(context: &RunContext) -> anyhow::Result<crate::report::Summar
             augmentations: &augmentations,
             train: datasets.iter().map(|&d| (d, train_config(d, steps, 0))).collect(),
             preprocess: datasets.iter().map(|&d| (d, d.preprocess())).collect(),
-            target_variance: TARGET_VARIANCE,
             evaluation: evaluation(context.quick),
             context,
         },
@@ -284,7 +268,7 @@ pub fn in_practice(context: &RunContext) -> anyhow::Result<crate::report::Summar
         let mut panels = vec![svg::ImagePanel { title: format!("top {width} PCs"), images: rows_as_images(&pcs) }];
         for a in 0..augmentations.len() {
             if let Some(run) = select(data, a).first() {
-                panels.push(svg::ImagePanel { title: labels[a].replace("Image(", "Image(\u{200b}"), images: rows_as_images(&by_norm(&run.weights)) });
+                panels.push(svg::ImagePanel { title: labels[a].clone(), images: rows_as_images(&by_norm(&run.weights)) });
             }
         }
         let file = format!("filters-{}.svg", data.name());
