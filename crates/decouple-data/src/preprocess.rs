@@ -13,11 +13,11 @@
 //!
 //! Whitening centres first (whether or not `centre` is set).
 
-use decouple_analysis::symmetric_eigen;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::DataError;
+use crate::eigen::symmetric_eigen;
 
 /// Whitening of the centred samples.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
