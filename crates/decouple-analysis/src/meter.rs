@@ -113,12 +113,7 @@ pub fn decoupling_meter(
     }
     let project = |view: &ArrayView2<'_, f32>| view.dot(&directions.t()).mapv(f64::from);
     let (a, c) = (project(&first), project(&second));
-    Ok(directions
-        .rows()
-        .into_iter()
-        .enumerate()
-        .map(|(j, _)| meter_of(a.column(j), c.column(j), thresholds[j]))
-        .collect())
+    Ok(directions.rows().into_iter().enumerate().map(|(j, _)| meter_of(a.column(j), c.column(j), thresholds[j])).collect())
 }
 
 fn meter_of(a: ArrayView1<'_, f64>, c: ArrayView1<'_, f64>, threshold: f64) -> DirectionMeter {

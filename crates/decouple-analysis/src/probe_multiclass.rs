@@ -46,7 +46,14 @@ pub fn fit_multiclass_probe(
     lambda: f64,
 ) -> Result<MulticlassProbe, AnalysisError> {
     check_lambda("lambda", lambda)?;
-    check_supervised_inputs(&train_features, &[train_classes.len()], "train_classes", &test_features, &[test_classes.len()], "test_classes")?;
+    check_supervised_inputs(
+        &train_features,
+        &[train_classes.len()],
+        "train_classes",
+        &test_features,
+        &[test_classes.len()],
+        "test_classes",
+    )?;
     if n_classes < 2 {
         return Err(AnalysisError::InvalidSolverParameter { field: "n_classes", value: n_classes as f64, allowed: "[2, inf)" });
     }

@@ -83,7 +83,8 @@ impl ImageAugmentation {
         let mut jitter = |scale: f64| if scale > 0.0 { (scale * rng.random_range(-1.0..=1.0)) as f32 } else { 0.0 };
         let contrast = 1.0 + jitter(self.contrast);
         let brightness = jitter(self.brightness);
-        let (dy, dx) = if shift > 0 { (rng.random_range(-shift..=shift) as isize, rng.random_range(-shift..=shift) as isize) } else { (0, 0) };
+        let (dy, dx) =
+            if shift > 0 { (rng.random_range(-shift..=shift) as isize, rng.random_range(-shift..=shift) as isize) } else { (0, 0) };
         let (top, left) = if self.cutout > 0 {
             (rng.random_range(0..=self.height - self.cutout), rng.random_range(0..=self.width - self.cutout))
         } else {
@@ -101,7 +102,9 @@ impl ImageAugmentation {
                 let (sr, sc) = (r - draw.dy, c - draw.dx);
                 let source = if (0..h).contains(&sr) && (0..w).contains(&sc) { input[(sr * w + sc) as usize] } else { 0.0 };
                 let (ru, cu) = (r as usize, c as usize);
-                let cut = self.cutout > 0 && (draw.top..draw.top + self.cutout).contains(&ru) && (draw.left..draw.left + self.cutout).contains(&cu);
+                let cut = self.cutout > 0
+                    && (draw.top..draw.top + self.cutout).contains(&ru)
+                    && (draw.left..draw.left + self.cutout).contains(&cu);
                 out[(r * w + c) as usize] = if cut { 0.0 } else { draw.contrast * source + brightness };
             }
         }
@@ -111,12 +114,21 @@ impl ImageAugmentation {
         if d1 == self.height * self.width {
             Ok(())
         } else {
-            Err(AugmentError::ShapeMismatch { what: "samples (height x width pixels)", expected: vec![self.height * self.width], found: vec![d1] })
+            Err(AugmentError::ShapeMismatch {
+                what: "samples (height x width pixels)",
+                expected: vec![self.height * self.width],
+                found: vec![d1],
+            })
         }
     }
 
     /// Views of the given parts (each `n x d1`); `offsets[k]` says whether part `k` takes the brightness offset.
-    fn views_of<R: Rng + ?Sized, const N: usize>(&self, parts: [ArrayView2<'_, f32>; N], offsets: [bool; N], rng: &mut R) -> Vec<[Array2<f32>; N]> {
+    fn views_of<R: Rng + ?Sized, const N: usize>(
+        &self,
+        parts: [ArrayView2<'_, f32>; N],
+        offsets: [bool; N],
+        rng: &mut R,
+    ) -> Vec<[Array2<f32>; N]> {
         let (n, d1) = parts[0].dim();
         let standard: Vec<Vec<f32>> = parts.iter().map(|part| part.as_standard_layout().iter().copied().collect()).collect();
         (0..2)

@@ -218,7 +218,14 @@ fn run_config(config: &Path, sets: &[String], out: Option<PathBuf>, force: bool,
 }
 
 /// `run` of a config whose `data` is a file: train on its samples and analyse without a dictionary.
-fn run_file_data(config: &Path, sets: &[String], out: Option<PathBuf>, force: bool, threads: Option<usize>, dry: bool) -> anyhow::Result<ExitCode> {
+fn run_file_data(
+    config: &Path,
+    sets: &[String],
+    out: Option<PathBuf>,
+    force: bool,
+    threads: Option<usize>,
+    dry: bool,
+) -> anyhow::Result<ExitCode> {
     use decouple_harness::file_run;
     if dry {
         let resolved = file_run::load_file_run(config, sets)?;

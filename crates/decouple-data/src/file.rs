@@ -189,12 +189,7 @@ pub fn read_labels(path: &Path, n: usize) -> Result<Vec<i64>, FileError> {
         }
     };
     if values.ncols() != 1 || values.nrows() != n {
-        return Err(FileError::Shape {
-            path: name,
-            what: "labels",
-            found,
-            expected: format!("({n},) or ({n}, 1): one label per sample"),
-        });
+        return Err(FileError::Shape { path: name, what: "labels", found, expected: format!("({n},) or ({n}, 1): one label per sample") });
     }
     values
         .column(0)
@@ -285,7 +280,8 @@ fn npy_any<T: FromElement>(bytes: &[u8], name: &str) -> Result<ArrayD<T>, FileEr
     fn attempt<E: ReadableElement + Copy, T: FromElement>(bytes: &[u8], convert: fn(E) -> f64) -> Result<ArrayD<T>, ReadNpyError> {
         ArrayD::<E>::read_npy(bytes).map(|array| array.mapv(|value| T::from_f64(convert(value))))
     }
-    let attempts: [fn(&[u8]) -> Result<ArrayD<T>, ReadNpyError>; 10] = [
+    type Attempt<T> = fn(&[u8]) -> Result<ArrayD<T>, ReadNpyError>;
+    let attempts: [Attempt<T>; 10] = [
         |b| attempt::<f32, T>(b, f64::from),
         |b| attempt::<f64, T>(b, |v| v),
         |b| attempt::<u8, T>(b, f64::from),
@@ -352,7 +348,10 @@ pub fn csv_matrix(text: &str, name: &str) -> Result<Array2<f32>, FileError> {
             match value {
                 Some(value) => values.push(value),
                 None => {
-                    return Err(FileError::Parse { path: name.into(), reason: format!("line {}, field {}: {field:?} is not a number", index + 1, column + 1) });
+                    return Err(FileError::Parse {
+                        path: name.into(),
+                        reason: format!("line {}, field {}: {field:?} is not a number", index + 1, column + 1),
+                    });
                 }
             }
         }

@@ -121,7 +121,9 @@ impl SampleEvaluation {
     /// # Errors
     /// The first field below its minimum.
     pub fn check(&self) -> Result<(), EvalError> {
-        for (field, value, minimum) in [("meter_samples", self.meter_samples, 40), ("directions", self.directions, 1), ("top_k", self.top_k, 1)] {
+        for (field, value, minimum) in
+            [("meter_samples", self.meter_samples, 40), ("directions", self.directions, 1), ("top_k", self.top_k, 1)]
+        {
             if value < minimum {
                 return Err(EvalError::OutOfRange { field, value, minimum });
             }
@@ -204,7 +206,8 @@ pub fn evaluate_samples<A: Augment>(
     let scales = response_scales(weights.view(), x.view());
     let kappa = median(bias.iter().zip(&scales).filter(|(_, s)| **s > 0.0).map(|(b, s)| b / s));
     let kappa = if kappa.is_finite() { kappa } else { 0.0 };
-    let meter_learned = if alive.is_empty() { summarise(Vec::new()) } else { summarise(analysis::decoupling_meter(weights.view(), &bias, first, second)?) };
+    let meter_learned =
+        if alive.is_empty() { summarise(Vec::new()) } else { summarise(analysis::decoupling_meter(weights.view(), &bias, first, second)?) };
     let relative = |directions: &Array2<f32>| -> Result<MeterSummary, EvalError> {
         let thresholds: Vec<f64> = response_scales(directions.view(), x.view()).iter().map(|s| kappa * s).collect();
         Ok(summarise(analysis::decoupling_meter(directions.view(), &thresholds, first, second)?))
@@ -278,7 +281,12 @@ pub fn few_per_class(train: &[usize], classes: &[usize], n_classes: usize, per_c
 ///
 /// # Errors
 /// Fewer than 2 classes; analysis errors.
-pub fn probe_features(features: ArrayView2<'_, f32>, labels: &[i64], settings: &SampleEvaluation, seed: u64) -> Result<SampleProbes, EvalError> {
+pub fn probe_features(
+    features: ArrayView2<'_, f32>,
+    labels: &[i64],
+    settings: &SampleEvaluation,
+    seed: u64,
+) -> Result<SampleProbes, EvalError> {
     let (classes, n_classes) = class_indices(labels);
     let (train, test) = probe_split(features.nrows(), seed);
     let fit = |rows: &[usize]| {
@@ -293,11 +301,21 @@ pub fn probe_features(features: ArrayView2<'_, f32>, labels: &[i64], settings: &
         )
     };
     let all_labels = fit(&train)?;
-    let few_labels = if settings.labels_per_class > 0 { Some(fit(&few_per_class(&train, &classes, n_classes, settings.labels_per_class))?) } else { None };
+    let few_labels = if settings.labels_per_class > 0 {
+        Some(fit(&few_per_class(&train, &classes, n_classes, settings.labels_per_class))?)
+    } else {
+        None
+    };
     Ok(SampleProbes { all_labels, few_labels })
 }
 
-fn probe_representation(net: &SymReluNet<f32>, samples: &Samples, labels: &[i64], settings: &SampleEvaluation, seed: u64) -> Result<SampleProbes, EvalError> {
+fn probe_representation(
+    net: &SymReluNet<f32>,
+    samples: &Samples,
+    labels: &[i64],
+    settings: &SampleEvaluation,
+    seed: u64,
+) -> Result<SampleProbes, EvalError> {
     let features = net.forward(samples.x.view())?;
     probe_features(features.view(), labels, settings, seed)
 }

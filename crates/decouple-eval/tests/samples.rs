@@ -11,7 +11,22 @@ fn fixture(labels: bool) -> Samples {
     data.d = 8;
     data.d1 = 32;
     let batch = SparseCodingModel::from_seed(data, 2).unwrap().sample(600, &mut rng::stream(2, "real"));
-    let labels = labels.then(|| batch.z().rows().into_iter().map(|z| if z[0] > 0.0 { 1 } else if z[1] > 0.0 { 2 } else { 0 }).collect());
+    let labels = labels.then(|| {
+        batch
+            .z()
+            .rows()
+            .into_iter()
+            .map(|z| {
+                if z[0] > 0.0 {
+                    1
+                } else if z[1] > 0.0 {
+                    2
+                } else {
+                    0
+                }
+            })
+            .collect()
+    });
     Samples::new(batch.x().to_owned(), labels, None, "fixture").unwrap()
 }
 

@@ -76,7 +76,10 @@ fn file_data_examples_are_the_reproduction_setting() {
     let mut expected = in_practice::train_config(digits, 3000, 0);
     expected.augmentation = Augmentation::ComplementaryMask { keep: 0.5 };
     assert_eq!(loaded.train.network, expected.network);
-    assert_eq!((loaded.train.objective, loaded.train.optimizer, loaded.train.steps, loaded.train.batch_size), (expected.objective, expected.optimizer, expected.steps, expected.batch_size));
+    assert_eq!(
+        (loaded.train.objective, loaded.train.optimizer, loaded.train.steps, loaded.train.batch_size),
+        (expected.objective, expected.optimizer, expected.steps, expected.batch_size)
+    );
     assert_eq!((loaded.train.seed, loaded.train.log_every), (expected.seed, expected.log_every));
     assert_eq!(loaded.augmentation, in_practice::augmentations()[2]);
     assert!(matches!(loaded.augmentation, AnyAugmentation::Builtin(Augmentation::ComplementaryMask { .. })));

@@ -101,7 +101,9 @@ pub fn load_file_run(file: &Path, sets: &[String]) -> crate::Result<FileRunConfi
     if let Value::Object(data) = &mut data_tree {
         data.remove("kind");
     }
-    let mut data: FileData = serde_json::from_value(data_tree).map_err(|error| HarnessError::invalid("data", format!("data: {error}"))).within(|| name.clone())?;
+    let mut data: FileData = serde_json::from_value(data_tree)
+        .map_err(|error| HarnessError::invalid("data", format!("data: {error}")))
+        .within(|| name.clone())?;
     // `--set data.labels=` (an empty path) removes the labels.
     if data.labels.as_ref().is_some_and(|labels| labels.as_os_str().is_empty()) {
         data.labels = None;
@@ -187,15 +189,18 @@ pub fn run_file_data(file: &Path, sets: &[String], out: Option<PathBuf>, force: 
     }
     write_json(&dir.join("config.json"), &Written { config: &config, hash: &hash, code: code_version().clone() })?;
     let invalid = |error: &dyn std::fmt::Display| HarnessError::invalid("run", error.to_string());
-    let trainer = Trainer::on_samples(config.train, config.train.objective, config.augmentation, threads.max(1), samples.x.clone()).map_err(|e| invalid(&e))?;
-    let mut lines = Vec::new();
-    let outcome = trainer
-        .run(|metrics: &StepMetrics, _| lines.push(serde_json::to_string(metrics).unwrap_or_default()))
+    let trainer = Trainer::on_samples(config.train, config.train.objective, config.augmentation, threads.max(1), samples.x.clone())
         .map_err(|e| invalid(&e))?;
+    let mut lines = Vec::new();
+    let outcome =
+        trainer.run(|metrics: &StepMetrics, _| lines.push(serde_json::to_string(metrics).unwrap_or_default())).map_err(|e| invalid(&e))?;
     write_atomic(&dir.join("metrics.jsonl"), &(lines.join("\n") + "\n"))?;
-    let report = evaluate_samples(&outcome.net, &samples, &config.augmentation, &config.evaluation, config.train.seed).map_err(|e| invalid(&e))?;
+    let report =
+        evaluate_samples(&outcome.net, &samples, &config.augmentation, &config.evaluation, config.train.seed).map_err(|e| invalid(&e))?;
     write_json(&dir.join("report.json"), &report)?;
-    for (name, bytes) in [("weights.npy", npy_bytes(&outcome.net.weights().to_owned())?), ("bias.npy", npy_bytes(&outcome.net.bias().to_owned())?)] {
+    for (name, bytes) in
+        [("weights.npy", npy_bytes(&outcome.net.weights().to_owned())?), ("bias.npy", npy_bytes(&outcome.net.bias().to_owned())?)]
+    {
         std::fs::write(dir.join(name), bytes).map_err(HarnessError::io("writing", dir.join(name)))?;
     }
     if let Some(shape) = samples.image {
@@ -203,16 +208,38 @@ pub fn run_file_data(file: &Path, sets: &[String], out: Option<PathBuf>, force: 
         let mut order: Vec<usize> = (0..weights.nrows()).collect();
         let norm = |i: usize| weights.row(i).dot(&weights.row(i));
         order.sort_by(|&a, &b| norm(b).total_cmp(&norm(a)));
-        let images = |rows: ndarray::ArrayView2<'_, f32>| -> Vec<Vec<f64>> { rows.rows().into_iter().map(|r| r.iter().map(|v| f64::from(*v)).collect()).collect() };
+        let images = |rows: ndarray::ArrayView2<'_, f32>| -> Vec<Vec<f64>> {
+            rows.rows().into_iter().map(|r| r.iter().map(|v| f64::from(*v)).collect()).collect()
+        };
         let pcs = top_principal_components(samples.x.view(), weights.nrows()).map_err(|e| invalid(&e))?;
         let panels = [
             decouple_plot::ImagePanel { title: format!("top {} PCs", pcs.nrows()), images: images(pcs.view()) },
-            decouple_plot::ImagePanel { title: decouple_augment::Augment::label(&config.augmentation), images: images(weights.select(Axis(0), &order).view()) },
+            decouple_plot::ImagePanel {
+                title: decouple_augment::Augment::label(&config.augmentation),
+                images: images(weights.select(Axis(0), &order).view()),
+            },
         ];
         let columns = (weights.nrows() as f64).sqrt().ceil() as usize;
-        write_atomic(&dir.join("filters.svg"), &decouple_plot::image_grid("Learned filters (sorted by norm) beside the top principal components", &panels, shape.height, shape.width, columns))?;
+        write_atomic(
+            &dir.join("filters.svg"),
+            &decouple_plot::image_grid(
+                "Learned filters (sorted by norm) beside the top principal components",
+                &panels,
+                shape.height,
+                shape.width,
+                columns,
+            ),
+        )?;
     }
-    let summary = FileRunSummary { dir: dir.clone(), hash, code: code_version().clone(), wall_s: start.elapsed().as_secs_f64(), shape: (samples.n(), samples.d1()), report: Some(report), kept: false };
+    let summary = FileRunSummary {
+        dir: dir.clone(),
+        hash,
+        code: code_version().clone(),
+        wall_s: start.elapsed().as_secs_f64(),
+        shape: (samples.n(), samples.d1()),
+        report: Some(report),
+        kept: false,
+    };
     write_json(&summary_path, &summary)?;
     Ok(summary)
 }

@@ -15,9 +15,9 @@
 pub mod analyze;
 pub mod compare;
 pub mod config_file;
-pub mod file_run;
 pub mod context;
 mod error;
+pub mod file_run;
 pub mod manifest;
 pub mod merge;
 pub mod progress;

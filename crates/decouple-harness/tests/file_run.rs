@@ -1,7 +1,7 @@
 //! `decouple run` on a data file: a config naming `data = { kind = "File", ... }`
 //! trains and analyses, keeps a complete folder, and names the file in every error.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use decouple_harness::file_run::{load_file_run, names_file_data, run_file_data};
 use ndarray::Array2;
@@ -15,7 +15,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// 200 samples of 4 x 4 images and a config of 20 steps.
-fn fixture(dir: &PathBuf, extra: &str) -> PathBuf {
+fn fixture(dir: &Path, extra: &str) -> PathBuf {
     let x = Array2::from_shape_fn((200, 16), |(i, j)| ((i * 7 + j * 3) % 11) as f32 - 5.0 + (i % 3) as f32 * (j % 2) as f32);
     let labels: ndarray::Array1<i64> = (0..200).map(|i| (i % 3) as i64).collect();
     x.write_npy(std::fs::File::create(dir.join("x.npy")).unwrap()).unwrap();

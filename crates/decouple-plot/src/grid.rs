@@ -37,7 +37,12 @@ pub fn image_grid(title: &str, panels: &[ImagePanel], height: usize, width: usiz
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{total_width:.0}" height="{total_height:.0}" viewBox="0 0 {total_width:.0} {total_height:.0}" shape-rendering="crispEdges">"#
     );
     let _ = writeln!(svg, r##"<rect width="100%" height="100%" fill="#ffffff"/>"##);
-    let _ = writeln!(svg, r#"<text x="{:.1}" y="22" font-family="sans-serif" font-size="15" text-anchor="middle">{}</text>"#, total_width / 2.0, escape(title));
+    let _ = writeln!(
+        svg,
+        r#"<text x="{:.1}" y="22" font-family="sans-serif" font-size="15" text-anchor="middle">{}</text>"#,
+        total_width / 2.0,
+        escape(title)
+    );
     for (p, panel) in panels.iter().enumerate() {
         let left = PANEL_GAP + p as f64 * (panel_width + PANEL_GAP);
         let _ = writeln!(

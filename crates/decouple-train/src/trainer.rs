@@ -224,7 +224,11 @@ where
         }
         let (n, d1) = x.dim();
         if n < config.batch_size || d1 == 0 {
-            return Err(TrainError::OutOfRange { field: "batch_size", value: config.batch_size as f64, allowed: "<= the number of samples (and d1 >= 1)" });
+            return Err(TrainError::OutOfRange {
+                field: "batch_size",
+                value: config.batch_size as f64,
+                allowed: "<= the number of samples (and d1 >= 1)",
+            });
         }
         if !x.iter().all(|v| v.is_finite()) {
             return Err(TrainError::Unsupported { field: "data", reason: "the samples hold a non-finite value" });
@@ -236,7 +240,12 @@ where
 
     /// The checks shared by every constructor: threads, config, objective,
     /// augmentation and their view counts; returns the number of inputs and the thread pool.
-    fn prepare(config: &TrainConfig, objective: &O, augmentation: &A, threads: usize) -> Result<(usize, Option<Arc<rayon::ThreadPool>>), TrainError> {
+    fn prepare(
+        config: &TrainConfig,
+        objective: &O,
+        augmentation: &A,
+        threads: usize,
+    ) -> Result<(usize, Option<Arc<rayon::ThreadPool>>), TrainError> {
         if threads == 0 {
             return Err(TrainError::OutOfRange { field: "threads", value: 0.0, allowed: ">= 1" });
         }

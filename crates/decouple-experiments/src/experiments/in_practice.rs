@@ -163,7 +163,14 @@ fn evaluation(quick: bool) -> SampleEvaluation {
     settings
 }
 
-fn train_and_analyse(data: RealData, samples: &Samples, augmentation: AnyAugmentation, steps: usize, seed: u64, quick: bool) -> anyhow::Result<Run> {
+fn train_and_analyse(
+    data: RealData,
+    samples: &Samples,
+    augmentation: AnyAugmentation,
+    steps: usize,
+    seed: u64,
+    quick: bool,
+) -> anyhow::Result<Run> {
     let start = Instant::now();
     let config = train_config(data, steps, seed);
     let trainer = Trainer::on_samples(config, config.objective, augmentation, 1, samples.x.clone())?;
@@ -258,7 +265,8 @@ pub fn in_practice(context: &RunContext) -> anyhow::Result<crate::report::Summar
     let runs: Vec<Run> = results.into_iter().collect::<anyhow::Result<_>>().context("an in-practice run failed")?;
     let lines: Vec<String> = runs.iter().map(serde_json::to_string).collect::<Result<_, _>>()?;
     write_atomic(&dir.join("runs.jsonl"), &(lines.join("\n") + "\n"))?;
-    let select = |data: RealData, a: usize| -> Vec<&Run> { runs.iter().filter(|r| r.data == data && r.augmentation == labels[a]).collect() };
+    let select =
+        |data: RealData, a: usize| -> Vec<&Run> { runs.iter().filter(|r| r.data == data && r.augmentation == labels[a]).collect() };
 
     // Measurement 1: filter grids (seed 0) beside the top principal components.
     let mut plots = Vec::new();
@@ -266,9 +274,9 @@ pub fn in_practice(context: &RunContext) -> anyhow::Result<crate::report::Summar
         let width = data.width();
         let pcs = top_principal_components(samples[d].x.view(), width)?;
         let mut panels = vec![svg::ImagePanel { title: format!("top {width} PCs"), images: rows_as_images(&pcs) }];
-        for a in 0..augmentations.len() {
+        for (a, label) in labels.iter().enumerate() {
             if let Some(run) = select(data, a).first() {
-                panels.push(svg::ImagePanel { title: labels[a].clone(), images: rows_as_images(&by_norm(&run.weights)) });
+                panels.push(svg::ImagePanel { title: label.clone(), images: rows_as_images(&by_norm(&run.weights)) });
             }
         }
         let file = format!("filters-{}.svg", data.name());
@@ -347,13 +355,11 @@ pub fn in_practice(context: &RunContext) -> anyhow::Result<crate::report::Summar
         raw.few_labels.as_ref().map_or(0, |f| f.n_train),
         raw.all_labels.n_train
     );
-    let mut probe_means = Vec::new();
     for (a, label) in labels.iter().enumerate() {
         let r = select(RealData::Digits, a);
         let few_values: Vec<f64> = r.iter().filter_map(|run| run.probes.as_ref().map(few)).collect();
         let all_values: Vec<f64> = r.iter().filter_map(|run| run.probes.as_ref().map(|p| p.all_labels.test_accuracy)).collect();
         let _ = writeln!(tables, "| {label} | {} | {} | {} |", RealData::Digits.width(), cell(&few_values, 3), cell(&all_values, 3));
-        probe_means.push((few_values, all_values));
     }
     let _ = writeln!(tables, "| raw pixels | 64 | {:.3} | {:.3} |", few(&raw), raw.all_labels.test_accuracy);
     let _ = writeln!(tables, "| PCA | {} | {:.3} | {:.3} |", RealData::Digits.width(), few(&pca), pca.all_labels.test_accuracy);
@@ -361,7 +367,9 @@ pub fn in_practice(context: &RunContext) -> anyhow::Result<crate::report::Summar
     // The meter as bars (patches, mean over seeds).
     let meter_series = |name: &str, f: fn(&SampleReport) -> f64| svg::Series {
         name: name.into(),
-        values: (0..labels.len()).map(|a| mean_sd(&select(RealData::Patches, a).iter().map(|r| f(&r.report)).collect::<Vec<_>>()).0).collect(),
+        values: (0..labels.len())
+            .map(|a| mean_sd(&select(RealData::Patches, a).iter().map(|r| f(&r.report)).collect::<Vec<_>>()).0)
+            .collect(),
     };
     let series = [
         meter_series("learned, raw", |x| x.meter_learned.raw_median),
@@ -370,7 +378,16 @@ pub fn in_practice(context: &RunContext) -> anyhow::Result<crate::report::Summar
         meter_series("learned, thresholded", |x| x.meter_learned.thresholded_median),
         meter_series("top PCs, thresholded", |x| x.meter_top_pcs.thresholded_median),
     ];
-    write_atomic(&dir.join("meter-patches.svg"), &svg::grouped_bars("Decoupling meter on natural-image patches", "pair correlation (median, mean over seeds)", &labels, &series, (-0.2, 1.0)))?;
+    write_atomic(
+        &dir.join("meter-patches.svg"),
+        &svg::grouped_bars(
+            "Decoupling meter on natural-image patches",
+            "pair correlation (median, mean over seeds)",
+            &labels,
+            &series,
+            (-0.2, 1.0),
+        ),
+    )?;
     plots.push("meter-patches.svg".into());
 
     // The orderings of docs/claims.md: the worst seed's difference must be < 0.
@@ -439,7 +456,9 @@ pub fn in_practice(context: &RunContext) -> anyhow::Result<crate::report::Summar
         ),
         Claim::hypothesis(
             "digits, all labels: probe accuracy, PCA-32 minus ComplementaryMask(0.5) features (worst seed)",
-            within(RealData::Digits, MASK, &|r| pca.all_labels.test_accuracy - r.probes.as_ref().map_or(f64::NAN, |p| p.all_labels.test_accuracy)),
+            within(RealData::Digits, MASK, &|r| {
+                pca.all_labels.test_accuracy - r.probes.as_ref().map_or(f64::NAN, |p| p.all_labels.test_accuracy)
+            }),
             Comparison::Below,
             0.0,
         ),
@@ -453,7 +472,6 @@ pub fn in_practice(context: &RunContext) -> anyhow::Result<crate::report::Summar
     );
     let wall: f64 = runs.iter().map(|r| r.wall_s).sum();
     let _ = write!(notes, " {} runs, {wall:.1} run-seconds in total.", runs.len());
-    let _ = probe_means;
     finish(
         &dir,
         id,
