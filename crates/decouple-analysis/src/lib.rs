@@ -59,10 +59,13 @@ mod alignment;
 mod energy;
 mod error;
 mod linalg;
+mod localisation;
 mod logistic;
+mod meter;
 mod oracle;
 mod probe;
 mod probe_cv;
+mod probe_multiclass;
 mod recovery;
 mod ridge;
 mod spectrum;
@@ -73,11 +76,14 @@ pub use activity::{ActivityStats, activity_stats};
 pub use alignment::{alignment_matrix, cosine_matrix};
 pub use energy::{ORTHONORMALITY_TOLERANCE, SubspaceEnergy, sparse_energy, subspace_energy};
 pub use error::AnalysisError;
+pub use localisation::{Localisation, excess_kurtosis, localisation, participation_ratio, response_kurtosis, top_k_energy_share};
+pub use meter::{DirectionMeter, JACKKNIFE_BLOCKS, PairCorrelation, decoupling_meter, pair_correlation, soft_threshold};
 pub use oracle::{
     LinearOracle, SubspaceAngles, generalized_symmetric_eigen, linear_oracle, orthonormal_basis, principal_angles, subspace_angles,
 };
 pub use probe::{DEFAULT_PROBE_TEST_SAMPLES, DEFAULT_PROBE_TRAIN_SAMPLES, ProbeConfig, ProbeResult, fit_logistic_probe};
 pub use probe_cv::{LambdaChoice, TunedProbe, fit_tuned_probe};
+pub use probe_multiclass::{MulticlassProbe, fit_multiclass_probe};
 pub use recovery::{FeatureRecovery, NeuronPurity, PurityConfig, RecoveryConfig, feature_recovery, neuron_purity};
 pub use ridge::{RidgeConfig, RidgeResult, fit_ridge_regression};
 pub use spectrum::{covariance_spectrum, effective_rank, symmetric_eigen};

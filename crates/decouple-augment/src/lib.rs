@@ -24,10 +24,12 @@ mod augment;
 mod augmentation;
 pub mod decoupling;
 mod error;
+mod image;
 mod pair;
 
 pub use augment::Augment;
 pub use augmentation::Augmentation;
 pub use decoupling::{Component, CorrelationAccumulator, CorrelationEstimate, DecouplingAccumulator, PairCovariances, PairMoments};
 pub use error::AugmentError;
+pub use image::{AnyAugmentation, ImageAugmentation};
 pub use pair::{PositivePair, View};

@@ -269,6 +269,61 @@ fn run_config(config: &Path, sets: &[String], out: Option<PathBuf>, force: bool,
     Ok(if summary.report.is_some() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
+/// `run` of a config whose `data` is a file: train on its samples and analyse without a dictionary.
+fn run_file_data(
+    config: &Path,
+    sets: &[String],
+    out: Option<PathBuf>,
+    force: bool,
+    threads: Option<usize>,
+    dry: bool,
+) -> anyhow::Result<ExitCode> {
+    use decouple_harness::file_run;
+    if dry {
+        let resolved = file_run::load_file_run(config, sets)?;
+        println!("{}", serde_json::to_string_pretty(&resolved)?);
+        println!("config hash: {}", resolved.hash());
+        println!("output folder: {}", out.unwrap_or_else(|| file_run::default_dir(config, &resolved.hash())).display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let threads = threads_option(threads)?.unwrap_or_else(available_cores);
+    let summary = file_run::run_file_data(config, sets, out, force, threads)?;
+    let Some(report) = &summary.report else {
+        println!("already complete with this config (use --force to run again): {}", summary.dir.display());
+        return Ok(ExitCode::SUCCESS);
+    };
+    let not_available: Vec<&str> = report.not_available.iter().map(|m| m.metric.as_str()).collect();
+    println!(
+        "{} samples x {}: active fraction {:.3}, {} dead, kurtosis {:.2}, participation ratio {:.1}, top-{} share {:.3}, effective rank {:.1}, {:.1} s",
+        summary.shape.0,
+        summary.shape.1,
+        report.active_fraction,
+        report.n_dead,
+        report.kurtosis_median,
+        report.participation_ratio_median,
+        report.top_k,
+        report.top_k_share_median,
+        report.effective_rank,
+        summary.wall_s
+    );
+    println!(
+        "decoupling meter (median pair correlation, raw / thresholded): learned {:.3} / {:.3}, top PCs {:.3} / {:.3}, random {:.3} / {:.3}",
+        report.meter_learned.raw_median,
+        report.meter_learned.thresholded_median,
+        report.meter_top_pcs.raw_median,
+        report.meter_top_pcs.thresholded_median,
+        report.meter_random.raw_median,
+        report.meter_random.thresholded_median
+    );
+    if let Some(probes) = &report.probes {
+        let few = probes.few_labels.as_ref().map_or(String::from("n/a"), |p| format!("{:.3}", p.test_accuracy));
+        println!("probe accuracy: all labels {:.3}, few labels per class {few}", probes.all_labels.test_accuracy);
+    }
+    println!("not available (no dictionary M): {}", not_available.join(", "));
+    println!("wrote {}", summary.dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 fn dry_run(config: &Path, sets: &[String], out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let plan = decouple_harness::run_folder::plan_run(config, sets, out)?;
     println!("{}", serde_json::to_string_pretty(&plan.config)?);
@@ -384,6 +439,9 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Reproduce { quick, only, seeds, out, jobs, threads, list } => (quick, only, seeds, out, jobs, threads, list),
         Command::PublishDocs { to, allow_dirty, robustness: Some(dir), .. } => return publish_robustness(&dir, &to, allow_dirty),
         Command::PublishDocs { from, to, allow_dirty, robustness: None } => return publish_docs(&from, &to, allow_dirty),
+        Command::Run { config, set, out, force, threads, dry_run } if decouple_harness::file_run::names_file_data(&config)? => {
+            return run_file_data(&config, &set, out, force, threads, dry_run);
+        }
         Command::Run { config, set, out, dry_run: true, .. } => return dry_run(&config, &set, out),
         Command::Run { config, set, out, force, threads, .. } => return run_config(&config, &set, out, force, threads),
         Command::Sweep { config, jobs, shard, out, threads, rerun_stale, accept_stale, dry_run } => {

@@ -147,3 +147,15 @@ impl Pool {
         self.cursor += size;
     }
 }
+
+impl Batch {
+    /// A batch of real samples `x` (`n x d1`) with no known decomposition:
+    /// no latent (`z` is `n x 0`), `sparse = 0` and `dense = x` (with no
+    /// dictionary, the whole sample counts as unexplained). Augmentations
+    /// then act on the sample as a whole.
+    #[must_use]
+    pub fn from_samples(x: Array2<f32>) -> Self {
+        let (n, d1) = x.dim();
+        Self { z: Array2::zeros((n, 0)), sparse: Array2::zeros((n, d1)), dense: x.clone(), x }
+    }
+}

@@ -16,6 +16,12 @@ use decouple_train::TrainConfig;
 use ndarray::{Array1, Array2, ArrayView2, Axis, Slice};
 use serde::{Deserialize, Serialize};
 
+mod samples;
+pub use samples::{
+    MeterSummary, NotAvailable, SampleEvaluation, SampleProbes, SampleReport, evaluate_samples, few_per_class, probe_features, probe_split,
+    top_principal_components,
+};
+
 /// Why an evaluation could not be done.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

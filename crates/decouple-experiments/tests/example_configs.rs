@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use decouple_augment::Augmentation;
-use decouple_experiments::experiments::{comparison, landscape, prediction_head, spectral, variations};
+use decouple_experiments::experiments::{comparison, in_practice, landscape, prediction_head, spectral, variations};
 use decouple_harness::config_file::load_run;
 use decouple_train::TrainConfig;
 
@@ -65,9 +65,34 @@ fn every_experiment_example_is_the_reproduction_setting() {
     }
 }
 
+/// Example configs of runs on a data file (`data = { kind = "File", ... }`), each the `in-practice` run it names.
+const FILE_EXAMPLES: [&str; 1] = ["in-practice-digits-mask.toml"];
+
+#[test]
+fn file_data_examples_are_the_reproduction_setting() {
+    use decouple_augment::AnyAugmentation;
+    let loaded = decouple_harness::file_run::load_file_run(&examples().join(FILE_EXAMPLES[0]), &[]).unwrap();
+    let digits = in_practice::RealData::Digits;
+    let mut expected = in_practice::train_config(digits, 3000, 0);
+    expected.augmentation = Augmentation::ComplementaryMask { keep: 0.5 };
+    assert_eq!(loaded.train.network, expected.network);
+    assert_eq!(
+        (loaded.train.objective, loaded.train.optimizer, loaded.train.steps, loaded.train.batch_size),
+        (expected.objective, expected.optimizer, expected.steps, expected.batch_size)
+    );
+    assert_eq!((loaded.train.seed, loaded.train.log_every), (expected.seed, expected.log_every));
+    assert_eq!(loaded.augmentation, in_practice::augmentations()[2]);
+    assert!(matches!(loaded.augmentation, AnyAugmentation::Builtin(Augmentation::ComplementaryMask { .. })));
+    assert_eq!(loaded.data.preprocess, digits.preprocess());
+    assert_eq!(loaded.data.path, Path::new("data/digits/x.npy"));
+    // The example's data file is the one the experiment embeds.
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(&loaded.data.path);
+    assert_eq!(std::fs::read(shipped).unwrap(), in_practice::DIGITS_NPY);
+}
+
 #[test]
 fn every_example_config_is_checked_here() {
-    let known: Vec<&str> = reproduction().iter().map(|(file, _)| *file).chain(NOT_EXPERIMENTS).collect();
+    let known: Vec<&str> = reproduction().iter().map(|(file, _)| *file).chain(NOT_EXPERIMENTS).chain(FILE_EXAMPLES).collect();
     for entry in std::fs::read_dir(examples()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         assert!(known.contains(&name.as_str()), "examples/configs/{name} is not compared with the reproduction: add it to reproduction()");

@@ -17,6 +17,7 @@ pub mod compare;
 pub mod config_file;
 pub mod context;
 mod error;
+pub mod file_run;
 pub mod manifest;
 pub mod merge;
 pub mod progress;

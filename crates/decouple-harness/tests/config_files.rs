@@ -37,6 +37,8 @@ fn every_example_config_parses_and_checks() {
         if name.starts_with("sweep") {
             let sweep = load_sweep(&file).unwrap_or_else(|error| panic!("{name}: {error:#}"));
             assert!(!sweep.manifest.runs.is_empty());
+        } else if decouple_harness::file_run::names_file_data(&file).unwrap() {
+            decouple_harness::file_run::load_file_run(&file, &[]).unwrap_or_else(|error| panic!("{name}: {error:#}"));
         } else {
             load_run(&file, &[]).unwrap_or_else(|error| panic!("{name}: {error:#}"));
         }

@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
+mod grid;
 mod log_log;
+pub use grid::{ImagePanel, image_grid};
 pub use log_log::{XySeries, log_log};
 
 const WIDTH: f64 = 720.0;

@@ -86,8 +86,9 @@ pub struct TrainOutcome {
     pub objective: String,
     /// The label of the augmentation that made the views.
     pub augmentation: String,
-    /// The data model (dictionary, dense basis) it was trained on.
-    pub model: SparseCodingModel,
+    /// The data model (dictionary, dense basis) it was trained on; `None`
+    /// for a run on real samples ([`Trainer::on_samples`]), which has no dictionary.
+    pub model: Option<SparseCodingModel>,
     /// The trained network.
     pub net: SymReluNet<f32>,
     /// The linear head of a supervised run.
@@ -125,10 +126,11 @@ pub struct Trainer<O: Objective = ObjectiveKind, A: Augment = Augmentation> {
     threads: Option<Arc<rayon::ThreadPool>>,
 }
 
-/// Where batches come from: the data model or the fixed pool, and the random
-/// streams of samples, epoch order and augmentation.
+/// Where batches come from: the data model or the fixed pool (of model
+/// samples, or of real samples with no model), and the random streams of
+/// samples, epoch order and augmentation.
 struct InputSource {
-    model: SparseCodingModel,
+    model: Option<SparseCodingModel>,
     pool: Option<Pool>,
     /// The last batch drawn (only its views are used by the step).
     batch: Batch,
@@ -140,13 +142,19 @@ struct InputSource {
 impl InputSource {
     /// Draws the next batch (fresh, or the pool's next) and writes its views into `views`.
     fn fill<A: Augment>(&mut self, augmentation: &A, batch_size: usize, views: &mut [Array2<f32>]) -> Result<(), TrainError> {
-        match &mut self.pool {
-            None => self.model.sample_into(&mut self.batch, &mut self.data_rng),
-            Some(pool) => pool.next_batch_into(batch_size, &mut self.batch, &mut self.shuffle_rng),
+        match (&mut self.pool, &self.model) {
+            (Some(pool), _) => pool.next_batch_into(batch_size, &mut self.batch, &mut self.shuffle_rng),
+            (None, Some(model)) => model.sample_into(&mut self.batch, &mut self.data_rng),
+            (None, None) => return Err(no_model("regime")),
         }
         augmentation.views_of_x_into(&self.batch, views, &mut self.augment_rng)?;
         Ok(())
     }
+}
+
+/// The error of a step that needs the data model on a run of real samples.
+fn no_model(field: &'static str) -> TrainError {
+    TrainError::Unsupported { field, reason: "a run on real samples has no data model: use a contrastive or non-contrastive objective" }
 }
 
 impl Trainer {
@@ -185,6 +193,59 @@ where
     /// augmentation that makes another number of views than the objective
     /// takes; a labelled objective with a `Pool` regime; `threads = 0`.
     pub fn with_parts(config: TrainConfig, objective: O, augmentation: A, threads: usize) -> Result<Self, TrainError> {
+        let (n_inputs, thread_pool) = Self::prepare(&config, &objective, &augmentation, threads)?;
+        let seed = config.seed;
+        let model = SparseCodingModel::from_seed(config.data, seed)?;
+        let net = initial_network(&config.network, &model, seed)?;
+        let pool = match config.regime {
+            DataRegime::Pool { n_samples } => Some(Pool::new(model.sample(n_samples, &mut rng::stream(seed, "pool")))),
+            _ => None,
+        };
+        let (d, d1) = (config.data.d, config.data.d1);
+        Self::assemble(config, objective, augmentation, thread_pool, n_inputs, (Some(model), pool, net), (d, d1))
+    }
+
+    /// A run on real samples `x` (`n x d1`, one per row, `n >= batch_size`):
+    /// a fixed pool of all of them, visited in shuffled epochs (the
+    /// `"shuffle"` stream), whatever `config.regime` and `config.data` say
+    /// (neither is used). The network starts Gaussian (`Init::Gaussian`
+    /// with `network.sigma0`, the `"init"` stream); the outcome has no model.
+    ///
+    /// # Errors
+    /// As [`Trainer::with_parts`]; a labelled objective or `Init::NearDictionary`
+    /// (both need the data model); fewer samples than `batch_size`; non-finite samples.
+    pub fn on_samples(config: TrainConfig, objective: O, augmentation: A, threads: usize, x: Array2<f32>) -> Result<Self, TrainError> {
+        let (n_inputs, thread_pool) = Self::prepare(&config, &objective, &augmentation, threads)?;
+        if matches!(objective.inputs(), Inputs::Labelled) {
+            return Err(no_model("objective"));
+        }
+        if !matches!(config.network.init, crate::Init::Gaussian {}) {
+            return Err(no_model("network.init"));
+        }
+        let (n, d1) = x.dim();
+        if n < config.batch_size || d1 == 0 {
+            return Err(TrainError::OutOfRange {
+                field: "batch_size",
+                value: config.batch_size as f64,
+                allowed: "<= the number of samples (and d1 >= 1)",
+            });
+        }
+        if !x.iter().all(|v| v.is_finite()) {
+            return Err(TrainError::Unsupported { field: "data", reason: "the samples hold a non-finite value" });
+        }
+        let net = SymReluNet::init(config.network.width, d1, config.network.sigma0, &mut rng::stream(config.seed, "init"))?;
+        let pool = Pool::new(Batch::from_samples(x));
+        Self::assemble(config, objective, augmentation, thread_pool, n_inputs, (None, Some(pool), net), (0, d1))
+    }
+
+    /// The checks shared by every constructor: threads, config, objective,
+    /// augmentation and their view counts; returns the number of inputs and the thread pool.
+    fn prepare(
+        config: &TrainConfig,
+        objective: &O,
+        augmentation: &A,
+        threads: usize,
+    ) -> Result<(usize, Option<Arc<rayon::ThreadPool>>), TrainError> {
         if threads == 0 {
             return Err(TrainError::OutOfRange { field: "threads", value: 0.0, allowed: ">= 1" });
         }
@@ -218,20 +279,28 @@ where
         } else {
             None
         };
+        Ok((n_inputs, thread_pool))
+    }
+
+    /// The trainer of a prepared run: `(model, pool, initial network)` and `(d, d1)`.
+    #[allow(clippy::type_complexity)]
+    fn assemble(
+        config: TrainConfig,
+        objective: O,
+        augmentation: A,
+        thread_pool: Option<Arc<rayon::ThreadPool>>,
+        n_inputs: usize,
+        (model, pool, net): (Option<SparseCodingModel>, Option<Pool>, SymReluNet<f32>),
+        (d, d1): (usize, usize),
+    ) -> Result<Self, TrainError> {
         let seed = config.seed;
-        let model = SparseCodingModel::from_seed(config.data, seed)?;
-        let net = initial_network(&config.network, &model, seed)?;
         let state = objective.start(&net, &config)?;
-        let pool = match config.regime {
-            DataRegime::Pool { n_samples } => Some(Pool::new(model.sample(n_samples, &mut rng::stream(seed, "pool")))),
-            _ => None,
-        };
         let (batch_size, width) = (config.batch_size, config.network.width);
         let zeros = |rows: usize, columns: usize| -> Vec<Array2<f32>> { (0..n_inputs).map(|_| Array2::zeros((rows, columns))).collect() };
         let prefetches = thread_pool.is_some() && matches!(objective.inputs(), Inputs::Views(_));
         Ok(Self {
-            inputs: zeros(batch_size, config.data.d1),
-            next_inputs: prefetches.then(|| zeros(batch_size, config.data.d1)),
+            inputs: zeros(batch_size, d1),
+            next_inputs: prefetches.then(|| zeros(batch_size, d1)),
             next_ready: false,
             labels: Array1::zeros(0),
             workspaces: (0..n_inputs).map(|_| NetWorkspace::with_shape(batch_size, width)).collect(),
@@ -239,7 +308,7 @@ where
             grads: NetGradients::for_net(&net),
             sgd: Sgd::default(),
             source: InputSource {
-                batch: Batch::zeros(batch_size, config.data.d, config.data.d1),
+                batch: Batch::zeros(batch_size, d, d1),
                 model,
                 pool,
                 data_rng: rng::stream(seed, "data"),
@@ -276,10 +345,10 @@ where
         &self.state
     }
 
-    /// The data model.
+    /// The data model (`None` on real samples).
     #[must_use]
-    pub fn model(&self) -> &SparseCodingModel {
-        &self.source.model
+    pub fn model(&self) -> Option<&SparseCodingModel> {
+        self.source.model.as_ref()
     }
 
     /// The network in its current state.
@@ -403,7 +472,8 @@ where
 
     /// One step's gradients on a labelled batch.
     fn labelled_step(&mut self) -> Result<f64, TrainError> {
-        let set = self.objective.labelled_batch(&self.state, &self.source.model, self.config.batch_size, &mut self.source.data_rng)?;
+        let model = self.source.model.as_ref().ok_or_else(|| no_model("objective"))?;
+        let set = self.objective.labelled_batch(&self.state, model, self.config.batch_size, &mut self.source.data_rng)?;
         self.inputs[0].assign(&set.samples.x());
         self.labels = set.labels;
         self.gradients()
@@ -461,19 +531,26 @@ where
         self.last_learning_rate = learning_rate;
     }
 
-    /// The loss at initialisation on one batch of the `"eval"` stream (no update).
+    /// The loss at initialisation on one batch of the `"eval"` stream (no
+    /// update); on real samples, on their first `batch_size` rows (views from the `"eval"` stream).
     fn initial_loss(&mut self) -> Result<f64, TrainError> {
         let mut eval = rng::stream(self.config.seed, "eval");
         self.config.network.bias.apply_before_step(&mut self.net, 0, self.config.steps)?;
         let labelled = match self.objective.inputs() {
             Inputs::Labelled => {
-                let set = self.objective.labelled_batch(&self.state, &self.source.model, self.config.batch_size, &mut eval)?;
+                let model = self.source.model.as_ref().ok_or_else(|| no_model("objective"))?;
+                let set = self.objective.labelled_batch(&self.state, model, self.config.batch_size, &mut eval)?;
                 self.inputs[0].assign(&set.samples.x());
                 self.labels = set.labels;
                 true
             }
             _ => {
-                let batch = self.source.model.sample(self.config.batch_size, &mut eval);
+                let batch = match (&self.source.model, &self.source.pool) {
+                    (Some(model), _) => model.sample(self.config.batch_size, &mut eval),
+                    // On real samples: the first batch_size samples of the pool.
+                    (None, Some(pool)) => pool.samples().select(&(0..self.config.batch_size.min(pool.samples().n())).collect::<Vec<_>>()),
+                    (None, None) => return Err(no_model("regime")),
+                };
                 self.augmentation.views_of_x_into(&batch, &mut self.inputs, &mut eval)?;
                 false
             }

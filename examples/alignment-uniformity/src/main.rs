@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// One table row: the loss, feature recovery and sparse energy of a trained network.
 fn report(outcome: &TrainOutcome) -> Result<(), Box<dyn std::error::Error>> {
-    let dictionary = outcome.model.dictionary().matrix();
+    let dictionary = outcome.model.as_ref().expect("a run of the data model has it").dictionary().matrix();
     let weights = outcome.net.weights();
     let alignment = alignment_matrix(weights, dictionary)?;
     let recovery = feature_recovery(alignment.view(), &RecoveryConfig::default())?;
