@@ -26,7 +26,6 @@
 mod batch;
 mod dense;
 mod dictionary;
-mod eigen;
 mod error;
 mod file;
 mod latent;
