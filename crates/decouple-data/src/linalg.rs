@@ -96,7 +96,6 @@ pub fn symmetric_eigen(matrix: ArrayView2<'_, f64>) -> (Array1<f64>, Array2<f64>
     (values, sorted)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::symmetric_eigen;
