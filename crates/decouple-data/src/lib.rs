@@ -26,6 +26,7 @@
 mod batch;
 mod dense;
 mod dictionary;
+mod eigen;
 mod error;
 mod file;
 mod latent;

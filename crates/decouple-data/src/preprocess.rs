@@ -17,7 +17,7 @@ use ndarray::{Array1, Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::DataError;
-use crate::linalg::symmetric_eigen;
+use crate::eigen::symmetric_eigen;
 
 /// Whitening of the centred samples.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
