@@ -76,7 +76,16 @@ fn a_run_can_be_watched_and_a_killed_run_says_how_far_it_got() {
     let start = Instant::now();
     let metrics = out.join("metrics.jsonl");
     // Lines appear while the run trains (its 2e6 steps take minutes).
-    while std::fs::read_to_string(&metrics).map_or(0, |text| text.lines().count()) < 3 {
+    // progress.json is rewritten (atomically) just after each metrics line,
+    // so wait for both before killing: otherwise the kill can fall between them.
+    let progress_step = || {
+        std::fs::read_to_string(out.join("progress.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .and_then(|progress| progress["step"].as_u64())
+            .unwrap_or(0)
+    };
+    while std::fs::read_to_string(&metrics).map_or(0, |text| text.lines().count()) < 3 || progress_step() < 500 {
         assert!(start.elapsed() < Duration::from_secs(60), "metrics.jsonl did not grow");
         assert!(child.try_wait().unwrap().is_none(), "the run ended early");
         std::thread::sleep(Duration::from_millis(5));
