@@ -230,7 +230,7 @@ where
                 allowed: "<= the number of samples (and d1 >= 1)",
             });
         }
-        if !x.iter().all(|v| v.is_finite()) {
+        if !x.as_slice().map_or_else(|| x.iter().all(|v| v.is_finite()), all_finite) {
             return Err(TrainError::Unsupported { field: "data", reason: "the samples hold a non-finite value" });
         }
         let net = SymReluNet::init(config.network.width, d1, config.network.sigma0, &mut rng::stream(config.seed, "init"))?;
