@@ -12,11 +12,12 @@
 //! The built-in [`Augmentation`] enum implements the trait and keeps its
 //! config form (`{ kind = "ComplementaryMask", keep = 0.5 }`).
 
-use decouple_data::Batch;
+use decouple_data::{Batch, SecondMoments};
 use ndarray::Array2;
 use rand::Rng;
 
 use crate::augmentation::{CHUNK, keep_threshold};
+use crate::moments::{Component, PairMoments};
 use crate::{AugmentError, Augmentation, View};
 
 /// An augmentation the trainer is generic over: `n_views()` views of every
@@ -92,6 +93,34 @@ pub trait Augment {
         }
         Ok(())
     }
+
+    /// The exact second moments of the first two views of `component` along a
+    /// direction `w`, from the component's [`SecondMoments`] along `w`, when
+    /// the augmentation has a closed form (default: `None`; the decoupling
+    /// statistics are then measured by Monte Carlo only, and their closed
+    /// forms reported as not available).
+    fn pair_moments(&self, _component: Component, _moments: SecondMoments) -> Option<PairMoments> {
+        None
+    }
+
+    /// The two views whose pair correlations are the decoupling statistics,
+    /// part by part (default: the first two of [`Augment::views`]).
+    ///
+    /// # Errors
+    /// Invalid parameters; fewer than two views.
+    fn decoupling_pair<R: Rng + ?Sized>(&self, batch: &Batch, rng: &mut R) -> Result<(View, View), AugmentError> {
+        let mut views = self.views(batch, rng)?.into_iter();
+        match (views.next(), views.next()) {
+            (Some(first), Some(second)) => Ok((first, second)),
+            _ => Err(AugmentError::ShapeMismatch { what: "views", expected: vec![2], found: vec![self.n_views()] }),
+        }
+    }
+
+    /// Whether every view is the sample itself (default `false`): a pair of
+    /// identical views has no decoupling to measure, so it is not reported.
+    fn is_identity(&self) -> bool {
+        false
+    }
 }
 
 /// `found` views where `expected` are needed.
@@ -148,6 +177,22 @@ impl Augment for Augmentation {
             return check_view_count(2, out.len());
         };
         self.apply_x_into(batch.x(), first, second, rng)
+    }
+
+    /// The table of docs/model.md §2 ([`Augmentation::pair_moments`]), for every built-in.
+    fn pair_moments(&self, component: Component, moments: SecondMoments) -> Option<PairMoments> {
+        Some(Augmentation::pair_moments(self, component, moments))
+    }
+
+    /// The positive pair of [`Augmentation::apply`] (two views, whatever `views` is).
+    fn decoupling_pair<R: Rng + ?Sized>(&self, batch: &Batch, rng: &mut R) -> Result<(View, View), AugmentError> {
+        let pair = self.apply(batch, rng)?;
+        Ok((pair.first, pair.second))
+    }
+
+    /// `Identity` only.
+    fn is_identity(&self) -> bool {
+        matches!(self, Self::Identity {})
     }
 }
 

@@ -24,37 +24,8 @@ use decouple_data::SecondMoments;
 use ndarray::{ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
-use crate::{Augmentation, PositivePair};
-
-/// Which part of a view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum Component {
-    /// The sparse part `M z`.
-    Sparse,
-    /// The dense part `xi` (plus any noise an augmentation adds).
-    Dense,
-}
-
-/// Second moments of `<w, c+>` and `<w, c++>` over samples and augmentation draws.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct PairMoments {
-    /// `E[<w,c+><w,c++>]`.
-    pub cross: f64,
-    /// `E[<w,c+>^2]`.
-    pub first: f64,
-    /// `E[<w,c++>^2]`.
-    pub second: f64,
-}
-
-impl PairMoments {
-    /// `cross / sqrt(first * second)`, or `None` if a view has zero variance along `w`.
-    #[must_use]
-    pub fn correlation(&self) -> Option<f64> {
-        let denominator = (self.first * self.second).sqrt();
-        (denominator > 0.0).then(|| self.cross / denominator)
-    }
-}
+pub use crate::moments::{Component, PairMoments};
+use crate::{Augment, Augmentation, PositivePair, View};
 
 impl Augmentation {
     /// The exact pair moments of `component` along `w`, from its [`SecondMoments`].
@@ -178,12 +149,20 @@ impl DecouplingAccumulator {
     /// # Panics
     /// If `directions` does not have `k` rows of length `d1`.
     pub fn push(&mut self, pair: &PositivePair, directions: ArrayView2<'_, f64>) {
+        self.push_views(&pair.first, &pair.second, directions);
+    }
+
+    /// Adds the projections of every sample's two views `first`, `second` on each row of `directions` (`k x d1`).
+    ///
+    /// # Panics
+    /// If `directions` does not have `k` rows of length `d1`.
+    pub fn push_views(&mut self, first: &View, second: &View, directions: ArrayView2<'_, f64>) {
         assert_eq!(directions.nrows(), self.sparse.len(), "one accumulator per direction");
         let project = |view: ArrayView2<'_, f32>| view.mapv(f64::from).dot(&directions.t());
         for (component, accumulators) in [(Component::Sparse, &mut self.sparse), (Component::Dense, &mut self.dense)] {
             let (first, second) = match component {
-                Component::Sparse => (project(pair.first.sparse()), project(pair.second.sparse())),
-                Component::Dense => (project(pair.first.dense()), project(pair.second.dense())),
+                Component::Sparse => (project(first.sparse()), project(second.sparse())),
+                Component::Dense => (project(first.dense()), project(second.dense())),
             };
             for (row_first, row_second) in first.axis_iter(Axis(0)).zip(second.axis_iter(Axis(0))) {
                 for ((accumulator, &a), &b) in accumulators.iter_mut().zip(&row_first).zip(&row_second) {
@@ -205,17 +184,18 @@ impl DecouplingAccumulator {
 }
 
 /// Monte Carlo pair correlations of `model`'s samples under `augmentation`
-/// along each row of `directions` (`k x d1`), from `n_samples` fresh samples
-/// (drawn in batches of at most 1024, each with a fresh augmentation draw).
+/// (any [`Augment`]; its [`Augment::decoupling_pair`]) along each row of
+/// `directions` (`k x d1`), from `n_samples` fresh samples (drawn in batches
+/// of at most 1024, each with a fresh augmentation draw).
 ///
 /// # Errors
-/// Invalid augmentation parameters.
+/// Invalid augmentation parameters; an augmentation that makes fewer than two views.
 ///
 /// # Panics
 /// If `directions` does not have `d1` columns.
-pub fn monte_carlo<R: rand::Rng + ?Sized>(
+pub fn monte_carlo<A: Augment + ?Sized, R: rand::Rng + ?Sized>(
     model: &decouple_data::SparseCodingModel,
-    augmentation: &Augmentation,
+    augmentation: &A,
     directions: ArrayView2<'_, f64>,
     n_samples: usize,
     rng: &mut R,
@@ -226,8 +206,8 @@ pub fn monte_carlo<R: rand::Rng + ?Sized>(
     while remaining > 0 {
         let size = remaining.min(1024);
         let batch = model.sample(size, rng);
-        let pair = augmentation.apply(&batch, rng)?;
-        accumulator.push(&pair, directions);
+        let (first, second) = augmentation.decoupling_pair(&batch, rng)?;
+        accumulator.push_views(&first, &second, directions);
         remaining -= size;
     }
     Ok(accumulator)
@@ -242,15 +222,17 @@ pub fn component_moments(model: &decouple_data::SparseCodingModel, component: Co
     }
 }
 
-/// The exact `rho_sparse(w)` or `rho_dense(w)` of `model` under `augmentation` (`None` without variance along `w`).
+/// The exact `rho_sparse(w)` or `rho_dense(w)` of `model` under
+/// `augmentation`, from the pair moments it provides ([`Augment::pair_moments`]);
+/// `None` without variance along `w`, or when the augmentation has no closed form.
 #[must_use]
-pub fn closed_form(
+pub fn closed_form<A: Augment + ?Sized>(
     model: &decouple_data::SparseCodingModel,
-    augmentation: &Augmentation,
+    augmentation: &A,
     component: Component,
     w: ndarray::ArrayView1<'_, f64>,
 ) -> Option<f64> {
-    augmentation.pair_moments(component, component_moments(model, component, w)).correlation()
+    augmentation.pair_moments(component, component_moments(model, component, w))?.correlation()
 }
 
 /// The second-moment matrices of a positive pair (`d1 x d1`): the matrix

@@ -16,7 +16,7 @@ use ndarray::{Array2, ArrayView2};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::{Augment, AugmentError, Augmentation, View};
+use crate::{Augment, AugmentError, View};
 
 /// Random translation, contrast and brightness jitter, and cutout of image patches.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -191,53 +191,5 @@ impl Augment for ImageAugmentation {
             *buffer = x;
         }
         Ok(())
-    }
-}
-
-/// A built-in augmentation or an image augmentation: what a config names
-/// for real data (`augmentation` or `image_augmentation`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum AnyAugmentation {
-    /// One of the built-in [`Augmentation`]s.
-    Builtin(Augmentation),
-    /// An [`ImageAugmentation`].
-    Image(ImageAugmentation),
-}
-
-impl Augment for AnyAugmentation {
-    fn label(&self) -> String {
-        match self {
-            Self::Builtin(a) => Augment::label(a),
-            Self::Image(a) => Augment::label(a),
-        }
-    }
-
-    fn n_views(&self) -> usize {
-        match self {
-            Self::Builtin(a) => Augment::n_views(a),
-            Self::Image(a) => Augment::n_views(a),
-        }
-    }
-
-    fn check(&self) -> Result<(), AugmentError> {
-        match self {
-            Self::Builtin(a) => Augment::check(a),
-            Self::Image(a) => Augment::check(a),
-        }
-    }
-
-    fn views<R: Rng + ?Sized>(&self, batch: &Batch, rng: &mut R) -> Result<Vec<View>, AugmentError> {
-        match self {
-            Self::Builtin(a) => a.views(batch, rng),
-            Self::Image(a) => a.views(batch, rng),
-        }
-    }
-
-    fn views_of_x_into<R: Rng + ?Sized>(&self, batch: &Batch, out: &mut [Array2<f32>], rng: &mut R) -> Result<(), AugmentError> {
-        match self {
-            Self::Builtin(a) => a.views_of_x_into(batch, out, rng),
-            Self::Image(a) => a.views_of_x_into(batch, out, rng),
-        }
     }
 }

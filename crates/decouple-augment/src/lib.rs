@@ -20,16 +20,20 @@
 //! assert_eq!(moments.correlation(), Some(0.0));
 //! ```
 
+mod any;
 mod augment;
 mod augmentation;
 pub mod decoupling;
 mod error;
 mod image;
+mod moments;
 mod pair;
 
+pub use any::{AnyAugmentation, DynAugment};
 pub use augment::Augment;
 pub use augmentation::Augmentation;
-pub use decoupling::{Component, CorrelationAccumulator, CorrelationEstimate, DecouplingAccumulator, PairCovariances, PairMoments};
+pub use decoupling::{CorrelationAccumulator, CorrelationEstimate, DecouplingAccumulator, PairCovariances};
 pub use error::AugmentError;
-pub use image::{AnyAugmentation, ImageAugmentation};
+pub use image::ImageAugmentation;
+pub use moments::{Component, PairMoments};
 pub use pair::{PositivePair, View};

@@ -195,7 +195,7 @@ fn child_peak_mib(workload: &str) -> anyhow::Result<f64> {
 fn step_entries(name: &str, config: decouple_train::TrainConfig, threads: &[usize], block: usize, entries: &mut Vec<Entry>) {
     for &t in threads {
         eprintln!("  {name}, {t} thread(s): {} steps...", config.steps);
-        let ms: Vec<f64> = workloads::step_seconds(config, t, block).iter().map(|s| s * 1e3).collect();
+        let ms: Vec<f64> = workloads::step_seconds(config.clone(), t, block).iter().map(|s| s * 1e3).collect();
         let entry = Entry::from_samples(name, t, "ms/step", &ms);
         entries.push(entry.inverted("steps/s", |ms| 1e3 / ms));
         entries.insert(entries.len() - 1, entry);
@@ -225,7 +225,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     }
     let large = workloads::large_config();
     if wants("step-large") {
-        step_entries("step-large", large, &threads, 50, &mut entries);
+        step_entries("step-large", large.clone(), &threads, 50, &mut entries);
     }
     let flops = workloads::dense_step_flops(&large);
     for &t in &threads {
@@ -265,7 +265,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     };
     for &t in threads.iter().filter(|_| wants("peer-epoch")) {
         eprintln!("  peer-epoch, {t} thread(s)...");
-        let per_step = workloads::step_seconds(peer, t, batches_per_epoch);
+        let per_step = workloads::step_seconds(peer.clone(), t, batches_per_epoch);
         let per_epoch: Vec<f64> = per_step.iter().map(|s| s * batches_per_epoch as f64).collect();
         entries.push(Entry::from_samples("peer-epoch", t, "s/epoch", &per_epoch));
     }
@@ -307,7 +307,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             [("step-default", workloads::default_config(), 200), ("step-large", large, 40), ("peer-epoch (one batch)", peer, 20)];
         for (name, config, repetitions) in workloads {
             for fraction in [0.0, 0.8] {
-                let profile = workloads::profile(config, fraction, repetitions);
+                let profile = workloads::profile(config.clone(), fraction, repetitions);
                 println!(
                     "\nprofile of {name} after {:.0} % of its steps (1 thread, active fraction {:.3}):",
                     fraction * 100.0,

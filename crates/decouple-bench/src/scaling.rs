@@ -67,7 +67,7 @@ impl Point {
     pub fn config(self) -> TrainConfig {
         let mut config = default_config();
         config.batch_size = self.batch;
-        config.data.d1 = self.d1;
+        config.data.model_mut().expect("the data model").d1 = self.d1;
         config.network.width = self.width;
         config.steps = STEPS;
         config

@@ -19,9 +19,10 @@ pub fn default_config() -> TrainConfig {
 /// `step-large`: d = 64, d1 = 1024, m = 256, B = 256 (p = 2/d), otherwise the default.
 pub fn large_config() -> TrainConfig {
     let mut config = TrainConfig::default();
-    config.data.d = 64;
-    config.data.d1 = 1024;
-    config.data.latent = SparseLatent::Bernoulli { p: 2.0 / 64.0 };
+    let data = config.data.model_mut().expect("the data model");
+    data.d = 64;
+    data.d1 = 1024;
+    data.latent = SparseLatent::Bernoulli { p: 2.0 / 64.0 };
     config.network.width = 256;
     config.batch_size = 256;
     config.steps = 1000;
@@ -43,13 +44,13 @@ pub fn peer_config(root: &std::path::Path) -> anyhow::Result<TrainConfig> {
 /// Dense FLOPs of one step's forward and backward passes: `8 B d1 m`
 /// (`S = X W^T` and `G^T X` for each of the two views).
 pub fn dense_step_flops(config: &TrainConfig) -> f64 {
-    8.0 * (config.batch_size * config.data.d1 * config.network.width) as f64
+    8.0 * (config.batch_size * config.data.model().expect("the data model").d1 * config.network.width) as f64
 }
 
 /// Seconds per step of every block of `block` consecutive steps over a whole
 /// run of `config` (so every phase of the threshold ramp is included).
 pub fn step_seconds(config: TrainConfig, threads: usize, block: usize) -> Vec<f64> {
-    let mut trainer = Trainer::with_threads(config, threads).expect("valid bench config");
+    let mut trainer = Trainer::with_threads(config.clone(), threads).expect("valid bench config");
     let mut blocks = Vec::new();
     while trainer.step() < config.steps {
         let steps = block.min(config.steps - trainer.step());
@@ -99,16 +100,18 @@ pub struct Profile {
 
 /// Profiles `config` after training it for `fraction` of its steps (1 thread).
 pub fn profile(config: TrainConfig, fraction: f64, repetitions: usize) -> Profile {
-    let mut trainer = Trainer::new(config).expect("valid bench config");
+    let mut trainer = Trainer::new(config.clone()).expect("valid bench config");
     let warm = (config.steps as f64 * fraction) as usize;
     for _ in 0..warm {
         trainer.train_step().expect("bench runs do not diverge");
     }
     let mut net = trainer.net().clone();
-    let model = SparseCodingModel::from_seed(config.data, config.seed).expect("valid");
-    let ObjectiveKind::Contrastive { loss } = config.objective else { unreachable!("bench configs are contrastive") };
-    let (batch, d1, width) = (config.batch_size, config.data.d1, config.network.width);
-    let mut samples = Batch::zeros(batch, config.data.d, d1);
+    let data = *config.data.model().expect("bench configs use the data model");
+    let model = SparseCodingModel::from_seed(data, config.seed).expect("valid");
+    let Some(&ObjectiveKind::Contrastive { loss }) = config.objective.builtin() else { unreachable!("bench configs are contrastive") };
+    let augmentation = *config.augmentation.builtin().expect("bench configs use a built-in augmentation");
+    let (batch, d1, width) = (config.batch_size, data.d1, config.network.width);
+    let mut samples = Batch::zeros(batch, data.d, d1);
     let (mut first, mut second) = (Array2::zeros((batch, d1)), Array2::zeros((batch, d1)));
     let mut workspaces = [NetWorkspace::with_shape(batch, width), NetWorkspace::with_shape(batch, width)];
     let mut loss_workspace = LossWorkspace::new();
@@ -120,7 +123,7 @@ pub fn profile(config: TrainConfig, fraction: f64, repetitions: usize) -> Profil
         let timings = [
             seconds(|| config.network.bias.apply_before_step(&mut net, warm, config.steps).expect("valid")),
             seconds(|| model.sample_into(&mut samples, &mut data_rng)),
-            seconds(|| config.augmentation.apply_x_into(samples.x(), &mut first, &mut second, &mut augment_rng).expect("valid")),
+            seconds(|| augmentation.apply_x_into(samples.x(), &mut first, &mut second, &mut augment_rng).expect("valid")),
             seconds(|| {
                 net.forward_into(first.view(), &mut workspaces[0]).expect("shapes");
                 net.forward_into(second.view(), &mut workspaces[1]).expect("shapes");

@@ -136,6 +136,19 @@ pub enum FileError {
         /// The value.
         value: f64,
     },
+    /// The file's bytes are not the ones the run was configured with (it was edited since).
+    #[error(
+        "{path}: the file changed since the run was configured (digest {found}, the config records {expected}); \
+         resolve the config again to train on the new contents"
+    )]
+    Changed {
+        /// The file.
+        path: String,
+        /// The digest the config records.
+        expected: String,
+        /// The digest of the file now.
+        found: String,
+    },
     /// A preprocessing setting out of range.
     #[error(transparent)]
     Config(#[from] DataError),

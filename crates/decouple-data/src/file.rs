@@ -44,13 +44,62 @@ pub struct FileData {
     /// Preprocessing, fitted on the samples (default: none).
     #[serde(default)]
     pub preprocess: Preprocess,
+    /// [`FileData::fingerprint`] of the files when the run was configured
+    /// (filled in when a config is resolved; `None` = not checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 impl FileData {
     /// The source of `path`, with no labels, no image shape and no preprocessing.
     #[must_use]
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into(), labels: None, image: None, preprocess: Preprocess::default() }
+        Self { path: path.into(), labels: None, image: None, preprocess: Preprocess::default(), digest: None }
+    }
+
+    /// The digest of the samples file and the labels file (if any): FNV-1a
+    /// (64 bit) of their bytes, as 16 hex digits each (`SAMPLES` or
+    /// `SAMPLES+LABELS`). One edited value changes it.
+    ///
+    /// # Errors
+    /// [`FileError::Unreadable`].
+    pub fn fingerprint(&self) -> Result<String, FileError> {
+        let samples = fnv1a_file(&self.path)?;
+        Ok(match &self.labels {
+            Some(labels) => format!("{samples}+{}", fnv1a_file(labels)?),
+            None => samples,
+        })
+    }
+
+    /// Reads and checks the samples and labels without preprocessing them
+    /// (what a config resolution checks before any training); returns `(n, d1)`.
+    ///
+    /// # Errors
+    /// As [`FileData::load`].
+    pub fn check_files(&self) -> Result<(usize, usize), FileError> {
+        let x = read_samples(&self.path)?;
+        let labels = match &self.labels {
+            Some(path) => Some(read_labels(path, x.nrows())?),
+            None => None,
+        };
+        let samples = Samples::new(x, labels, self.image, self.path.display().to_string())?;
+        self.preprocess.check().map_err(FileError::Config)?;
+        Ok((samples.n(), samples.d1()))
+    }
+
+    /// [`FileData::load`], after checking that the files still have the
+    /// recorded [`FileData::digest`] (when there is one).
+    ///
+    /// # Errors
+    /// [`FileError::Changed`]; as [`FileData::load`].
+    pub fn load_checked(&self) -> Result<Samples, FileError> {
+        if let Some(expected) = &self.digest {
+            let found = self.fingerprint()?;
+            if &found != expected {
+                return Err(FileError::Changed { path: self.path.display().to_string(), expected: expected.clone(), found });
+            }
+        }
+        self.load()
     }
 
     /// Reads the samples (and labels), checks them, and applies the preprocessing.
@@ -210,6 +259,33 @@ fn extension(path: &Path) -> Result<String, FileError> {
     match extension.as_str() {
         "npy" | "csv" => Ok(extension),
         _ => Err(FileError::Format { path: path.display().to_string(), extension }),
+    }
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv1a_update(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// FNV-1a (64 bit) of `bytes` as 16 hex digits: stable across machines and versions.
+#[must_use]
+pub fn fnv1a(bytes: &[u8]) -> String {
+    format!("{:016x}", fnv1a_update(FNV_OFFSET, bytes))
+}
+
+/// [`fnv1a`] of a file's bytes, read in blocks (the file is never held in memory whole).
+fn fnv1a_file(path: &Path) -> Result<String, FileError> {
+    use std::io::Read as _;
+    let unreadable = |error: std::io::Error| FileError::Unreadable { path: path.display().to_string(), reason: error.to_string() };
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let (mut hash, mut block) = (FNV_OFFSET, vec![0u8; 1 << 16]);
+    loop {
+        let read = file.read(&mut block).map_err(unreadable)?;
+        if read == 0 {
+            return Ok(format!("{hash:016x}"));
+        }
+        hash = fnv1a_update(hash, &block[..read]);
     }
 }
 

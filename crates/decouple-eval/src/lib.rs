@@ -9,7 +9,7 @@
 //! dependency; its errors are the typed [`EvalError`].
 
 use decouple_analysis as analysis;
-use decouple_augment::{Augmentation, Component, decoupling};
+use decouple_augment::{Augment, Component, decoupling};
 use decouple_data::{SignTask, SparseCodingModel, draw_labelled, rng};
 use decouple_net::{BiasRule, SymReluNet};
 use decouple_train::TrainConfig;
@@ -307,17 +307,26 @@ impl BaselineProbes {
     }
 }
 
-/// Measures `net`, trained with `config`, on `model`.
+/// Measures `net`, trained with `config` and `augmentation` (the augmentation
+/// that trained it, any [`Augment`]), on `model`.
+///
+/// The decoupling statistics `rho` are those of `augmentation`: measured by
+/// Monte Carlo through the trait, with closed forms where the augmentation
+/// provides its pair moments ([`Augment::pair_moments`]) and `None` otherwise.
+/// They are not reported (all `None`) for an augmentation whose views are
+/// the sample itself ([`Augment::is_identity`], e.g. `Identity`): a pair of
+/// identical views has no decoupling to measure.
 ///
 /// # Errors
 /// Failures of the analysis functions (shape errors, degenerate probes).
-pub fn evaluate(
+pub fn evaluate<A: Augment + ?Sized>(
     config: &TrainConfig,
     model: &SparseCodingModel,
     net: &SymReluNet<f32>,
+    augmentation: &A,
     evaluation: &EvaluationConfig,
 ) -> Result<NetworkReport, EvalError> {
-    evaluate_with(config, model, net, evaluation, &BaselineProbes::default())
+    evaluate_with(config, model, net, augmentation, evaluation, &BaselineProbes::default())
 }
 
 /// [`evaluate`], reusing (and filling) `baselines` for the probes of raw `x`
@@ -325,10 +334,11 @@ pub fn evaluate(
 ///
 /// # Errors
 /// As [`evaluate`].
-pub fn evaluate_with(
+pub fn evaluate_with<A: Augment + ?Sized>(
     config: &TrainConfig,
     model: &SparseCodingModel,
     net: &SymReluNet<f32>,
+    augmentation: &A,
     evaluation: &EvaluationConfig,
     baselines: &BaselineProbes,
 ) -> Result<NetworkReport, EvalError> {
@@ -350,7 +360,8 @@ pub fn evaluate_with(
     let purity = analysis::neuron_purity(alignment.view(), Some(&activity.alive), &analysis::PurityConfig::default())?;
     let support = analysis::support_recovery(clean_features.view(), clean.z(), cosines.view(), &analysis::SupportConfig::default())?;
 
-    let task = SignTask::new(config.data.d, &mut rng::stream(seed, "probe-task"));
+    let data = model.config();
+    let task = SignTask::new(data.d, &mut rng::stream(seed, "probe-task"));
     let train = draw_labelled(model, &task, evaluation.n_probe_train, &mut rng::stream(seed, "probe-train"))?;
     let test = draw_labelled(model, &task, evaluation.n_probe_test, &mut rng::stream(seed, "probe-test"))?;
     let probe_config = analysis::ProbeConfig::default();
@@ -395,7 +406,7 @@ pub fn evaluate_with(
     let (learned_train, learned_test) = (features(net, train.samples.x())?, features(net, test.samples.x())?);
     let learned = probe_set(learned_train.view(), learned_test.view())?;
     // The baselines depend on the run only through these settings, so runs that share them share the probes.
-    let shared = format!("{:?}|{seed}|{evaluation:?}", config.data);
+    let shared = format!("{data:?}|{seed}|{evaluation:?}");
     let raw = baselines.get_or_compute(format!("raw|{shared}"), || probe_set(train.samples.x(), test.samples.x()))?;
     let network = &config.network;
     let init = baselines.get_or_compute(format!("init|{shared}|{}|{}|{:?}", network.width, network.sigma0, network.init), || {
@@ -436,23 +447,26 @@ pub fn evaluate_with(
 
     let mut rho = [None, None, None, None];
     let alive_rows: Vec<usize> = (0..net.n_neurons()).filter(|&i| activity.alive[i]).collect();
-    if evaluation.n_decoupling > 0 && !alive_rows.is_empty() && !matches!(config.augmentation, Augmentation::Identity {}) {
-        let mut directions = Array2::<f64>::zeros((alive_rows.len(), config.data.d1));
+    if evaluation.n_decoupling > 0 && !alive_rows.is_empty() && !augmentation.is_identity() {
+        let mut directions = Array2::<f64>::zeros((alive_rows.len(), data.d1));
         for (row, &neuron) in alive_rows.iter().enumerate() {
             directions.row_mut(row).assign(&net.weights().row(neuron).mapv(f64::from));
         }
+        let theory = |component: Component| -> Vec<Option<f64>> {
+            directions.rows().into_iter().map(|w| decoupling::closed_form(model, augmentation, component, w)).collect()
+        };
         let accumulator = decoupling::monte_carlo(
             model,
-            &config.augmentation,
+            augmentation,
             directions.view(),
             evaluation.n_decoupling,
             &mut rng::stream(seed, "decoupling-eval"),
         )?;
         for (slot, component) in [(0, Component::Sparse), (2, Component::Dense)] {
             let measured: Vec<f64> = accumulator.estimates(component).iter().flatten().map(|estimate| estimate.rho).collect();
-            let theory: Vec<f64> =
-                directions.rows().into_iter().filter_map(|w| decoupling::closed_form(model, &config.augmentation, component, w)).collect();
             rho[slot] = mean(&measured);
+            // The mean over the directions that have a closed form; none when the augmentation gives no pair moments.
+            let theory: Vec<f64> = theory(component).into_iter().flatten().collect();
             rho[slot + 1] = mean(&theory);
         }
     }
@@ -496,16 +510,16 @@ mod tests {
     /// a threshold no sample reaches.
     fn report_with_dead(dead: usize) -> NetworkReport {
         let mut config = TrainConfig::default();
-        config.data.d = 4;
-        config.data.d1 = 24;
+        config.data.model_mut().unwrap().d = 4;
+        config.data.model_mut().unwrap().d1 = 24;
         config.network.width = 8;
-        let model = SparseCodingModel::from_seed(config.data, 3).unwrap();
+        let model = SparseCodingModel::from_seed(*config.data.model().unwrap(), 3).unwrap();
         let init = SymReluNet::<f32>::init(8, 24, 1.0, &mut rng::stream(3, "test-net")).unwrap();
         let bias = Array1::from_shape_fn(8, |i| if i < dead { 1e6 } else { 0.0 });
         let net = SymReluNet::new(init.weights().to_owned(), bias).unwrap();
         let evaluation =
             EvaluationConfig { n_activity: 400, n_probe_train: 200, n_probe_test: 200, n_decoupling: 0, ..EvaluationConfig::default() };
-        evaluate(&config, &model, &net, &evaluation).unwrap()
+        evaluate(&config, &model, &net, &decouple_augment::Augmentation::default(), &evaluation).unwrap()
     }
 
     /// The memo of baseline probes is invisible: two networks on the same data
@@ -515,17 +529,17 @@ mod tests {
     #[test]
     fn shared_baseline_probes_change_nothing() {
         let mut config = TrainConfig::default();
-        config.data.d = 4;
-        config.data.d1 = 24;
+        config.data.model_mut().unwrap().d = 4;
+        config.data.model_mut().unwrap().d1 = 24;
         config.network.width = 8;
-        let model = SparseCodingModel::from_seed(config.data, 3).unwrap();
+        let model = SparseCodingModel::from_seed(*config.data.model().unwrap(), 3).unwrap();
         let evaluation =
             EvaluationConfig { n_activity: 300, n_probe_train: 200, n_probe_test: 200, n_decoupling: 0, ..EvaluationConfig::default() };
         let shared = BaselineProbes::default();
         for stream in ["net-a", "net-b"] {
             let net = SymReluNet::<f32>::init(8, 24, 1.0, &mut rng::stream(3, stream)).unwrap();
-            let fresh = evaluate(&config, &model, &net, &evaluation).unwrap();
-            let memo = evaluate_with(&config, &model, &net, &evaluation, &shared).unwrap();
+            let fresh = evaluate(&config, &model, &net, &decouple_augment::Augmentation::default(), &evaluation).unwrap();
+            let memo = evaluate_with(&config, &model, &net, &decouple_augment::Augmentation::default(), &evaluation, &shared).unwrap();
             assert_eq!(serde_json::to_string(&fresh).unwrap(), serde_json::to_string(&memo).unwrap());
             let curve = &memo.probe.label_efficiency;
             assert_eq!(curve.iter().map(|point| point.n).collect::<Vec<_>>(), vec![10, 30, 100, 200]);

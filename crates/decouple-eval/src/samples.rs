@@ -177,7 +177,7 @@ fn response_scales(directions: ArrayView2<'_, f32>, x: ArrayView2<'_, f32>) -> V
 ///
 /// # Errors
 /// Invalid settings; too few samples; an augmentation that fails on the samples; analysis errors.
-pub fn evaluate_samples<A: Augment>(
+pub fn evaluate_samples<A: Augment + ?Sized>(
     net: &SymReluNet<f32>,
     samples: &Samples,
     augmentation: &A,

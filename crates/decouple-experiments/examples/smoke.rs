@@ -12,13 +12,14 @@ fn main() {
         _ => Augmentation::ComplementaryMask { keep: 0.5 },
     };
     let mut config = TrainConfig::default();
-    config.augmentation = augmentation;
+    config.augmentation = augmentation.into();
     config.log_every = 500;
+    let (data, seed) = (*config.data.model().expect("the data model"), config.seed);
     let start = std::time::Instant::now();
     let outcome = train(config, |m, net| {
         let a = decouple_analysis::alignment_matrix(
             net.weights(),
-            decouple_data::SparseCodingModel::from_seed(config.data, config.seed).unwrap().dictionary().matrix(),
+            decouple_data::SparseCodingModel::from_seed(data, seed).unwrap().dictionary().matrix(),
         )
         .unwrap();
         let r = decouple_analysis::feature_recovery(a.view(), &Default::default()).unwrap();

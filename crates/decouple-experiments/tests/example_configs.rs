@@ -19,7 +19,7 @@ fn examples() -> PathBuf {
 const NOT_EXPERIMENTS: [&str; 4] = ["byol-off-diagonal.toml", "default.toml", "peer.toml", "sweep-small.toml"];
 
 fn by_label(configs: &[(&'static str, TrainConfig)], label: &str) -> TrainConfig {
-    configs.iter().find(|(name, _)| *name == label).unwrap_or_else(|| panic!("no run labelled {label}")).1
+    configs.iter().find(|(name, _)| *name == label).unwrap_or_else(|| panic!("no run labelled {label}")).1.clone()
 }
 
 /// The `objectives` run of the objective labelled `label` under the default `ComplementaryMask(0.5)`.
@@ -71,23 +71,27 @@ const FILE_EXAMPLES: [&str; 1] = ["in-practice-digits-mask.toml"];
 #[test]
 fn file_data_examples_are_the_reproduction_setting() {
     use decouple_augment::AnyAugmentation;
-    let loaded = decouple_harness::file_run::load_file_run(&examples().join(FILE_EXAMPLES[0]), &[]).unwrap();
+    use decouple_train::AugmentationConfig;
+    let loaded = load_run(&examples().join(FILE_EXAMPLES[0]), &[]).unwrap();
+    let data = loaded.train.data.file().expect("a data file");
     let digits = in_practice::RealData::Digits;
     let mut expected = in_practice::train_config(digits, 3000, 0);
-    expected.augmentation = Augmentation::ComplementaryMask { keep: 0.5 };
+    expected.augmentation = Augmentation::ComplementaryMask { keep: 0.5 }.into();
     assert_eq!(loaded.train.network, expected.network);
     assert_eq!(
-        (loaded.train.objective, loaded.train.optimizer, loaded.train.steps, loaded.train.batch_size),
-        (expected.objective, expected.optimizer, expected.steps, expected.batch_size)
+        (&loaded.train.objective, loaded.train.optimizer, loaded.train.steps, loaded.train.batch_size),
+        (&expected.objective, expected.optimizer, expected.steps, expected.batch_size)
     );
     assert_eq!((loaded.train.seed, loaded.train.log_every), (expected.seed, expected.log_every));
-    assert_eq!(loaded.augmentation, in_practice::augmentations()[2]);
-    assert!(matches!(loaded.augmentation, AnyAugmentation::Builtin(Augmentation::ComplementaryMask { .. })));
-    assert_eq!(loaded.data.preprocess, digits.preprocess());
-    assert_eq!(loaded.data.path, Path::new("data/digits/x.npy"));
+    let AnyAugmentation::Builtin(mask) = in_practice::augmentations()[2].clone() else { panic!("augmentations()[2] is a built-in") };
+    assert_eq!(loaded.train.augmentation, AugmentationConfig::Builtin(mask));
+    assert!(matches!(loaded.train.augmentation.builtin(), Some(Augmentation::ComplementaryMask { .. })));
+    assert_eq!(data.preprocess, digits.preprocess());
+    // The example names the digits relative to its own folder: they resolve to the repository's data/.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    assert_eq!(data.path, decouple_harness::config_file::normalize(&root.join("data/digits/x.npy")));
     // The example's data file is the one the experiment embeds.
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(&loaded.data.path);
-    assert_eq!(std::fs::read(shipped).unwrap(), in_practice::DIGITS_NPY);
+    assert_eq!(std::fs::read(&data.path).unwrap(), in_practice::DIGITS_NPY);
 }
 
 #[test]

@@ -20,14 +20,15 @@ const MAX_ANGLE: f64 = 5.0;
 
 fn trained_angles(augmentation: Augmentation) -> (f64, f64, f64) {
     let mut config = oracle_config(augmentation, 7);
-    config.data.d = 8;
-    config.data.d1 = 64;
-    config.data.latent = decouple_data::SparseLatent::Bernoulli { p: 0.25 };
+    let data = config.data.model_mut().expect("the data model");
+    data.d = 8;
+    data.d1 = 64;
+    data.latent = decouple_data::SparseLatent::Bernoulli { p: 0.25 };
     config.network.width = 8;
     config.batch_size = 512;
     config.steps = 3000;
     config.optimizer.learning_rate = 0.05;
-    let model = SparseCodingModel::from_seed(config.data, config.seed).unwrap();
+    let model = SparseCodingModel::from_seed(*config.data.model().expect("the data model"), config.seed).unwrap();
     let covariances = pair_covariances_of_x(&model, &augmentation);
     let oracle = linear_oracle(covariances.cross.view(), covariances.view_second_moment().view(), 8).unwrap();
     let trained = train(config, |_, _| {}).unwrap();

@@ -33,6 +33,14 @@ const ROWS: [(&str, &str); 11] = [
     ("wall time (s)", "wall_s"),
 ];
 
+/// Rows of the sample analysis, shown when a run is on a data file.
+const SAMPLE_ROWS: [(&str, &str); 4] = [
+    ("active fraction", "active_fraction"),
+    ("dead neurons", "n_dead"),
+    ("kurtosis (median)", "kurtosis_median"),
+    ("top-k share (median)", "top_k_share_median"),
+];
+
 /// What [`compare`] wrote.
 #[derive(Debug, Clone)]
 pub struct Comparison {
@@ -72,8 +80,10 @@ fn read_run(dir: &Path) -> crate::Result<Run> {
     let text = std::fs::read_to_string(&path)
         .map_err(HarnessError::io("reading", &path))
         .map_err(|error| error.within(format!("{} is not a complete run folder", dir.display())))?;
-    let summary: RunSummary =
-        serde_json::from_str(&text).map_err(|error| HarnessError::Json { what: format!("parsing {}", path.display()), error })?;
+    let summary: RunSummary = crate::lenient_json::from_str(&text).map_err(|error| {
+        let hint = if dir.join("report.json").is_file() { " (a data-file run folder of an earlier decouple: train it again)" } else { "" };
+        HarnessError::Json { what: format!("parsing {}{hint}", path.display()), error }
+    })?;
     let mut config = BTreeMap::new();
     if let Some(tree) = std::fs::read_to_string(dir.join("config.json")).ok().and_then(|text| serde_json::from_str::<Value>(&text).ok()) {
         for part in ["config", "evaluation"] {
@@ -86,11 +96,13 @@ fn read_run(dir: &Path) -> crate::Result<Run> {
     Ok(Run { name, summary, config, history: read_history(dir) })
 }
 
+/// A metric as printed: `n/a` when the run has no value for it (a failed
+/// run, or a metric that needs a dictionary in a run on a data file).
 fn format_value(value: Option<f64>) -> String {
     match value {
         Some(value) if value.fract() == 0.0 && value.abs() < 1e9 => format!("{value:.0}"),
-        Some(value) => format!("{value:.4}"),
-        None => "-".into(),
+        Some(value) if value.is_finite() => format!("{value:.4}"),
+        _ => "n/a".into(),
     }
 }
 
@@ -121,6 +133,11 @@ pub fn compare(dirs: &[PathBuf], svg_out: &Path) -> crate::Result<Comparison> {
     ];
     for (row, name) in ROWS {
         rows.push((row.into(), runs.iter().map(|run| format_value(metric(&run.summary, name))).collect()));
+    }
+    if runs.iter().any(|run| run.summary.sample_report.is_some()) {
+        for (row, name) in SAMPLE_ROWS {
+            rows.push((row.into(), runs.iter().map(|run| format_value(metric(&run.summary, name))).collect()));
+        }
     }
     let paths: BTreeSet<&String> = runs.iter().flat_map(|run| run.config.keys()).collect();
     for path in paths {

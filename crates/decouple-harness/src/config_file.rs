@@ -13,33 +13,100 @@
 //! tables with a `kind`: a table whose `kind` differs from the one it
 //! overlays *replaces* it (the other variant's fields do not carry over);
 //! with the same or no `kind`, fields merge. No input makes this module panic.
+//!
+//! **Named parts.** An `objective` or `augmentation` table whose `kind` is not
+//! a built-in is looked up in the [`Registry`] the caller passes: its
+//! registered defaults are filled in under the user's fields (an unknown
+//! field is an error listing the valid ones), and the registry's constructor
+//! checks the values; an unregistered kind is an error listing the
+//! registered ones.
+//!
+//! **Data files.** `data = { kind = "File", path = "x.npy", ... }` is a run on
+//! a data file ([`decouple_data::FileData`]); its `[evaluation]` is a
+//! [`SampleEvaluation`]. A relative `data.path` or `data.labels` is resolved
+//! against the folder of the file that names it (the config file, the sweep
+//! file or a sweep's `base`; `--set` values against the current directory),
+//! then normalised. The files are read and checked when the config is
+//! resolved, and their digest ([`decouple_data::FileData::fingerprint`]) is
+//! recorded in the config: it is not part of [`RunConfig::hash`] (the same
+//! config on edited data keeps its folder), but a finished run whose data
+//! digest differs is *stale*.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
 
-use decouple_eval::EvaluationConfig;
-use decouple_train::{TrainConfig, TrainError};
+use decouple_data::FileData;
+use decouple_eval::{EvaluationConfig, SampleEvaluation};
+use decouple_train::{DataSource, Registry, TrainConfig, TrainError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::HarnessError;
 use crate::error::Within as _;
 
+/// The `[evaluation]` table: sample sizes of the full metric set (runs on
+/// the sparse-coding model), or the analysis of a run on a data file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum Evaluation {
+    /// The metric set of docs/model.md §6 (`decouple_eval::evaluate`).
+    Model(EvaluationConfig),
+    /// The analysis without a dictionary (`decouple_eval::evaluate_samples`).
+    Samples(SampleEvaluation),
+}
+
+impl Evaluation {
+    /// The model evaluation's settings, if it is one.
+    #[must_use]
+    pub fn model(&self) -> Option<&EvaluationConfig> {
+        match self {
+            Self::Model(config) => Some(config),
+            Self::Samples(_) => None,
+        }
+    }
+}
+
+impl From<EvaluationConfig> for Evaluation {
+    fn from(config: EvaluationConfig) -> Self {
+        Self::Model(config)
+    }
+}
+
 /// Everything one run of `decouple run` or of a sweep depends on.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct RunConfig {
     /// The training configuration (seed included).
     pub train: TrainConfig,
-    /// Sample sizes of the evaluation (the `[evaluation]` table).
-    pub evaluation: EvaluationConfig,
+    /// The evaluation (the `[evaluation]` table).
+    pub evaluation: Evaluation,
 }
 
 impl RunConfig {
+    /// A run of `train` evaluated with `evaluation`.
+    #[must_use]
+    pub fn new(train: TrainConfig, evaluation: impl Into<Evaluation>) -> Self {
+        Self { train, evaluation: evaluation.into() }
+    }
+
     /// A stable 16-hex-digit hash (FNV-1a, 64 bit) of the canonical JSON of
-    /// the config: equal configs, equal hashes, on every machine.
+    /// the config, without the data file's digest: equal configs, equal
+    /// hashes, on every machine.
     #[must_use]
     pub fn hash(&self) -> String {
-        hash_text(&serde_json::to_string(self).unwrap_or_default())
+        let mut config = self.clone();
+        if let Some(file) = config.train.data.file_mut() {
+            file.digest = None;
+        }
+        hash_text(&serde_json::to_string(&config).unwrap_or_default())
+    }
+
+    /// The digest of the data file the config was resolved with (`None` for the data model).
+    #[must_use]
+    pub fn data_digest(&self) -> Option<&str> {
+        self.train.data.file().and_then(|file| file.digest.as_deref())
     }
 }
 
@@ -58,6 +125,103 @@ pub fn default_tree() -> Value {
         map.insert("evaluation".into(), serde_json::to_value(EvaluationConfig::default()).unwrap_or_default());
     }
     tree
+}
+
+/// The `data` table of a run on a data file, with its defaults (`path` empty).
+fn file_data_tree() -> Value {
+    let mut tree = serde_json::to_value(FileData::new("")).unwrap_or_default();
+    if let Value::Object(map) = &mut tree {
+        map.insert("kind".into(), Value::String("File".into()));
+    }
+    tree
+}
+
+fn names_file(data: Option<&Value>) -> bool {
+    data.and_then(|data| data.get("kind")).and_then(Value::as_str) == Some("File")
+}
+
+/// The tree a document is overlaid on: [`default_tree`], or for a document
+/// whose `data` names a file (`kind = "File"`) the file defaults and the
+/// [`SampleEvaluation`] defaults.
+#[must_use]
+pub fn base_tree(document: &Value) -> Value {
+    let mut tree = default_tree();
+    if names_file(document.get("data")) {
+        if let Value::Object(map) = &mut tree {
+            map.insert("data".into(), file_data_tree());
+            map.insert("evaluation".into(), serde_json::to_value(SampleEvaluation::default()).unwrap_or_default());
+        }
+    }
+    tree
+}
+
+/// `path` with `.` removed and `dir/..` folded (lexically: no file system access).
+#[must_use]
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut parts: Vec<Component<'_>> = Vec::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(parts.last(), Some(Component::Normal(_))) => {
+                parts.pop();
+            }
+            Component::ParentDir if matches!(parts.last(), Some(Component::RootDir | Component::Prefix(_))) => {}
+            other => parts.push(other),
+        }
+    }
+    let normal: PathBuf = parts.iter().collect();
+    if normal.as_os_str().is_empty() { PathBuf::from(".") } else { normal }
+}
+
+/// Resolves a relative file path of a document against `dir` (the folder
+/// of the file that names it), normalised; empty and absolute paths are kept.
+#[must_use]
+pub fn resolve_path(value: &str, dir: &Path) -> String {
+    let path = Path::new(value);
+    if value.is_empty() || path.is_absolute() {
+        return value.to_string();
+    }
+    normalize(&dir.join(path)).display().to_string()
+}
+
+/// Rewrites the earlier spelling of an image augmentation on a data file,
+/// `image_augmentation = { height, width, ... }`, as `augmentation = { kind =
+/// "Image", height, width, ... }`, before anything is overlaid or edited.
+///
+/// # Errors
+/// Both keys given, or an `image_augmentation` that is not a table.
+pub fn upgrade_document(document: &mut Value) -> crate::Result<()> {
+    let Some(map) = document.as_object_mut() else { return Ok(()) };
+    match map.remove("image_augmentation") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Object(_)) if map.contains_key("augmentation") => Err(HarnessError::invalid(
+            "image_augmentation",
+            "image_augmentation (the earlier spelling of augmentation = { kind = \"Image\", ... }) and augmentation are both given: keep one",
+        )),
+        Some(Value::Object(mut image)) => {
+            image.insert("kind".into(), Value::String("Image".into()));
+            map.insert("augmentation".into(), Value::Object(image));
+            Ok(())
+        }
+        Some(other) => {
+            Err(HarnessError::invalid("image_augmentation", format!("image_augmentation: expected a table, found {}", describe(&other))))
+        }
+    }
+}
+
+/// The data-file fields whose values are paths.
+pub const PATH_FIELDS: [&str; 2] = ["data.path", "data.labels"];
+
+/// Resolves the data-file paths of `document` (a config or a sweep's inline
+/// base) against `dir`, the folder of the file it was read from.
+pub fn resolve_document_paths(document: &mut Value, dir: &Path) {
+    if let Some(Value::Object(data)) = document.get_mut("data") {
+        for key in ["path", "labels"] {
+            if let Some(Value::String(path)) = data.get_mut(key) {
+                *path = resolve_path(path, dir);
+            }
+        }
+    }
 }
 
 /// The two accepted file formats.
@@ -261,18 +425,30 @@ pub fn set_path(tree: &mut Value, path: &str, value: Value) -> crate::Result<()>
     Err(HarnessError::invalid(path, format!("`{path}` is not a field path")))
 }
 
-/// Loads a run config: `file` overlaid on the default, then `sets` applied in order.
+/// Loads a run config with the built-in parts only ([`load_run_with`]).
+///
+/// # Errors
+/// As [`load_run_with`].
+pub fn load_run(file: &Path, sets: &[String]) -> crate::Result<RunConfig> {
+    load_run_with(file, sets, &Registry::default())
+}
+
+/// Loads a run config: `file` overlaid on the default, then `sets` applied
+/// in order, its named parts resolved through `registry`.
 ///
 /// # Errors
 /// Any invalid input, prefixed with the file name or the `--set` argument.
-pub fn load_run(file: &Path, sets: &[String]) -> crate::Result<RunConfig> {
-    let mut tree = default_tree();
-    overlay(&mut tree, read_document(file)?, "").within(|| file.display().to_string())?;
+pub fn load_run_with(file: &Path, sets: &[String], registry: &Registry) -> crate::Result<RunConfig> {
+    let mut document = read_document(file)?;
+    upgrade_document(&mut document).within(|| file.display().to_string())?;
+    resolve_document_paths(&mut document, file.parent().unwrap_or(Path::new("")));
+    let mut tree = base_tree(&document);
+    overlay(&mut tree, document, "").within(|| file.display().to_string())?;
     for assignment in sets {
         let (path, value) = parse_assignment(assignment).within(|| format!("--set {assignment}"))?;
         set_path(&mut tree, &path, value).within(|| format!("--set {assignment}"))?;
     }
-    resolve(&tree).within(|| {
+    resolve_with(&tree, registry).within(|| {
         if sets.is_empty() { file.display().to_string() } else { format!("{} with --set {}", file.display(), sets.join(" --set ")) }
     })
 }
@@ -282,24 +458,172 @@ pub fn load_run(file: &Path, sets: &[String]) -> crate::Result<RunConfig> {
 /// # Errors
 /// Any invalid input.
 pub fn parse_run_text(text: &str, format: Format) -> crate::Result<RunConfig> {
-    let mut tree = default_tree();
-    overlay(&mut tree, parse_document(text, format)?, "")?;
+    let mut document = parse_document(text, format)?;
+    upgrade_document(&mut document)?;
+    let mut tree = base_tree(&document);
+    overlay(&mut tree, document, "")?;
     resolve(&tree)
 }
 
-/// Deserializes and checks a full tree.
+/// [`resolve_with`] the built-in parts only.
 ///
 /// # Errors
-/// Unknown fields, wrong types (with their dotted path), out-of-range values.
+/// As [`resolve_with`].
 pub fn resolve(tree: &Value) -> crate::Result<RunConfig> {
+    resolve_with(tree, &Registry::default())
+}
+
+/// Fills the registered defaults of a named `field` (`objective` or
+/// `augmentation`) under the user's fields.
+fn fill_part(tree: &mut Value, field: &'static str, builtin: &[&str], registry: &Registry) -> crate::Result<()> {
+    let Some(user) = tree.get_mut(field) else { return Ok(()) };
+    let Some(kind) = user.get("kind").and_then(Value::as_str).map(str::to_string) else { return Ok(()) };
+    if builtin.contains(&kind.as_str()) {
+        return Ok(());
+    }
+    let Some(mut full) = registry.defaults(field, &kind) else {
+        let registered = if field == "objective" { registry.objective_kinds() } else { registry.augmentation_kinds() };
+        let error = TrainError::UnknownKind { field, kind, registered };
+        return Err(HarnessError::invalid(format!("{field}.kind"), error.to_string()));
+    };
+    if full.as_object().is_some_and(|defaults| defaults.len() == 1) {
+        // No registered defaults to check the fields against: the constructor checks them.
+        return Ok(());
+    }
+    overlay(&mut full, std::mem::take(user), field)?;
+    *user = full;
+    Ok(())
+}
+
+/// A checked data file: its digest and `(n, d1)`.
+type Checked = (String, (usize, usize));
+
+/// Digests and shapes of data files already checked in this process, by
+/// path, length, modification time and (on Unix) inode and change time (a
+/// sweep over one file reads it once).
+static CHECKED_FILES: std::sync::LazyLock<Mutex<HashMap<String, Checked>>> = std::sync::LazyLock::new(Mutex::default);
+
+fn file_key(file: &FileData) -> String {
+    let stamp = |path: &Path| {
+        std::fs::metadata(path)
+            .map(|meta| {
+                #[cfg(unix)]
+                let identity = {
+                    use std::os::unix::fs::MetadataExt as _;
+                    format!("{}:{}:{}.{}", meta.dev(), meta.ino(), meta.ctime(), meta.ctime_nsec())
+                };
+                #[cfg(not(unix))]
+                let identity = String::new();
+                format!("{}:{:?}:{identity}", meta.len(), meta.modified().ok())
+            })
+            .unwrap_or_else(|_| "missing".into())
+    };
+    let labels = file.labels.as_ref().map(|labels| format!("{}@{}", labels.display(), stamp(labels))).unwrap_or_default();
+    format!("{}@{}|{labels}", file.path.display(), stamp(&file.path))
+}
+
+/// Reads and checks the data file (and labels) and returns its digest and `(n, d1)`.
+///
+/// # Errors
+/// A missing, truncated or non-finite file, named as resolved.
+pub fn check_data_file(file: &FileData) -> crate::Result<(String, (usize, usize))> {
+    let key = file_key(file);
+    if let Some(found) = CHECKED_FILES.lock().expect("checked files lock").get(&key) {
+        return Ok(found.clone());
+    }
+    let field = |error: decouple_data::FileError| {
+        let field = if file.labels.as_ref().is_some_and(|labels| error.to_string().contains(&labels.display().to_string())) {
+            "data.labels"
+        } else {
+            "data.path"
+        };
+        let text = error.to_string();
+        let named = [Some(&file.path), file.labels.as_ref()].into_iter().flatten().any(|path| text.contains(&path.display().to_string()));
+        if named {
+            HarnessError::invalid(field, format!("{field}: {text}"))
+        } else {
+            HarnessError::invalid(field, format!("{field} ({}): {text}", file.path.display()))
+        }
+    };
+    // Reading it must not be what exhausts the machine: a file several times the free memory is refused unread.
+    let bytes = std::fs::metadata(&file.path).map(|meta| meta.len()).unwrap_or(0);
+    if let Some(available) = crate::available_memory() {
+        if bytes.saturating_mul(3) > available {
+            let message = format!(
+                "data.path: {} is {} bytes; reading and checking it needs about three times that, and {available} bytes are available",
+                file.path.display(),
+                bytes
+            );
+            return Err(HarnessError::invalid("data.path", message));
+        }
+    }
+    let shape = file.check_files().map_err(field)?;
+    let digest = file.fingerprint().map_err(field)?;
+    CHECKED_FILES.lock().expect("checked files lock").insert(key, (digest.clone(), shape));
+    Ok((digest, shape))
+}
+
+/// Deserializes and checks a full tree, its named parts resolved through
+/// `registry`, and (for a data file) reads the files and records their digest.
+///
+/// # Errors
+/// Unknown fields, wrong types (with their dotted path), out-of-range values,
+/// unregistered kinds and their bad parameters, unreadable or invalid data files.
+pub fn resolve_with(tree: &Value, registry: &Registry) -> crate::Result<RunConfig> {
     let mut tree = tree.clone();
-    let evaluation_tree = tree.as_object_mut().and_then(|map| map.remove("evaluation")).unwrap_or_else(|| Value::Object(Map::new()));
-    let mut evaluation_full = serde_json::to_value(EvaluationConfig::default()).unwrap_or_default();
-    overlay(&mut evaluation_full, evaluation_tree, "evaluation")?;
-    let evaluation: EvaluationConfig = deserialize(&evaluation_full, "evaluation")?;
-    evaluation.check()?;
-    let train: TrainConfig = deserialize(&tree, "")?;
+    let map = tree.as_object_mut().ok_or_else(|| HarnessError::invalid("", "the config must be a table"))?;
+    let evaluation_tree = map.remove("evaluation").unwrap_or_else(|| Value::Object(Map::new()));
+    let file_data = names_file(map.get("data"));
+    if file_data {
+        let mut full = file_data_tree();
+        overlay(&mut full, map.remove("data").unwrap_or_default(), "data")?;
+        map.insert("data".into(), full);
+    }
+    fill_part(&mut tree, "objective", &decouple_train::BUILTIN_OBJECTIVES, registry)?;
+    fill_part(&mut tree, "augmentation", &decouple_train::BUILTIN_AUGMENTATIONS, registry)?;
+    let evaluation = if file_data {
+        let model_defaults = serde_json::to_value(EvaluationConfig::default()).unwrap_or_default();
+        let evaluation_tree = if evaluation_tree == model_defaults { Value::Object(Map::new()) } else { evaluation_tree };
+        let mut full = serde_json::to_value(SampleEvaluation::default()).unwrap_or_default();
+        overlay(&mut full, evaluation_tree, "evaluation")?;
+        let evaluation: SampleEvaluation = deserialize(&full, "evaluation")?;
+        evaluation.check().map_err(|error| HarnessError::invalid("evaluation", error.to_string()))?;
+        Evaluation::Samples(evaluation)
+    } else {
+        let mut full = serde_json::to_value(EvaluationConfig::default()).unwrap_or_default();
+        overlay(&mut full, evaluation_tree, "evaluation")?;
+        let evaluation: EvaluationConfig = deserialize(&full, "evaluation")?;
+        evaluation.check()?;
+        Evaluation::Model(evaluation)
+    };
+    let mut train: TrainConfig = deserialize(&tree, "")?;
+    if let Some(file) = train.data.file_mut() {
+        // `--set data.labels=` (an empty path) removes the labels.
+        if file.labels.as_ref().is_some_and(|labels| labels.as_os_str().is_empty()) {
+            file.labels = None;
+        }
+        if file.path.as_os_str().is_empty() {
+            return Err(HarnessError::invalid("data.path", "data.path: the samples file (.npy or .csv) is required"));
+        }
+        // `--set` values too: `./x.npy` and `x.npy` are one file, one run.
+        file.path = normalize(&file.path);
+        file.labels = file.labels.as_deref().map(normalize);
+    }
     train.check().map_err(|error| HarnessError::invalid(range_field(&error), range_message(&error)))?;
+    let part_error = |error: TrainError| {
+        let field = match &error {
+            TrainError::UnknownKind { field, .. } | TrainError::PartParameters { field, .. } => format!("{field}.kind"),
+            _ => range_field(&error),
+        };
+        HarnessError::invalid(field, range_message(&error))
+    };
+    registry.objective(&train.objective).map_err(part_error)?;
+    let augmentation = registry.augmentation(&train.augmentation).map_err(part_error)?;
+    decouple_augment::Augment::check(&augmentation)
+        .map_err(|error| HarnessError::invalid("augmentation", format!("augmentation.{error}")))?;
+    if let DataSource::File(file) = &mut train.data {
+        file.digest = Some(check_data_file(file)?.0);
+    }
     Ok(RunConfig { train, evaluation })
 }
 
@@ -400,6 +724,9 @@ pub fn range_message(error: &TrainError) -> String {
 
 /// The dotted field of a failed `check()` (the start of [`range_message`], up to ` = `).
 fn range_field(error: &TrainError) -> String {
+    if let TrainError::Unsupported { field, .. } = error {
+        return (*field).to_string();
+    }
     let message = range_message(error);
     message.split(" = ").next().unwrap_or_default().to_string()
 }

@@ -107,6 +107,29 @@ pub fn available_cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
+/// Memory this process may still allocate, in bytes: `MemAvailable` of
+/// `/proc/meminfo`, lowered to the cgroup's limit minus its usage (cgroup v2
+/// `memory.max` - (`memory.current` - reclaimable `inactive_file`)) when there is one; `None` when neither
+/// can be read (not Linux), so that no run is refused on a guess.
+#[must_use]
+pub fn available_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib = |field: &str| -> Option<u64> {
+        let line = meminfo.lines().find(|line| line.starts_with(field))?;
+        line.split_whitespace().nth(1)?.parse::<u64>().ok()
+    };
+    let machine = kib("MemAvailable:").or_else(|| kib("MemFree:"))?.saturating_mul(1024);
+    let read = |name: &str| std::fs::read_to_string(Path::new("/sys/fs/cgroup").join(name)).ok();
+    let number = |name: &str| read(name)?.trim().parse::<u64>().ok();
+    // The page cache the kernel reclaims first (`inactive_file`) counts as free, as MemAvailable counts it.
+    let reclaimable = read("memory.stat")
+        .and_then(|stat| stat.lines().find_map(|line| line.strip_prefix("inactive_file ").and_then(|v| v.trim().parse::<u64>().ok())))
+        .unwrap_or(0);
+    let used = number("memory.current").unwrap_or(0).saturating_sub(reclaimable);
+    let cgroup = number("memory.max").map(|limit| limit.saturating_sub(used));
+    Some(cgroup.map_or(machine, |cgroup| cgroup.min(machine)))
+}
+
 /// Calls `task(index)` for every index in `0..n`, on up to `jobs` threads that
 /// take the next index as they finish (each index runs exactly once).
 pub fn for_each_job(n: usize, jobs: usize, task: &(dyn Fn(usize) + Sync)) {

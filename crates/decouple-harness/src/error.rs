@@ -66,7 +66,7 @@ pub enum HarnessError {
     },
     /// Complete runs of a resumed sweep that were made by other code.
     #[error(
-        "{stale} of {complete} complete run(s) in {} were made by other code (e.g. {found}; this is {current}): \
+        "{stale} of {complete} complete run(s) in {} are stale (e.g. {found}; this is {current}): \
          pass --rerun-stale to redo them, or --accept-stale to keep them beside the new ones"
     , dir.display())]
     Stale {
@@ -88,6 +88,44 @@ pub enum HarnessError {
         dir: PathBuf,
         /// What is missing or does not load, and what to do.
         reason: String,
+    },
+    /// A complete run of this config trained on data that changed since.
+    #[error(
+        "{} holds a complete run of this config that is stale: {reason}; pass --rerun-stale to train it again, \
+         or --accept-stale to keep it as it is",
+        dir.display()
+    )]
+    StaleRun {
+        /// The run folder.
+        dir: PathBuf,
+        /// Why it is stale.
+        reason: String,
+    },
+    /// Another writer holds the run folder's lock.
+    #[error(
+        "{} is being written by another process{}: one writer per run folder; wait for it, or choose another --out",
+        dir.display(),
+        holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
+    )]
+    Locked {
+        /// The run folder.
+        dir: PathBuf,
+        /// The process that holds it, when its lock file says.
+        holder: Option<u32>,
+    },
+    /// The run folder was finished by another writer between the look and the lock.
+    #[error("{} was completed by another process meanwhile: kept as it is", dir.display())]
+    FinishedMeanwhile {
+        /// The run folder.
+        dir: PathBuf,
+    },
+    /// A run the machine cannot hold, refused before training.
+    #[error("{} was not trained: {error}", dir.display())]
+    TooBig {
+        /// The run folder.
+        dir: PathBuf,
+        /// The estimate and what is available.
+        error: Box<decouple_train::TrainError>,
     },
     /// Finished runs whose folders could not be written (`name: error` each).
     #[error("could not save {} run(s): {}", .0.len(), .0.join("; "))]

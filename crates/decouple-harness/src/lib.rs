@@ -10,24 +10,31 @@
 //! [`progress`] (where the progress of runs goes) and [`context`] (the job
 //! runner, atomic writes, writability checks, provenance).
 //!
-//! Errors are the typed [`HarnessError`]; no `anyhow`, no argument parsing.
+//! [`command_line`] is all of it as a command line over a registry of named
+//! parts (`decouple` and your own binaries), with [`progress_bar`] on a terminal.
+//!
+//! Errors are the typed [`HarnessError`]; no `anyhow`; argument parsing
+//! (clap) only in [`command_line`], the bar (indicatif) only in [`progress_bar`].
 
 pub mod analyze;
+pub mod command_line;
 pub mod compare;
 pub mod config_file;
 pub mod context;
 mod error;
-pub mod file_run;
+pub mod folder_lock;
+pub mod lenient_json;
 pub mod manifest;
 pub mod merge;
 pub mod progress;
+pub mod progress_bar;
 pub mod run_folder;
 pub mod sweep;
 pub mod sweep_results;
 pub mod training;
 
 pub use context::{
-    CodeVersion, available_cores, check_writable, code_version, command_output, cpu_model, for_each_job, git_commit, parallel_map,
-    short_commit, toolchain, write_atomic, write_json,
+    CodeVersion, available_cores, available_memory, check_writable, code_version, command_output, cpu_model, for_each_job, git_commit,
+    parallel_map, short_commit, toolchain, write_atomic, write_json,
 };
 pub use error::{HarnessError, Result, SweepFolder, chain};

@@ -65,6 +65,8 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> crate::Result<MergeOutco
         let source = dirs.iter().map(|dir| dir.join("runs").join(&run.name)).find(|source| completed(source, &run.config_hash).is_some());
         match source {
             Some(source) if !same_folder(&source, &target) => {
+                // One writer per run folder: a run being written there now is not replaced.
+                let _lock = crate::folder_lock::FolderLock::acquire(&target)?;
                 remove_partials(&target)?;
                 copy_run(&source, &target)?;
             }

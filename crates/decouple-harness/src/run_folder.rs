@@ -10,9 +10,18 @@
 //!    so `tail -f metrics.jsonl` shows the run and a killed run says how
 //!    far it got;
 //! 3. at the end: the network (`checkpoint.json`, which `decouple analyze`
-//!    reloads, and `weights.npy` `m x d1`, `thresholds.npy` `m`,
-//!    `dictionary.npy` `d1 x d`, float32, for NumPy), the plots, then
-//!    `summary.json`, and last `progress.json` with `"state": "complete"`.
+//!    reloads, and `weights.npy` `m x d1`, `thresholds.npy` `m`, float32,
+//!    for NumPy, with `dictionary.npy` `d1 x d` for a run on the data
+//!    model), the objective's state (in the checkpoint, and one
+//!    `objective-NAME.npy` per tensor: a predictor, an EMA target, ...),
+//!    the plots, then `summary.json`, and last `progress.json` with
+//!    `"state": "complete"`.
+//!
+//! Runs on the data model and on a data file write the same files; in the
+//! second, the metrics that need a dictionary are not available (`null` in
+//! `metrics.jsonl`, and the summary holds a `sample_report` instead of a
+//! `report`). The whole write holds the folder's lock ([`FolderLock`]): a
+//! second writer of the same folder is refused at once.
 //!
 //! Every file but `metrics.jsonl` is written through `write_atomic`. A folder
 //! is complete when its `summary.json` parses and carries the expected config
@@ -25,14 +34,14 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use decouple_eval::NetworkReport;
+use decouple_eval::{NetworkReport, SampleReport};
 use decouple_plot as svg;
 use decouple_train::Checkpoint;
-use ndarray_npy::WriteNpyExt as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config_file::RunConfig;
+use crate::folder_lock::FolderLock;
 use crate::training::{Execution, HistoryPoint, RunHooks, RunRecord, RunSpec, metrics_line};
 use crate::{CodeVersion, HarnessError, code_version, write_json};
 
@@ -66,8 +75,14 @@ pub struct RunSummary {
     pub wall_s: f64,
     /// Training loss at the last logged step.
     pub final_loss: Option<f64>,
-    /// The full metric set of docs/model.md §6, if the run finished.
+    /// The full metric set of docs/model.md §6, if the run on the data model finished.
     pub report: Option<NetworkReport>,
+    /// The analysis of a finished run on a data file (no dictionary: see its `not_available`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_report: Option<SampleReport>,
+    /// The digest of the data file it trained on (`None` on the data model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_digest: Option<String>,
     /// Plot files in the folder.
     pub plots: Vec<String>,
     /// The decouple version that made it (`None` in folders of versions before it was recorded).
@@ -94,11 +109,34 @@ impl RunSummary {
         }
     }
 
-    /// Whether the run was made by other code than `current` (another version
-    /// or commit, or a folder that recorded neither).
+    /// Why the run is stale for code `current` and data digest `digest`:
+    /// made by other code (another version or commit, or a folder that
+    /// recorded neither), or trained on a data file whose bytes have changed
+    /// since; `None` when it is not.
     #[must_use]
-    pub fn is_stale(&self, current: &CodeVersion) -> bool {
-        self.code_version() != *current
+    pub fn stale_reason(&self, current: &CodeVersion, digest: Option<&str>) -> Option<String> {
+        if self.code_version() != *current {
+            return Some(format!("made by other code ({})", self.code_version().short()));
+        }
+        if self.data_digest.as_deref() != digest {
+            let was = self.data_digest.as_deref().unwrap_or("none");
+            return Some(format!("trained on other data (digest {was}, now {})", digest.unwrap_or("none")));
+        }
+        None
+    }
+
+    /// Whether the run was refused before training (its memory estimate
+    /// exceeded what the machine had then): recorded as failed, and tried
+    /// again by the next `run` or sweep, since the memory available changes.
+    #[must_use]
+    pub fn was_refused(&self) -> bool {
+        self.status == RunStatus::Failed && self.error.as_deref().is_some_and(|error| error.starts_with(crate::training::REFUSED))
+    }
+
+    /// Whether [`Self::stale_reason`] has a reason.
+    #[must_use]
+    pub fn is_stale(&self, current: &CodeVersion, digest: Option<&str>) -> bool {
+        self.stale_reason(current, digest).is_some()
     }
 }
 
@@ -174,7 +212,7 @@ pub fn inspect(dir: &Path, hash: &str) -> FolderState {
             };
         }
     };
-    let summary: RunSummary = match serde_json::from_str(&text) {
+    let summary: RunSummary = match crate::lenient_json::from_str(&text) {
         Ok(summary) => summary,
         Err(error) => return FolderState::Damaged(format!("summary.json does not parse ({error})")),
     };
@@ -232,10 +270,12 @@ pub fn remove_partials(dir: &Path) -> crate::Result<()> {
     Ok(())
 }
 
-/// A run folder being written (see the module doc).
+/// A run folder being written (see the module doc); it holds the folder's lock until finished or dropped.
 #[derive(Debug)]
 pub struct RunFolder {
     dir: PathBuf,
+    digest: Option<String>,
+    _lock: FolderLock,
     metrics: std::fs::File,
     label: String,
     seed: u64,
@@ -249,7 +289,7 @@ struct ConfigFile<'a> {
     name: &'a str,
     config_hash: &'a str,
     config: &'a decouple_train::TrainConfig,
-    evaluation: &'a decouple_eval::EvaluationConfig,
+    evaluation: &'a crate::config_file::Evaluation,
     origin: &'a Origin,
     decouple_version: &'a str,
     git_commit: &'a str,
@@ -273,9 +313,32 @@ impl RunFolder {
     /// attempts are removed.
     ///
     /// # Errors
-    /// `dir` exists and is not a run folder (it is then left as it is); I/O failure.
+    /// [`HarnessError::Locked`] when another writer holds the folder; `dir`
+    /// exists and is not a run folder (it is then left as it is); I/O failure.
     pub fn begin(dir: &Path, config: &RunConfig, origin: &Origin, label: &str) -> crate::Result<Self> {
+        Self::start(dir, config, origin, label, false)
+    }
+
+    /// [`RunFolder::begin`], replacing a complete, current run of the same
+    /// config (`run --force`, or a stale run redone).
+    ///
+    /// # Errors
+    /// As [`RunFolder::begin`].
+    pub fn begin_replacing(dir: &Path, config: &RunConfig, origin: &Origin, label: &str) -> crate::Result<Self> {
+        Self::start(dir, config, origin, label, true)
+    }
+
+    fn start(dir: &Path, config: &RunConfig, origin: &Origin, label: &str, replace: bool) -> crate::Result<Self> {
+        let lock = FolderLock::acquire(dir)?;
         check_replaceable(dir)?;
+        // Another writer may have finished this very run between the caller's look and the lock.
+        if !replace {
+            if let Some(summary) = completed(dir, &config.hash()) {
+                if !summary.was_refused() && !summary.is_stale(code_version(), config.data_digest()) {
+                    return Err(HarnessError::FinishedMeanwhile { dir: dir.to_path_buf() });
+                }
+            }
+        }
         remove_partials(dir)?;
         let staging = stage(dir)?;
         let (name, hash) = (folder_name(dir), config.hash());
@@ -301,7 +364,16 @@ impl RunFolder {
         // The handle follows the file through the rename of its folder.
         let metrics = std::fs::File::create(&path).map_err(HarnessError::io("creating", &path))?;
         publish(&staging, dir)?;
-        Ok(Self { dir: dir.to_path_buf(), metrics, label: label.to_string(), seed: config.train.seed, steps, hash })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            digest: config.data_digest().map(str::to_string),
+            _lock: lock,
+            metrics,
+            label: label.to_string(),
+            seed: config.train.seed,
+            steps,
+            hash,
+        })
     }
 
     /// The folder.
@@ -339,13 +411,15 @@ impl RunFolder {
         let summary = RunSummary {
             name: folder_name(&self.dir),
             config_hash: self.hash.clone(),
-            status: if record.report.is_some() { RunStatus::Ok } else { RunStatus::Failed },
+            status: if record.report.is_some() || record.sample_report.is_some() { RunStatus::Ok } else { RunStatus::Failed },
             error: record.error.clone(),
             seed: record.seed,
             values,
             wall_s: record.wall_s,
             final_loss: record.history.last().map(|point| point.loss),
             report: record.report.clone(),
+            sample_report: record.sample_report.clone(),
+            data_digest: self.digest.clone(),
             plots,
             decouple_version: Some(version.version.clone()),
             git_commit: Some(version.commit.clone()),
@@ -360,24 +434,61 @@ impl RunFolder {
     }
 }
 
-/// `checkpoint.json`, `weights.npy`, `thresholds.npy` and `dictionary.npy` of `network` in `dir`.
+/// `.npy` bytes of `array`.
+fn npy<A: ndarray_npy::WriteNpyExt>(array: &A, path: &Path) -> crate::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    array.write_npy(&mut bytes).map_err(|error| other_error("encoding", path, error))?;
+    Ok(bytes)
+}
+
+/// The file of the objective's state tensor `name`: `objective-NAME.npy` (`.` and `/` as `-`).
+#[must_use]
+pub fn state_file(name: &str) -> String {
+    format!("objective-{}.npy", name.replace(['.', '/', '\\'], "-"))
+}
+
+/// `checkpoint.json`, `weights.npy`, `thresholds.npy`, `dictionary.npy` (runs
+/// on the data model) and one `objective-NAME.npy` per tensor of the
+/// objective's state, of `network` in `dir`.
 fn write_network(dir: &Path, network: &Checkpoint) -> crate::Result<Vec<String>> {
     let checkpoint = dir.join("checkpoint.json");
     network.save(&checkpoint).map_err(|error| other_error("writing", &checkpoint, error))?;
-    let model = decouple_data::SparseCodingModel::from_seed(network.config.data, network.config.seed)
-        .map_err(|error| other_error("re-creating the dictionary for", &dir.join("dictionary.npy"), error))?;
-    let arrays: [(&str, ndarray::ArrayViewD<'_, f32>); 3] = [
-        ("weights.npy", network.net.weights().into_dyn()),
-        ("thresholds.npy", network.net.bias().into_dyn()),
-        ("dictionary.npy", model.dictionary().matrix().into_dyn()),
-    ];
+    let mut arrays: Vec<(String, Vec<u8>)> = Vec::new();
+    for (name, array) in [("weights.npy", network.net.weights().into_dyn()), ("thresholds.npy", network.net.bias().into_dyn())] {
+        arrays.push((name.to_string(), npy(&array.as_standard_layout(), &dir.join(name))?));
+    }
+    if let Some(data) = network.config.data.model() {
+        let path = dir.join("dictionary.npy");
+        let model = decouple_data::SparseCodingModel::from_seed(*data, network.config.seed)
+            .map_err(|error| other_error("re-creating the dictionary for", &path, error))?;
+        arrays.push(("dictionary.npy".to_string(), npy(&model.dictionary().matrix().as_standard_layout(), &path)?));
+    }
+    let mut written = std::collections::BTreeSet::new();
+    for (name, tensor) in &network.objective_state.tensors {
+        let file = state_file(name);
+        let path = dir.join(&file);
+        if !written.insert(file.clone()) {
+            return Err(other_error("writing", &path, format!("two tensors of the objective's state map to {file}; rename `{name}`")));
+        }
+        let bytes = match &tensor.data {
+            decouple_train::TensorData::F32(values) => npy(
+                &ndarray::ArrayD::from_shape_vec(tensor.shape.clone(), values.clone())
+                    .map_err(|error| other_error("encoding", &path, error))?,
+                &path,
+            )?,
+            decouple_train::TensorData::F64(values) => npy(
+                &ndarray::ArrayD::from_shape_vec(tensor.shape.clone(), values.clone())
+                    .map_err(|error| other_error("encoding", &path, error))?,
+                &path,
+            )?,
+        };
+        arrays.push((file, bytes));
+    }
     let mut files = vec!["checkpoint.json".to_string()];
-    for (name, array) in arrays {
-        let path = dir.join(name);
-        let mut bytes = Vec::new();
-        array.as_standard_layout().write_npy(&mut bytes).map_err(|error| other_error("encoding", &path, error))?;
+    for (name, bytes) in arrays {
+        let path = dir.join(&name);
         decouple_train::write_atomic(&path, &bytes).map_err(HarnessError::io("writing", &path))?;
-        files.push(name.to_string());
+        files.push(name);
     }
     Ok(files)
 }
@@ -415,6 +526,8 @@ impl RunHooks for FolderHooks<'_> {
                 self.folders.lock().expect("folders lock").insert(index, folder);
                 true
             }
+            // Another writer (an overlapping shard) finished it meanwhile: nothing to do.
+            Err(HarnessError::FinishedMeanwhile { .. }) => false,
             Err(error) => {
                 self.fail(index, &error);
                 false
@@ -438,6 +551,21 @@ impl RunHooks for FolderHooks<'_> {
     }
 }
 
+/// What a resumed sweep (or `run`) does with stale complete runs: made by
+/// other code (another decouple version or git commit), or on a data file
+/// that changed since. Never mix them silently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum StalePolicy {
+    /// Stop before training, saying how many are stale ([`HarnessError::Stale`]).
+    #[default]
+    Refuse,
+    /// Redo them (`--rerun-stale`).
+    Rerun,
+    /// Keep them beside the new runs (`--accept-stale`); `sweep.csv` names each run's commit.
+    Accept,
+}
+
 /// Where `decouple run` writes a config: `out`, or `results/runs/STEM-HASH8`.
 #[derive(Debug, Clone)]
 pub struct RunPlan {
@@ -449,12 +577,13 @@ pub struct RunPlan {
     pub dir: PathBuf,
 }
 
-/// Loads `file` with the `--set` edits and picks the folder (what `run --dry-run` prints).
+/// Loads `file` with the `--set` edits (named parts through `registry`) and
+/// picks the folder (what `run --dry-run` prints).
 ///
 /// # Errors
 /// Invalid config.
-pub fn plan_run(file: &Path, sets: &[String], out: Option<PathBuf>) -> crate::Result<RunPlan> {
-    let config = crate::config_file::load_run(file, sets)?;
+pub fn plan_run(file: &Path, sets: &[String], out: Option<PathBuf>, registry: &decouple_train::Registry) -> crate::Result<RunPlan> {
+    let config = crate::config_file::load_run_with(file, sets, registry)?;
     let hash = config.hash();
     let stem = file.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
     let dir = out.unwrap_or_else(|| PathBuf::from("results").join("runs").join(format!("{stem}-{}", &hash[..8])));
@@ -471,42 +600,100 @@ pub enum RunDone {
     AlreadyComplete,
     /// The folder held this config complete, made by other code: trained again.
     ReplacedStale,
+    /// The folder held this config complete on data that changed since, trained again (`--rerun-stale`).
+    RetrainedOnNewData,
+    /// The folder held this config complete on data that changed since, kept (`--accept-stale`).
+    KeptStale,
+}
+
+/// Options of `decouple run`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RunOptions {
+    /// The `--set` edits, in order.
+    pub sets: Vec<String>,
+    /// The folder (default `results/runs/STEM-HASH8`).
+    pub out: Option<PathBuf>,
+    /// Train again even if the folder is complete.
+    pub force: bool,
+    /// What to do with a complete run trained on data that changed since.
+    pub stale: StalePolicy,
+    /// Threads, progress and the registry of named parts.
+    pub execution: Execution,
+}
+
+impl RunOptions {
+    /// No edits, the default folder, no `--force`, stale data refused, the default execution.
+    #[must_use]
+    pub fn new() -> Self {
+        Self { sets: Vec::new(), out: None, force: false, stale: StalePolicy::Refuse, execution: Execution::default() }
+    }
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// `decouple run`: loads `file` with the `--set` edits, checks that the
-/// folder can be written, trains and evaluates on `execution`'s threads and
-/// writes the folder as it goes (see the module doc). A complete folder with
-/// the same config hash, made by this code, is kept as it is unless `force`;
-/// one made by other code is run again. Returns the folder, the summary and
-/// what was done.
+/// folder can be written and that the machine can hold the run, trains and
+/// evaluates on `execution`'s threads and writes the folder as it goes (see
+/// the module doc). A complete folder with the same config hash, made by
+/// this code on the same data, is kept as it is unless `force`; one made by
+/// other code is run again; one trained on data that changed since is
+/// refused unless `options.stale` says to redo or keep it. Returns the
+/// folder, the summary and what was done.
 ///
 /// # Errors
-/// Invalid config, unwritable folder, I/O failure. A diverged run is not an
-/// error here: it is recorded with status `failed`.
-pub fn run_file(
-    file: &Path,
-    sets: &[String],
-    out: Option<PathBuf>,
-    force: bool,
-    execution: &Execution,
-) -> crate::Result<(PathBuf, RunSummary, RunDone)> {
-    let RunPlan { config, dir, .. } = plan_run(file, sets, out)?;
+/// Invalid config, unwritable or locked folder, a run too big for the
+/// machine, changed data under [`StalePolicy::Refuse`], I/O
+/// failure. A diverged run is not an error here: it is recorded with status `failed`.
+pub fn run_file(file: &Path, options: &RunOptions) -> crate::Result<(PathBuf, RunSummary, RunDone)> {
+    let execution = &options.execution;
+    let RunPlan { config, dir, .. } = plan_run(file, &options.sets, options.out.clone(), &execution.registry)?;
     let mut done = RunDone::Trained;
-    if let Some(summary) = completed(&dir, &config.hash()) {
-        if !summary.is_stale(code_version()) && !force {
-            return Ok((dir, summary, RunDone::AlreadyComplete));
-        }
-        if !force {
-            done = RunDone::ReplacedStale;
+    if let Some(summary) = completed(&dir, &config.hash()).filter(|summary| !summary.was_refused()) {
+        let digest = config.data_digest();
+        if !options.force {
+            if summary.code_version() != *code_version() {
+                done = RunDone::ReplacedStale;
+            } else if let Some(reason) = summary.stale_reason(code_version(), digest) {
+                match options.stale {
+                    StalePolicy::Refuse => return Err(HarnessError::StaleRun { dir, reason }),
+                    StalePolicy::Accept => return Ok((dir, summary, RunDone::KeptStale)),
+                    StalePolicy::Rerun => done = RunDone::RetrainedOnNewData,
+                }
+            } else {
+                crate::folder_lock::clear_unheld(&dir);
+                return Ok((dir, summary, RunDone::AlreadyComplete));
+            }
         }
     }
     check_replaceable(&dir)?;
+    if !options.force && dir.join("report.json").is_file() && dir.join("bias.npy").is_file() && !dir.join("checkpoint.json").is_file() {
+        let message = format!(
+            "{} holds a data-file run of an earlier decouple (report.json, bias.npy): pass --force to replace it, or choose another --out",
+            dir.display()
+        );
+        return Err(HarnessError::invalid("--out", message));
+    }
     crate::check_writable(dir.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new(".")))?;
+    let augmentation = execution
+        .registry
+        .augmentation(&config.train.augmentation)
+        .map_err(|error| HarnessError::invalid("augmentation", error.to_string()))?;
+    let shape = match config.train.data.file() {
+        Some(file) => Some(crate::config_file::check_data_file(file)?.1),
+        None => None,
+    };
+    crate::training::check_memory(&config.train, &config.evaluation, decouple_augment::Augment::n_views(&augmentation), shape)
+        .map_err(|error| HarnessError::TooBig { dir: dir.clone(), error: Box::new(error) })?;
     let name = folder_name(&dir);
-    let origin = Origin { file: file.display().to_string(), edits: sets.to_vec(), sweep: None };
-    // Started here, not in the hook, so that an unwritable folder is an error before training.
-    let folder = RunFolder::begin(&dir, &config, &origin, &name)?;
-    let spec = RunSpec { label: name, config: config.train };
+    let origin = Origin { file: file.display().to_string(), edits: options.sets.clone(), sweep: None };
+    // Started here, not in the hook, so that an unwritable or locked folder is an error before training.
+    let folder = RunFolder::begin_replacing(&dir, &config, &origin, &name)?;
+    let spec = RunSpec { label: name, config: config.train.clone() };
     struct Single {
         folder: std::sync::Mutex<Option<RunFolder>>,
         result: std::sync::Mutex<Option<crate::Result<RunSummary>>>,
@@ -524,7 +711,7 @@ pub fn run_file(
         }
     }
     let single = Single { folder: std::sync::Mutex::new(Some(folder)), result: Default::default(), error: Default::default() };
-    crate::training::execute_each("run", std::slice::from_ref(&spec), &[0], &|_| config.evaluation, 1, execution, &single);
+    crate::training::execute_each("run", std::slice::from_ref(&spec), &[0], &|_| config.evaluation.clone(), 1, execution, &single);
     if let Some(error) = single.error.into_inner().expect("error lock") {
         return Err(error);
     }
@@ -611,12 +798,14 @@ pub(crate) fn write_plots(dir: &Path, record: &RunRecord) -> crate::Result<Vec<S
             name: title.to_string(),
             values: record.history.iter().map(pick).collect(),
         };
-        let series = [
+        let mut series = vec![
             curve("median best_j", |point| point.median_best),
             curve("min best_j", |point| point.min_best),
             curve("sparse energy", |point| point.sparse_energy_weighted),
-            curve("active fraction", |point| point.active_fraction),
         ];
+        // A run on a data file has no dictionary: only what does not need one.
+        series.retain(|one| one.values.iter().any(|value| value.is_finite()));
+        series.push(curve("active fraction", |point| point.active_fraction));
         let training = svg::lines("Feature learning over training", "step", "value", &steps, &series, (0.0, 1.0), usize::MAX);
         crate::write_atomic(&dir.join("training.svg"), &training)?;
         let losses = [curve("loss", |point| point.loss)];
@@ -637,6 +826,15 @@ pub(crate) fn write_plots(dir: &Path, record: &RunRecord) -> crate::Result<Vec<S
         );
         crate::write_atomic(&dir.join("sparse-energy.svg"), &svg::histograms(&title, "sparse energy", &energies, (0.0, 1.0), 20))?;
         plots.push("sparse-energy.svg".to_string());
+    }
+    if let Some(filters) = &record.filters {
+        let columns = (filters.panels.last().map_or(1, |panel| panel.images.len()) as f64).sqrt().ceil() as usize;
+        let title = "Learned filters (sorted by norm) beside the top principal components";
+        crate::write_atomic(
+            &dir.join("filters.svg"),
+            &svg::image_grid(title, &filters.panels, filters.height, filters.width, columns.max(1)),
+        )?;
+        plots.push("filters.svg".to_string());
     }
     Ok(plots)
 }

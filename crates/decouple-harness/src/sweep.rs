@@ -17,9 +17,14 @@
 //! **Resuming.** A run whose folder is complete with the same config hash
 //! (see `run_folder`) is skipped; anything else (missing, killed midway,
 //! truncated or missing files, changed config) is redone. A complete run
-//! made by other code (another decouple version or git commit) is *stale*:
-//! the sweep stops before training and says how many there are, unless told
-//! to redo them (`--rerun-stale`) or keep them (`--accept-stale`).
+//! made by other code (another decouple version or git commit), or trained
+//! on a data file whose bytes have changed since, is *stale*: the sweep
+//! stops before training and says how many there are, unless told to redo
+//! them (`--rerun-stale`) or keep them (`--accept-stale`).
+//!
+//! Relative data-file paths in the sweep file (its inline `base` and its
+//! `grid` values of `data.path` and `data.labels`) resolve against the
+//! sweep file's folder; those of a `base` file against that file's folder.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -33,6 +38,7 @@ use crate::run_folder::{self, FolderHooks, FolderState, Origin};
 use crate::sweep_results::{self, METRICS, Tally};
 use crate::training::{Execution, RunSpec, execute_each};
 use crate::{CodeVersion, HarnessError, code_version};
+use decouple_train::Registry;
 
 /// Most runs one sweep may have.
 pub const MAX_RUNS: usize = 100_000;
@@ -84,9 +90,17 @@ const SWEEP_FIELDS: [&str; 6] = ["name", "base", "grid", "seeds", "evaluation", 
 /// # Errors
 /// Any invalid input, prefixed with the file name.
 pub fn load_sweep(file: &Path) -> crate::Result<Sweep> {
+    load_sweep_with(file, &Registry::default())
+}
+
+/// Reads a sweep file whose named parts resolve through `registry`.
+///
+/// # Errors
+/// Any invalid input, prefixed with the file name.
+pub fn load_sweep_with(file: &Path, registry: &Registry) -> crate::Result<Sweep> {
     let document = config_file::read_document(file)?;
     let stem = file.file_stem().map_or_else(|| "sweep".into(), |stem| stem.to_string_lossy().into_owned());
-    let mut sweep = parse_sweep(document, file.parent(), &stem).within(|| file.display().to_string())?;
+    let mut sweep = parse_sweep_with(document, file.parent(), &stem, registry).within(|| file.display().to_string())?;
     sweep.file = file.display().to_string();
     Ok(sweep)
 }
@@ -97,6 +111,14 @@ pub fn load_sweep(file: &Path) -> crate::Result<Sweep> {
 /// Unknown fields, bad values, grid paths that do not exist, runs whose
 /// config is invalid (named by their values), too many runs.
 pub fn parse_sweep(document: Value, dir: Option<&Path>, default_name: &str) -> crate::Result<Sweep> {
+    parse_sweep_with(document, dir, default_name, &Registry::default())
+}
+
+/// [`parse_sweep`], with named parts resolved through `registry`.
+///
+/// # Errors
+/// As [`parse_sweep`].
+pub fn parse_sweep_with(document: Value, dir: Option<&Path>, default_name: &str, registry: &Registry) -> crate::Result<Sweep> {
     let Value::Object(mut fields) = document else { return Err(HarnessError::invalid("", "a sweep file is a table")) };
     if let Some(unknown) = fields.keys().find(|key| !SWEEP_FIELDS.contains(&key.as_str())) {
         let valid = SWEEP_FIELDS.map(|field| format!("`{field}`")).join(", ");
@@ -107,14 +129,24 @@ pub fn parse_sweep(document: Value, dir: Option<&Path>, default_name: &str) -> c
         Some(Value::String(name)) if !name.trim().is_empty() => name,
         Some(other) => return Err(HarnessError::invalid("name", format!("name: expected a non-empty string, found {other}"))),
     };
+    let here = dir.unwrap_or(Path::new(""));
     let mut base = config_file::default_tree();
     match fields.remove("base") {
         None => {}
         Some(Value::String(path)) => {
             let path = dir.map_or_else(|| PathBuf::from(&path), |dir| dir.join(&path));
-            overlay(&mut base, config_file::read_document(&path)?, "").within(|| format!("base {}", path.display()))?;
+            let mut document = config_file::read_document(&path)?;
+            config_file::upgrade_document(&mut document).within(|| format!("base {}", path.display()))?;
+            config_file::resolve_document_paths(&mut document, path.parent().unwrap_or(Path::new("")));
+            base = config_file::base_tree(&document);
+            overlay(&mut base, document, "").within(|| format!("base {}", path.display()))?;
         }
-        Some(table @ Value::Object(_)) => overlay(&mut base, table, "").within(|| "base".into())?,
+        Some(mut table @ Value::Object(_)) => {
+            config_file::upgrade_document(&mut table).within(|| "base".into())?;
+            config_file::resolve_document_paths(&mut table, here);
+            base = config_file::base_tree(&table);
+            overlay(&mut base, table, "").within(|| "base".into())?;
+        }
         Some(other) => {
             return Err(HarnessError::invalid("base", format!("base: expected a config file path or a table, found {other}")));
         }
@@ -125,6 +157,15 @@ pub fn parse_sweep(document: Value, dir: Option<&Path>, default_name: &str) -> c
     let mut axes = Vec::new();
     if let Some(grid) = fields.remove("grid") {
         flatten_grid(grid, "", &mut axes)?;
+    }
+    for (path, values) in &mut axes {
+        if config_file::PATH_FIELDS.contains(&path.as_str()) {
+            for value in values.iter_mut() {
+                if let Value::String(text) = value {
+                    *text = config_file::resolve_path(text, here);
+                }
+            }
+        }
     }
     if axes.iter().any(|(path, _)| path == "seed") {
         return Err(HarnessError::invalid("grid.seed", "grid: sweep seeds with `seeds = [..]` (or a count), not a grid over `seed`"));
@@ -160,7 +201,7 @@ pub fn parse_sweep(document: Value, dir: Option<&Path>, default_name: &str) -> c
         Some(total) if total <= MAX_RUNS => {}
         _ => return Err(HarnessError::invalid("grid", format!("the grid times the seeds has more than {MAX_RUNS} runs"))),
     }
-    expand(name, base, axes, seeds, plot)
+    expand(name, base, axes, seeds, plot, registry)
 }
 
 fn flatten_grid(node: Value, path: &str, axes: &mut Vec<(String, Vec<Value>)>) -> crate::Result<()> {
@@ -222,7 +263,7 @@ fn check_plot(plot: &PlotSpec, axes: &[Axis]) -> crate::Result<()> {
     Ok(())
 }
 
-fn expand(name: String, base: Value, axes: Vec<Axis>, seeds: Vec<u64>, plot: PlotSpec) -> crate::Result<Sweep> {
+fn expand(name: String, base: Value, axes: Vec<Axis>, seeds: Vec<u64>, plot: PlotSpec, registry: &Registry) -> crate::Result<Sweep> {
     let points: usize = axes.iter().map(|axis| axis.values.len()).product();
     let (mut runs, mut configs, mut names) = (Vec::new(), Vec::new(), HashSet::new());
     for point in 0..points {
@@ -243,7 +284,7 @@ fn expand(name: String, base: Value, axes: Vec<Axis>, seeds: Vec<u64>, plot: Plo
             let mut tree = tree.clone();
             set_path(&mut tree, "seed", Value::from(seed))?;
             let describe = || parts.iter().cloned().chain([format!("seed={seed}")]).collect::<Vec<_>>().join(", ");
-            let config = config_file::resolve(&tree).within(|| format!("run {}", describe()))?;
+            let config = config_file::resolve_with(&tree, registry).within(|| format!("run {}", describe()))?;
             let config_hash = config.hash();
             let run_name =
                 parts.iter().cloned().chain([format!("seed={seed}"), config_hash[..8].to_string()]).collect::<Vec<_>>().join("_");
@@ -260,19 +301,7 @@ fn expand(name: String, base: Value, axes: Vec<Axis>, seeds: Vec<u64>, plot: Plo
     Ok(Sweep { manifest: SweepManifest { name, axes, seeds, plot, runs, plan_hash }, configs, file: String::new() })
 }
 
-/// What a resumed sweep does with complete runs made by other code (another
-/// decouple version or git commit): never mix them silently.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum StalePolicy {
-    /// Stop before training, saying how many are stale ([`HarnessError::Stale`]).
-    #[default]
-    Refuse,
-    /// Redo them (`--rerun-stale`).
-    Rerun,
-    /// Keep them beside the new runs (`--accept-stale`); `sweep.csv` names each run's commit.
-    Accept,
-}
+pub use crate::run_folder::StalePolicy;
 
 /// Options of `decouple sweep`.
 #[derive(Debug, Clone)]
@@ -286,7 +315,7 @@ pub struct SweepOptions {
     pub shard: Option<Shard>,
     /// What to do with complete runs made by other code.
     pub stale: StalePolicy,
-    /// Threads per run and where progress goes.
+    /// Threads per run, where progress goes and the registry of named parts.
     pub execution: Execution,
 }
 
@@ -325,12 +354,18 @@ pub struct Survey {
 }
 
 impl Survey {
-    /// Complete runs made by other code than `current`.
+    /// The data digest run `index` is configured with now.
+    #[must_use]
+    pub fn digest(&self, index: usize) -> Option<&str> {
+        self.sweep.configs[index].data_digest()
+    }
+
+    /// Complete runs made by other code than `current`, or on data that changed since.
     #[must_use]
     pub fn stale(&self, current: &CodeVersion) -> Vec<usize> {
         self.runs
             .iter()
-            .filter(|(_, state)| matches!(state, FolderState::Complete(summary) if summary.is_stale(current)))
+            .filter(|(index, state)| matches!(state, FolderState::Complete(summary) if summary.is_stale(current, self.digest(*index))))
             .map(|(index, _)| *index)
             .collect()
     }
@@ -346,8 +381,8 @@ impl Survey {
                 FolderState::Incomplete { step, steps } => format!("incomplete at step {step} of {steps}: to run again"),
                 FolderState::Damaged(reason) => format!("damaged ({reason}): to run again"),
                 FolderState::OtherConfig => "another config in its folder: to run again".to_string(),
-                FolderState::Complete(summary) if summary.is_stale(current) => {
-                    format!("complete, made by other code ({})", summary.code_version().short())
+                FolderState::Complete(summary) if summary.is_stale(current, self.digest(*index)) => {
+                    format!("complete, {}", summary.stale_reason(current, self.digest(*index)).unwrap_or_default())
                 }
                 FolderState::Complete(_) => "complete".to_string(),
             };
@@ -362,7 +397,7 @@ impl Survey {
 /// # Errors
 /// Invalid sweep file.
 pub fn survey(file: &Path, options: &SweepOptions) -> crate::Result<Survey> {
-    let sweep = load_sweep(file)?;
+    let sweep = load_sweep_with(file, &options.execution.registry)?;
     let out = options.out.clone().unwrap_or_else(|| default_out(&sweep.manifest.name));
     let shard = options.shard.unwrap_or(Shard { index: 1, count: 1 });
     let runs = sweep
@@ -390,20 +425,28 @@ pub fn run_sweep(file: &Path, options: &SweepOptions) -> crate::Result<SweepOutc
     crate::check_writable(&runs_dir)?;
     let current = code_version();
     let (mut complete, mut stale, mut incomplete, mut damaged) = (0, Vec::new(), 0, 0);
+    let (mut data_stale, mut refused) = (0, 0);
     let mut pending = Vec::new();
     for (position, (index, state)) in runs.iter().enumerate() {
         match state {
-            FolderState::Complete(summary) if summary.is_stale(current) => {
+            FolderState::Complete(summary) if summary.is_stale(current, sweep.configs[*index].data_digest()) => {
                 complete += 1;
-                stale.push((position, summary.code_version()));
+                if summary.code_version() == *current {
+                    data_stale += 1;
+                }
+                stale.push((position, summary.stale_reason(current, sweep.configs[*index].data_digest()).unwrap_or_default()));
             }
+            FolderState::Complete(summary) if summary.was_refused() => refused += 1,
             FolderState::Complete(_) => complete += 1,
             FolderState::Incomplete { .. } => incomplete += 1,
             FolderState::Damaged(_) => damaged += 1,
             _ => {}
         }
-        if !matches!(state, FolderState::Complete(_)) {
-            run_folder::remove_partials(&runs_dir.join(&manifest.runs[*index].name))?;
+        if matches!(state, FolderState::Complete(summary) if !summary.was_refused()) {
+            // A writer killed after finishing the folder leaves its (unheld) lock file.
+            crate::folder_lock::clear_unheld(&runs_dir.join(&manifest.runs[*index].name));
+        } else {
+            // (Partial folders of killed attempts are removed by the run's own start, under its folder lock.)
             pending.push(position);
         }
     }
@@ -414,16 +457,16 @@ pub fn run_sweep(file: &Path, options: &SweepOptions) -> crate::Result<SweepOutc
                 dir: runs_dir,
                 stale: stale.len(),
                 complete,
-                found: found.short(),
+                found: found.clone(),
                 current: current.short(),
             });
         }
         (Some(_), StalePolicy::Rerun) => {
             pending.extend(stale.iter().map(|(position, _)| *position));
             pending.sort_unstable();
-            format!(" ({} made by other code, to run again)", stale.len())
+            format!(" ({}, to run again)", stale_count(stale.len(), data_stale))
         }
-        (Some(_), _) => format!(" ({} made by other code, kept)", stale.len()),
+        (Some(_), _) => format!(" ({}, kept)", stale_count(stale.len(), data_stale)),
     };
     write_manifest(&out, manifest)?;
     let skipped = runs.len() - pending.len();
@@ -433,6 +476,9 @@ pub fn run_sweep(file: &Path, options: &SweepOptions) -> crate::Result<SweepOutc
     }
     if damaged > 0 {
         redo.push(format!("{damaged} with missing or damaged files"));
+    }
+    if refused > 0 {
+        redo.push(format!("{refused} refused for memory before"));
     }
     let redo = if redo.is_empty() { String::new() } else { format!(" ({} among them)", redo.join(", ")) };
     println!(
@@ -444,8 +490,10 @@ pub fn run_sweep(file: &Path, options: &SweepOptions) -> crate::Result<SweepOutc
         out.display()
     );
     let mine: Vec<usize> = runs.iter().map(|(index, _)| *index).collect();
-    let specs: Vec<RunSpec> =
-        mine.iter().map(|&index| RunSpec { label: manifest.runs[index].name.clone(), config: sweep.configs[index].train }).collect();
+    let specs: Vec<RunSpec> = mine
+        .iter()
+        .map(|&index| RunSpec { label: manifest.runs[index].name.clone(), config: sweep.configs[index].train.clone() })
+        .collect();
     let targets = |position: usize| {
         let run = &manifest.runs[mine[position]];
         let values: BTreeMap<String, Value> =
@@ -455,7 +503,7 @@ pub fn run_sweep(file: &Path, options: &SweepOptions) -> crate::Result<SweepOutc
             edits: values.iter().map(|(path, value)| format!("{path}={value}")).collect(),
             sweep: Some(manifest.name.clone()),
         };
-        (runs_dir.join(&run.name), sweep.configs[run.index], origin, values)
+        (runs_dir.join(&run.name), sweep.configs[run.index].clone(), origin, values)
     };
     let labels = |position: usize| manifest.runs[mine[position]].name.clone();
     let hooks = FolderHooks::new(&targets, &labels);
@@ -463,7 +511,7 @@ pub fn run_sweep(file: &Path, options: &SweepOptions) -> crate::Result<SweepOutc
         &manifest.name,
         &specs,
         &pending,
-        &|position| sweep.configs[mine[position]].evaluation,
+        &|position| sweep.configs[mine[position]].evaluation.clone(),
         options.jobs,
         &options.execution,
         &hooks,
@@ -479,6 +527,15 @@ pub fn run_sweep(file: &Path, options: &SweepOptions) -> crate::Result<SweepOutc
     };
     let tally = sweep_results::write(&out, manifest, &mine, &table, plots)?;
     Ok(SweepOutcome { table: out.join(table), out, runs: mine.len(), tally })
+}
+
+/// "N made by other code" and/or "N on changed data".
+fn stale_count(stale: usize, data_stale: usize) -> String {
+    match (stale - data_stale, data_stale) {
+        (code, 0) => format!("{code} made by other code"),
+        (0, data) => format!("{data} trained on data that changed since"),
+        (code, data) => format!("{code} made by other code, {data} trained on data that changed since"),
+    }
 }
 
 fn shard_words(shard: Shard) -> String {

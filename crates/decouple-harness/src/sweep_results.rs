@@ -17,8 +17,11 @@ use crate::run_folder::{RunStatus, RunSummary, completed};
 use crate::write_atomic;
 
 /// Metrics a sweep can tabulate and plot: fields of the run's report
-/// (`probe.learned` is a nested one), plus `final_loss` and `wall_s`.
-pub const METRICS: [&str; 25] = [
+/// (`probe.learned` is a nested one) or, for a run on a data file, of its
+/// sample report (the last five), plus `final_loss` and `wall_s`. A metric
+/// a run does not have (one that needs a dictionary, in a run on a data
+/// file) is an empty cell: not available.
+pub const METRICS: [&str; 30] = [
     "median_best",
     "min_best",
     "max_best",
@@ -44,6 +47,11 @@ pub const METRICS: [&str; 25] = [
     "rho_dense_learned",
     "final_loss",
     "wall_s",
+    "active_fraction",
+    "kurtosis_median",
+    "participation_ratio_median",
+    "top_k_share_median",
+    "kappa",
 ];
 
 /// The metric columns every `sweep.csv` has (the live neurons beside the
@@ -80,8 +88,12 @@ pub fn metric(summary: &RunSummary, metric: &str) -> Option<f64> {
         "wall_s" => Some(summary.wall_s),
         "final_loss" => summary.final_loss,
         path => {
-            let report = serde_json::to_value(summary.report.as_ref()?).ok()?;
-            path.split('.').try_fold(&report, |node, key| node.get(key)).and_then(Value::as_f64)
+            let report = match (&summary.report, &summary.sample_report) {
+                (Some(report), _) => serde_json::to_value(report).ok()?,
+                (None, Some(report)) => serde_json::to_value(report).ok()?,
+                (None, None) => return None,
+            };
+            path.split('.').try_fold(&report, |node, key| node.get(key)).and_then(Value::as_f64).filter(|value| value.is_finite())
         }
     }
 }

@@ -10,14 +10,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use decouple_analysis as analysis;
+use decouple_augment::{AnyAugmentation, Augment as _};
 use decouple_net::SymReluNet;
-use decouple_train::{Checkpoint, StepMetrics, TrainConfig, train_with_threads};
-use ndarray::ArrayView2;
+use decouple_train::{Checkpoint, MemoryEstimate, Registry, StepMetrics, TrainConfig, Trainer};
+use ndarray::{ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
+use crate::config_file::Evaluation;
 use crate::progress::{PlainLines, Progress};
 
-use decouple_eval::{BaselineProbes, EvaluationConfig, NetworkReport, evaluate_with};
+use decouple_eval::{
+    BaselineProbes, EvaluationConfig, NetworkReport, SampleReport, evaluate_samples, evaluate_with, top_principal_components,
+};
 
 /// One run to do: a label for tables and a full training config.
 #[derive(Debug, Clone)]
@@ -28,7 +32,8 @@ pub struct RunSpec {
     pub config: TrainConfig,
 }
 
-/// The state of a network at one logged step.
+/// The state of a network at one logged step (in a run on a data file, the
+/// metrics that need a dictionary are NaN, written `null`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HistoryPoint {
     /// Updates done.
@@ -70,13 +75,30 @@ pub struct RunRecord {
     pub wall_s: f64,
     /// Why the run failed (divergence), if it did.
     pub error: Option<String>,
-    /// The metrics of the trained network.
+    /// The metrics of the trained network (runs on the data model).
     pub report: Option<NetworkReport>,
+    /// The analysis of the trained network (runs on a data file).
+    #[serde(default)]
+    pub sample_report: Option<SampleReport>,
     /// Metrics over training.
     pub history: Vec<HistoryPoint>,
     /// `|cos(w_i, M_j)|`, `m x d`, rows sorted by their best feature.
     #[serde(skip)]
     pub alignment: Vec<Vec<f64>>,
+    /// The learned filters beside the top principal components (runs on image samples).
+    #[serde(skip)]
+    pub filters: Option<Filters>,
+}
+
+/// Image panels of the learned filters (sorted by norm) and the top principal components.
+#[derive(Debug, Clone)]
+pub struct Filters {
+    /// Image height.
+    pub height: usize,
+    /// Image width.
+    pub width: usize,
+    /// The panels.
+    pub panels: Vec<decouple_plot::ImagePanel>,
 }
 
 /// How runs execute: the cores to share between parallel runs and the
@@ -89,6 +111,8 @@ pub struct Execution {
     pub threads: Option<usize>,
     /// Where progress goes.
     pub progress: Arc<dyn Progress>,
+    /// What named objectives and augmentations resolve to (the built-ins by default).
+    pub registry: Arc<Registry>,
 }
 
 impl std::fmt::Debug for Execution {
@@ -100,7 +124,12 @@ impl std::fmt::Debug for Execution {
 impl Default for Execution {
     /// All available cores, split automatically; plain progress lines.
     fn default() -> Self {
-        Self { cores: crate::available_cores(), threads: None, progress: Arc::new(PlainLines::default()) }
+        Self {
+            cores: crate::available_cores(),
+            threads: None,
+            progress: Arc::new(PlainLines::default()),
+            registry: Arc::new(Registry::default()),
+        }
     }
 }
 
@@ -140,8 +169,8 @@ fn key(config: &TrainConfig) -> String {
     serde_json::to_string(config).expect("configs serialise")
 }
 
-/// Clean samples (stream `"history-activity"` of the run's seed) on which the
-/// live neurons of every logged step are counted.
+/// Clean samples (stream `"history-activity"` of the run's seed; on a data
+/// file, its first samples) on which the live neurons of every logged step are counted.
 pub const HISTORY_ACTIVITY_SAMPLES: usize = 500;
 
 type BoxedError = Box<dyn std::error::Error + Send + Sync>;
@@ -164,42 +193,147 @@ pub fn sorted_alignment(net: &SymReluNet<f32>, dictionary: ArrayView2<'_, f32>) 
     Ok(alignment)
 }
 
-/// Trains and evaluates one run on `threads` threads; `on_log` sees every
-/// logged step (updates since the previous report, the metrics and the
-/// history point, if the analysis of that step succeeded).
+/// How the error of a run refused by the memory check starts.
+pub const REFUSED: &str = "refused before training";
+
+/// Adds the evaluation's sample sets to `estimate` (`m` neurons, `d1` inputs).
+fn push_evaluation(estimate: &mut MemoryEstimate, evaluation: &Evaluation, m: usize, d1: usize, n_samples: usize) {
+    use decouple_train::memory::product;
+    match evaluation {
+        Evaluation::Model(config) => {
+            let samples = config.n_activity.saturating_add(config.n_probe_train).saturating_add(config.n_probe_test);
+            let fields = "evaluation.n_activity + n_probe_train + n_probe_test x (data.d1 + network.width)";
+            estimate.push("evaluation samples and their features", fields, product(&[samples, d1.saturating_mul(3).saturating_add(m), 4]));
+            let fields = "evaluation.n_decoupling x data.d1";
+            estimate.push("decoupling statistics' views", fields, product(&[config.n_decoupling.min(4096), d1, 6, 8]));
+        }
+        Evaluation::Samples(_) => {
+            estimate.push("analysis of the samples", "the file's n x (d1 + network.width)", product(&[n_samples, d1.saturating_add(m), 8]));
+        }
+    }
+}
+
+/// The run's memory estimate (training and evaluation), refused when it
+/// exceeds what the machine has ([`crate::available_memory`]).
+///
+/// # Errors
+/// [`decouple_train::TrainError::TooBig`], naming the estimate, what is
+/// available and the fields that drive the largest parts.
+pub fn check_memory(
+    config: &TrainConfig,
+    evaluation: &Evaluation,
+    n_views: usize,
+    samples: Option<(usize, usize)>,
+) -> Result<(), decouple_train::TrainError> {
+    let mut estimate = config.memory_estimate(n_views, samples);
+    let (n, d1) = match (config.data.model(), samples) {
+        (_, Some(shape)) => shape,
+        (Some(data), None) => (0, data.d1),
+        (None, None) => (0, 0),
+    };
+    push_evaluation(&mut estimate, evaluation, config.network.width, d1, n);
+    match crate::available_memory() {
+        Some(available) => estimate.check_fits(available),
+        None => Ok(()),
+    }
+}
+
+/// The learned filters of `net` (sorted by norm, titled `title`) beside the
+/// top principal components of the samples, if the samples are images.
+///
+/// # Errors
+/// Too few samples for the principal components.
+pub fn sample_filters(
+    net: &SymReluNet<f32>,
+    samples: &decouple_data::Samples,
+    title: &str,
+) -> Result<Option<Filters>, decouple_eval::EvalError> {
+    let Some(shape) = samples.image else { return Ok(None) };
+    let weights = net.weights();
+    let mut order: Vec<usize> = (0..weights.nrows()).collect();
+    let norm = |i: usize| weights.row(i).dot(&weights.row(i));
+    order.sort_by(|&a, &b| norm(b).total_cmp(&norm(a)));
+    let images = |rows: ArrayView2<'_, f32>| -> Vec<Vec<f64>> {
+        rows.rows().into_iter().map(|r| r.iter().map(|v| f64::from(*v)).collect()).collect()
+    };
+    let pcs = top_principal_components(samples.x.view(), weights.nrows())?;
+    let panels = vec![
+        decouple_plot::ImagePanel { title: format!("top {} PCs", pcs.nrows()), images: images(pcs.view()) },
+        decouple_plot::ImagePanel { title: title.to_string(), images: images(weights.select(Axis(0), &order).view()) },
+    ];
+    Ok(Some(Filters { height: shape.height, width: shape.width, panels }))
+}
+
+/// What one trained run gives: the report of either kind, the alignment rows, the filters and the network.
+type Trained = (Option<NetworkReport>, Option<SampleReport>, Vec<Vec<f64>>, Option<Filters>, Checkpoint);
+
+/// Trains and evaluates one run on `threads` threads, its named parts
+/// resolved through `registry`; `on_log` sees every logged step (updates
+/// since the previous report, the metrics and the history point, if the
+/// analysis of that step succeeded). The memory the run needs is checked
+/// first: a run the machine cannot hold is refused before training and
+/// recorded as failed.
 fn run_one(
     spec: &RunSpec,
-    evaluation: &EvaluationConfig,
+    evaluation: &Evaluation,
+    registry: &Registry,
     threads: usize,
     on_log: &mut dyn FnMut(u64, &StepMetrics, Option<&HistoryPoint>),
 ) -> (RunRecord, Option<Checkpoint>) {
     let start = Instant::now();
-    let config = spec.config;
+    let config = spec.config.clone();
     let mut history = Vec::new();
-    let model = decouple_data::SparseCodingModel::from_seed(config.data, config.seed);
-    let outcome = model.map_err(BoxedError::from).and_then(|model| -> Result<_, BoxedError> {
-        let dictionary = model.dictionary().matrix().to_owned();
-        let clean = model.sample(HISTORY_ACTIVITY_SAMPLES, &mut decouple_data::rng::stream(config.seed, "history-activity"));
+    let outcome = (|| -> Result<Trained, BoxedError> {
+        let objective = registry.objective(&config.objective)?;
+        let augmentation: AnyAugmentation = registry.augmentation(&config.augmentation)?;
+        let shape = match config.data.file() {
+            Some(file) => Some(crate::config_file::check_data_file(file)?.1),
+            None => None,
+        };
+        check_memory(&config, evaluation, augmentation.n_views(), shape).map_err(|error| format!("{REFUSED}: {error}"))?;
+        let trainer = Trainer::with_parts(config.clone(), objective, augmentation.clone(), threads)?;
+        let dictionary = trainer.model().map(|model| model.dictionary().matrix().to_owned());
+        // Live neurons at every logged step: on clean samples of the model, or on the first samples of the file.
+        let clean = match (trainer.model(), trainer.real_samples()) {
+            (Some(model), _) => {
+                model.sample(HISTORY_ACTIVITY_SAMPLES, &mut decouple_data::rng::stream(config.seed, "history-activity")).x().to_owned()
+            }
+            (None, Some(x)) => x.slice_axis(Axis(0), ndarray::Slice::from(0..HISTORY_ACTIVITY_SAMPLES.min(x.nrows()))).to_owned(),
+            (None, None) => ndarray::Array2::zeros((0, 0)),
+        };
         let mut last_step = 0;
-        let trained = train_with_threads(config, threads, |metrics, net| {
-            let alignment = analysis::alignment_matrix(net.weights(), dictionary.view());
-            let energy = analysis::sparse_energy(net.weights(), dictionary.view());
-            let activity = net.forward(clean.x()).ok().and_then(|features| analysis::activity_stats(features.view()).ok());
+        let trained = trainer.run(|metrics, net| {
+            let activity = net.forward(clean.view()).ok().and_then(|features| analysis::activity_stats(features.view()).ok());
             let mut point = None;
-            if let (Ok(alignment), Ok(energy), Some(activity)) = (alignment, energy, activity) {
-                if let Ok(recovery) = analysis::feature_recovery(alignment.view(), &analysis::RecoveryConfig::default()) {
+            if let Some(activity) = activity {
+                let dictionary_metrics = match &dictionary {
+                    Some(dictionary) => {
+                        let alignment = analysis::alignment_matrix(net.weights(), dictionary.view());
+                        let energy = analysis::sparse_energy(net.weights(), dictionary.view());
+                        match (alignment, energy) {
+                            (Ok(alignment), Ok(energy)) => {
+                                analysis::feature_recovery(alignment.view(), &analysis::RecoveryConfig::default())
+                                    .ok()
+                                    .map(|recovery| (recovery.median, recovery.min, energy.weighted_mean, recovery.best_per_feature))
+                            }
+                            _ => None,
+                        }
+                    }
+                    None => Some((f64::NAN, f64::NAN, f64::NAN, Vec::new())),
+                };
+                if let Some((median_best, min_best, sparse_energy_weighted, best_per_feature)) = dictionary_metrics {
                     point = Some(HistoryPoint {
                         step: metrics.step,
                         loss: metrics.loss,
-                        median_best: recovery.median,
-                        min_best: recovery.min,
-                        sparse_energy_weighted: energy.weighted_mean,
+                        median_best,
+                        min_best,
+                        sparse_energy_weighted,
                         n_live: activity.n_neurons - activity.n_dead,
                         weight_norm_mean: metrics.weight_norm_mean,
                         bias_mean: metrics.bias_mean,
                         active_fraction: metrics.active_fraction,
                         objective: metrics.objective.clone(),
-                        best_per_feature: recovery.best_per_feature,
+                        best_per_feature,
                     });
                 }
             }
@@ -207,13 +341,26 @@ fn run_one(
             last_step = metrics.step;
             history.extend(point);
         })?;
-        let report = evaluate_with(&config, &model, &trained.net, evaluation, &BASELINE_PROBES)?;
-        let alignment = sorted_alignment(&trained.net, dictionary.view())?;
-        Ok((report, alignment, Checkpoint::of(&trained)))
-    });
-    let (report, alignment, checkpoint, error) = match outcome {
-        Ok((report, alignment, checkpoint)) => (Some(report), alignment, Some(checkpoint), None),
-        Err(error) => (None, Vec::new(), None, Some(crate::chain(&*error))),
+        match (evaluation, &trained.model, &trained.samples, &dictionary) {
+            (Evaluation::Model(settings), Some(model), _, Some(dictionary)) => {
+                let report = evaluate_with(&config, model, &trained.net, &augmentation, settings, &BASELINE_PROBES)?;
+                let alignment = sorted_alignment(&trained.net, dictionary.view())?;
+                Ok((Some(report), None, alignment, None, Checkpoint::of(&trained)))
+            }
+            (Evaluation::Samples(settings), None, Some(samples), _) => {
+                let report = evaluate_samples(&trained.net, samples, &augmentation, settings, config.seed)?;
+                let filters = sample_filters(&trained.net, samples, &augmentation.label())?;
+                Ok((None, Some(report), Vec::new(), filters, Checkpoint::of(&trained)))
+            }
+            _ => Err(
+                "the [evaluation] table does not fit the data: the full metric set needs the data model, the sample analysis a data file"
+                    .into(),
+            ),
+        }
+    })();
+    let (report, sample_report, alignment, filters, checkpoint, error) = match outcome {
+        Ok((report, sample_report, alignment, filters, checkpoint)) => (report, sample_report, alignment, filters, Some(checkpoint), None),
+        Err(error) => (None, None, Vec::new(), None, None, Some(crate::chain(&*error))),
     };
     let record = RunRecord {
         label: spec.label.clone(),
@@ -222,8 +369,10 @@ fn run_one(
         wall_s: start.elapsed().as_secs_f64(),
         error,
         report,
+        sample_report,
         history,
         alignment,
+        filters,
     };
     (record, checkpoint)
 }
@@ -262,7 +411,7 @@ pub fn execute_watched(
             *self.results[index].lock().expect("lock") = Some(record);
         }
     }
-    let evaluation = EvaluationConfig::default();
+    let evaluation = Evaluation::Model(EvaluationConfig::default());
     let cached: Vec<Option<RunRecord>> = specs
         .iter()
         .map(|spec| {
@@ -272,7 +421,7 @@ pub fn execute_watched(
         .collect();
     let pending: Vec<usize> = (0..specs.len()).filter(|&index| cached[index].is_none()).collect();
     let collect = Collect { specs, cache, results: cached.into_iter().map(Mutex::new).collect(), on_log };
-    execute_each(experiment, specs, &pending, &|_| evaluation, jobs, &cache.execution, &collect);
+    execute_each(experiment, specs, &pending, &|_| evaluation.clone(), jobs, &cache.execution, &collect);
     collect.results.into_iter().map(|slot| slot.into_inner().expect("lock").expect("every run finished")).collect()
 }
 
@@ -300,7 +449,7 @@ pub fn execute_each(
     experiment: &str,
     specs: &[RunSpec],
     pending: &[usize],
-    evaluation: &(dyn Fn(usize) -> EvaluationConfig + Sync),
+    evaluation: &(dyn Fn(usize) -> Evaluation + Sync),
     jobs: usize,
     execution: &Execution,
     hooks: &dyn RunHooks,
@@ -316,7 +465,7 @@ pub fn execute_each(
             return;
         }
         let mut logged = 0;
-        let (record, network) = run_one(&specs[index], &evaluation(index), threads, &mut |steps, metrics, point| {
+        let (record, network) = run_one(&specs[index], &evaluation(index), &execution.registry, threads, &mut |steps, metrics, point| {
             logged += steps;
             progress.advance(steps, metrics.loss);
             if let Some(point) = point {
@@ -325,10 +474,11 @@ pub fn execute_each(
         });
         // A diverged run stops early: count its remaining steps as done.
         progress.advance((specs[index].config.steps as u64).saturating_sub(logged), f64::NAN);
-        let status = match (&record.report, &record.error) {
-            (Some(report), _) => format!("median best_j {:.3}", report.median_best),
-            (None, Some(error)) => format!("failed: {error}"),
-            (None, None) => String::new(),
+        let status = match (&record.report, &record.sample_report, &record.error) {
+            (Some(report), _, _) => format!("median best_j {:.3}", report.median_best),
+            (None, Some(report), _) => format!("effective rank {:.1}, {} dead neurons", report.effective_rank, report.n_dead),
+            (None, None, Some(error)) => format!("failed: {error}"),
+            (None, None, None) => String::new(),
         };
         progress.finished(&format!("{} seed {}: {status}", record.label, record.seed));
         hooks.finished(index, record, network.as_ref());

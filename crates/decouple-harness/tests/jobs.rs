@@ -12,18 +12,19 @@ use decouple_train::TrainConfig;
 fn tiny(seed: u64, keep: f64) -> RunSpec {
     let mut config = TrainConfig::default();
     (config.seed, config.steps, config.batch_size, config.log_every) = (seed, 40, 16, 20);
-    config.data.d = 4;
-    config.data.d1 = 24;
-    config.data.latent = decouple_data::SparseLatent::Bernoulli { p: 0.5 };
+    let data = config.data.model_mut().unwrap();
+    data.d = 4;
+    data.d1 = 24;
+    data.latent = decouple_data::SparseLatent::Bernoulli { p: 0.5 };
     config.network.width = 8;
-    config.augmentation = decouple_augment::Augmentation::ComplementaryMask { keep };
+    config.augmentation = decouple_augment::Augmentation::ComplementaryMask { keep }.into();
     RunSpec { label: format!("keep {keep} seed {seed}"), config }
 }
 
 #[test]
 fn results_do_not_depend_on_the_number_of_jobs() {
     let specs: Vec<RunSpec> = [(0, 0.5), (1, 0.5), (0, 0.3), (2, 0.7)].iter().map(|&(seed, keep)| tiny(seed, keep)).collect();
-    let split = |threads| RunCache::new(Execution { cores: 4, threads, progress: Arc::new(PlainLines::default()) });
+    let split = |threads| RunCache::new(Execution { cores: 4, threads, progress: Arc::new(PlainLines::default()), ..Execution::default() });
     let serial = execute("jobs-test", &specs, 1, &split(Some(1)));
     for (jobs, cache) in [(2, split(Some(1))), (1, split(Some(3))), (2, split(Some(2))), (2, split(None)), (1, RunCache::default())] {
         let other = execute("jobs-test", &specs, jobs, &cache);
@@ -41,7 +42,7 @@ fn results_do_not_depend_on_the_number_of_jobs() {
 
 #[test]
 fn the_cores_are_shared_between_parallel_runs_and_their_threads() {
-    let execution = |cores, threads| Execution { cores, threads, progress: Arc::new(PlainLines::default()) };
+    let execution = |cores, threads| Execution { cores, threads, progress: Arc::new(PlainLines::default()), ..Execution::default() };
     // (cores, --threads, --jobs, pending runs) -> (jobs, threads per run)
     for ((cores, threads, jobs, pending), expected) in [
         ((8, None, 8, 100), (8, 1)),

@@ -1,18 +1,19 @@
 //! The built-in objectives as an [`Objective`]: the config enum
-//! [`ObjectiveKind`] (a contrastive loss on two views, or the supervised
+//! [`ObjectiveKind`] (a contrastive loss on two views, the supervised
 //! logistic loss of a linear head `y_hat = <a, f(x)> + c` on labels
-//! `sign(<a*, z>)`).
+//! `sign(<a*, z>)` drawn by the data source, or a non-contrastive objective).
 
-use decouple_data::rng::{self, ChaCha8Rng};
-use decouple_data::{LabelledSet, SignTask, SparseCodingModel, draw_labelled};
+use decouple_data::SignTask;
+use decouple_data::rng;
 use decouple_loss::{Contrastive, LogisticGradients, LogisticLoss, LossWorkspace, Similarity};
 use decouple_net::SymReluNet;
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
 use crate::noncontrastive::NonContrastiveState;
-use crate::objective::{Inputs, Objective, ObjectiveInput};
+use crate::objective::{Inputs, Objective, ObjectiveInput, ObjectiveState};
 use crate::optimizer::ParameterSlot;
+use crate::state::SavedState;
 use crate::{ObjectiveKind, TrainConfig, TrainError};
 
 /// A linear head `y_hat = <a, f(x)> + c` (the supervised objective).
@@ -24,10 +25,11 @@ pub struct LinearHead {
     pub bias: f32,
 }
 
-/// The label direction `a*` of the supervised objective (`"task"` stream of the seed).
+/// The label direction `a*` of a labelled objective on a model with `d`
+/// features (`"task"` stream of the seed): labels `sign(<a*, z>)`.
 #[must_use]
-pub fn supervised_task(config: &TrainConfig) -> SignTask {
-    SignTask::new(config.data.d, &mut rng::stream(config.seed, "task"))
+pub fn supervised_task(d: usize, seed: u64) -> SignTask {
+    SignTask::new(d, &mut rng::stream(seed, "task"))
 }
 
 /// The run state of an [`ObjectiveKind`].
@@ -40,9 +42,8 @@ pub enum BuiltinState {
     NonContrastive(Box<NonContrastiveState>),
 }
 
-/// The label direction, the linear head being trained and its gradients.
+/// The linear head being trained and its gradients.
 pub struct SupervisedState {
-    task: SignTask,
     head: LinearHead,
     gradients: LogisticGradients<f32>,
     /// `[dL/dc]`, as a slice for the optimiser.
@@ -91,7 +92,6 @@ impl Objective for ObjectiveKind {
         Ok(match self {
             Self::Contrastive { .. } => BuiltinState::Contrastive(Box::new(LossWorkspace::new())),
             Self::Supervised {} => BuiltinState::Supervised(Box::new(SupervisedState {
-                task: supervised_task(config),
                 head: LinearHead { weights: Array1::zeros(net.n_neurons()), bias: 0.0 },
                 gradients: LogisticGradients::zeros(config.batch_size, net.n_neurons()),
                 bias_gradient: [0.0],
@@ -138,54 +138,6 @@ impl Objective for ObjectiveKind {
         }
     }
 
-    fn parameters<'s>(&self, state: &'s mut Self::State) -> Vec<ParameterSlot<'s>> {
-        match (self, state) {
-            (Self::NonContrastive(objective), BuiltinState::NonContrastive(state)) => objective.parameters(state),
-            (_, BuiltinState::Contrastive(_) | BuiltinState::NonContrastive(_)) => Vec::new(),
-            (_, BuiltinState::Supervised(supervised)) => {
-                let SupervisedState { head, gradients, bias_gradient, .. } = &mut **supervised;
-                vec![
-                    ParameterSlot::new(head.weights.as_slice_mut().expect("contiguous"), gradients.weights.as_slice().expect("contiguous")),
-                    ParameterSlot::new(std::slice::from_mut(&mut head.bias), bias_gradient),
-                ]
-            }
-        }
-    }
-
-    fn after_update(&self, state: &mut Self::State, net: &SymReluNet<f32>, step: usize) -> Result<(), TrainError> {
-        match (self, state) {
-            (Self::NonContrastive(objective), BuiltinState::NonContrastive(state)) => objective.after_update(state, net, step),
-            _ => Ok(()),
-        }
-    }
-
-    fn labelled_batch(
-        &self,
-        state: &Self::State,
-        model: &SparseCodingModel,
-        n: usize,
-        rng: &mut ChaCha8Rng,
-    ) -> Result<LabelledSet, TrainError> {
-        match state {
-            BuiltinState::Supervised(supervised) => Ok(draw_labelled(model, &supervised.task, n, rng)?),
-            _ => Err(state_mismatch()),
-        }
-    }
-
-    fn linear_head(&self, state: &Self::State) -> Option<LinearHead> {
-        match state {
-            BuiltinState::Supervised(supervised) => Some(supervised.head.clone()),
-            _ => None,
-        }
-    }
-
-    fn metrics(&self, state: &Self::State) -> Vec<(&'static str, f64)> {
-        match (self, state) {
-            (Self::NonContrastive(objective), BuiltinState::NonContrastive(state)) => objective.metrics(state),
-            _ => Vec::new(),
-        }
-    }
-
     fn divergence_hint(&self) -> String {
         if let Self::NonContrastive(objective) = self {
             return objective.divergence_hint();
@@ -198,6 +150,90 @@ impl Objective for ObjectiveKind {
         }
         hint
     }
+}
+
+impl ObjectiveState for BuiltinState {
+    fn parameters(&mut self) -> Vec<ParameterSlot<'_>> {
+        match self {
+            Self::Contrastive(_) => Vec::new(),
+            Self::NonContrastive(state) => state.parameters(),
+            Self::Supervised(supervised) => {
+                let SupervisedState { head, gradients, bias_gradient, .. } = &mut **supervised;
+                vec![
+                    ParameterSlot::new(
+                        "head.weights",
+                        head.weights.as_slice_mut().expect("contiguous"),
+                        gradients.weights.as_slice().expect("contiguous"),
+                    ),
+                    ParameterSlot::new("head.bias", std::slice::from_mut(&mut head.bias), bias_gradient),
+                ]
+            }
+        }
+    }
+
+    fn after_update(&mut self, net: &SymReluNet<f32>, step: usize) -> Result<(), TrainError> {
+        match self {
+            Self::NonContrastive(state) => state.after_update(net, step),
+            _ => Ok(()),
+        }
+    }
+
+    fn metrics(&self) -> Vec<(String, f64)> {
+        match self {
+            Self::NonContrastive(state) => state.metrics(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The supervised head as `head.weights` (`m`) and `head.bias` (`[1]`); a non-contrastive state's tensors.
+    fn save(&self) -> SavedState {
+        match self {
+            Self::Contrastive(_) => SavedState::default(),
+            Self::NonContrastive(state) => state.save(),
+            Self::Supervised(supervised) => {
+                let mut saved = SavedState::default();
+                saved.insert_f32("head.weights", &[supervised.head.weights.len()], supervised.head.weights.iter().copied());
+                saved.insert_f32("head.bias", &[1], [supervised.head.bias]);
+                saved
+            }
+        }
+    }
+
+    fn restore(&mut self, saved: &SavedState) -> Result<(), TrainError> {
+        match self {
+            Self::Contrastive(_) => saved.check_names(&[]),
+            Self::NonContrastive(state) => state.restore(saved),
+            Self::Supervised(supervised) => {
+                saved.check_names(&["head.weights", "head.bias"])?;
+                let m = supervised.head.weights.len();
+                supervised.head.weights = saved.f32_array("head.weights", &[m])?.into_iter().collect();
+                supervised.head.bias = saved.f32_array("head.bias", &[1])?[[0]];
+                Ok(())
+            }
+        }
+    }
+}
+
+impl BuiltinState {
+    /// The trained linear head of a supervised run.
+    #[must_use]
+    pub fn linear_head(&self) -> Option<LinearHead> {
+        match self {
+            Self::Supervised(supervised) => Some(supervised.head.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// The linear head of a supervised run's saved state (`head.weights`, `head.bias`), if it has one.
+#[must_use]
+pub fn linear_head_of(saved: &SavedState) -> Option<LinearHead> {
+    let weights = saved.tensors.get("head.weights")?;
+    let m = *weights.shape.first()?;
+    Some(LinearHead {
+        weights: saved.f32_array("head.weights", &[m]).ok()?.into_iter().collect(),
+        bias: saved.f32_array("head.bias", &[1]).ok()?[[0]],
+    })
 }
 
 fn missing_labels() -> TrainError {

@@ -1,14 +1,15 @@
 //! `TrainConfig`: everything one training run depends on, as plain serde data.
 
 use decouple_augment::Augmentation;
-use decouple_data::DataConfig;
 use decouple_loss::{Contrastive, InfoNce, Similarity};
 use decouple_net::BiasRule;
 use serde::{Deserialize, Serialize};
 
 use crate::TrainError;
+use crate::data_source::DataSource;
 use crate::init::Init;
 use crate::noncontrastive::NonContrastive;
+use crate::parts::{AugmentationConfig, ObjectiveConfig};
 
 /// The network: width, initialisation scale and bias rule.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -124,21 +125,21 @@ pub enum DataRegime {
 }
 
 /// Everything that determines a training run; with the seed, bit for bit.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TrainConfig {
-    /// The data model.
-    pub data: DataConfig,
-    /// The augmentation producing positive pairs (unused by `Supervised`).
-    pub augmentation: Augmentation,
+    /// The data: the sparse-coding model, or a data file.
+    pub data: DataSource,
+    /// The augmentation producing the views (unused by `Supervised`): a built-in, `Image`, or a registered kind.
+    pub augmentation: AugmentationConfig,
     /// The network.
     pub network: NetworkConfig,
-    /// The loss.
-    pub objective: ObjectiveKind,
+    /// What is minimised: a built-in objective or a registered kind.
+    pub objective: ObjectiveConfig,
     /// The optimiser.
     pub optimizer: OptimizerConfig,
-    /// Fresh samples or a fixed pool.
+    /// Fresh samples or a fixed pool of the model (file data are always a pool of all their samples: keep `Fresh`).
     pub regime: DataRegime,
     /// Number of SGD updates `>= 1`.
     pub steps: usize,
@@ -156,12 +157,13 @@ impl Default for TrainConfig {
     /// SGD lr 0.5, batch 128, 3000 steps, complementary masks with keep 0.5.
     fn default() -> Self {
         Self {
-            data: DataConfig::default(),
-            augmentation: Augmentation::ComplementaryMask { keep: 0.5 },
+            data: DataSource::default(),
+            augmentation: Augmentation::ComplementaryMask { keep: 0.5 }.into(),
             network: NetworkConfig { width: 128, sigma0: 0.01, bias: BiasRule::NormRamp { beta: 0.5, ramp: 0.5 }, init: Init::Gaussian {} },
             objective: ObjectiveKind::Contrastive {
                 loss: Contrastive::InfoNce(InfoNce { similarity: Similarity::Cosine, temperature: 0.2 }),
-            },
+            }
+            .into(),
             optimizer: OptimizerConfig {
                 learning_rate: 0.5,
                 momentum: 0.0,
@@ -183,19 +185,35 @@ fn out_of_range(field: &'static str, value: f64, allowed: &'static str) -> Train
 }
 
 impl TrainConfig {
-    /// Validates every field.
+    /// Validates every field; a registered (not built-in) objective or
+    /// augmentation is checked by the registry that makes it.
     ///
     /// # Errors
-    /// The first invalid field, named with its allowed range; a `Pool` with the
-    /// `Supervised` objective (unsupported).
+    /// The first invalid field, named with its allowed range; combinations
+    /// that are not supported (a `Pool` with the `Supervised` objective, a
+    /// labelled objective or the warm start on a data file).
     pub fn check(&self) -> Result<(), TrainError> {
-        self.augmentation.check()?;
-        crate::Objective::check(&self.objective)?;
-        if matches!(self.regime, DataRegime::Pool { .. }) && matches!(self.objective, ObjectiveKind::Supervised {}) {
-            return Err(TrainError::Unsupported {
-                field: "regime",
-                reason: "a fixed Pool is not supported with the Supervised objective (labels are drawn with fresh samples); use Fresh",
-            });
+        match &self.augmentation {
+            AugmentationConfig::Builtin(augmentation) => augmentation.check()?,
+            AugmentationConfig::Image(image) => decouple_augment::Augment::check(image)?,
+            _ => {}
+        }
+        if let ObjectiveConfig::Builtin(objective) = &self.objective {
+            crate::Objective::check(objective)?;
+            if matches!(objective, ObjectiveKind::Supervised {}) {
+                if matches!(self.regime, DataRegime::Pool { .. }) {
+                    return Err(TrainError::Unsupported {
+                        field: "regime",
+                        reason: "a fixed Pool is not supported with the Supervised objective (labels are drawn with fresh samples); use Fresh",
+                    });
+                }
+                if matches!(self.data, DataSource::File(_)) {
+                    return Err(TrainError::Unsupported {
+                        field: "objective",
+                        reason: "the Supervised objective draws labels sign(<a, z>) from the data model: a data file has none; use a contrastive or non-contrastive objective",
+                    });
+                }
+            }
         }
         self.check_common()
     }
@@ -206,7 +224,27 @@ impl TrainConfig {
     /// # Errors
     /// The first invalid field, named with its allowed range.
     pub fn check_common(&self) -> Result<(), TrainError> {
-        self.data.check()?;
+        match &self.data {
+            DataSource::Model(data) => data.check()?,
+            DataSource::File(file) => {
+                if file.path.as_os_str().is_empty() {
+                    return Err(TrainError::Unsupported { field: "data.path", reason: "the samples file (.npy or .csv) is required" });
+                }
+                file.preprocess.check()?;
+                if !matches!(self.network.init, Init::Gaussian {}) {
+                    return Err(TrainError::Unsupported {
+                        field: "network.init",
+                        reason: "the warm start next to the dictionary needs the data model: a data file has no dictionary; use Gaussian",
+                    });
+                }
+                if matches!(self.regime, DataRegime::Pool { .. }) {
+                    return Err(TrainError::Unsupported {
+                        field: "regime",
+                        reason: "a data file is always a pool of all its samples: leave regime at Fresh",
+                    });
+                }
+            }
+        }
         self.network.bias.check()?;
         self.network.init.check()?;
         let network = &self.network;
@@ -248,10 +286,21 @@ impl TrainConfig {
         Ok(())
     }
 
+    /// The sparse-coding model's config.
+    ///
+    /// # Errors
+    /// [`TrainError::Unsupported`] for a run on a data file (`field` names what needs the model).
+    pub fn model_data(&self, field: &'static str) -> Result<&decouple_data::DataConfig, TrainError> {
+        self.data.model().ok_or(TrainError::Unsupported { field, reason: "needs the sparse-coding model, and this run is on a data file" })
+    }
+
     /// The likely cause of a divergence, naming the suspect hyperparameters.
     #[must_use]
     pub fn divergence_hint(&self) -> String {
-        divergence_cause(self.optimizer.learning_rate, &self.objective)
+        match &self.objective {
+            ObjectiveConfig::Builtin(objective) => divergence_cause(self.optimizer.learning_rate, objective),
+            _ => format!("learning rate {} too large", self.optimizer.learning_rate),
+        }
     }
 }
 

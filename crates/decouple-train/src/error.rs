@@ -1,7 +1,7 @@
 //! The error type of `decouple-train`.
 
 use decouple_augment::AugmentError;
-use decouple_data::DataError;
+use decouple_data::{DataError, FileError};
 use decouple_loss::LossError;
 use decouple_net::NetError;
 
@@ -57,6 +57,62 @@ pub enum TrainError {
         /// The likely cause, with the values of the suspect hyperparameters.
         likely_cause: String,
     },
+    /// A data file that cannot be used (missing, truncated, non-finite, changed since the run was configured).
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// A `kind` no registry entry has.
+    #[error(
+        "{field}.kind = `{kind}` is not registered; registered kinds: {}; a binary adds its own with \
+         decouple_train::Registry::register_{field} (docs/architecture.md, \"Extension points\")",
+        registered.join(", ")
+    )]
+    UnknownKind {
+        /// `objective` or `augmentation`.
+        field: &'static str,
+        /// The kind asked for.
+        kind: String,
+        /// Every kind the registry knows (built-ins first).
+        registered: Vec<String>,
+    },
+    /// The parameters of a registered part that its constructor refuses.
+    #[error("{field} (kind `{kind}`): {message}")]
+    PartParameters {
+        /// `objective` or `augmentation`.
+        field: &'static str,
+        /// The registered kind.
+        kind: String,
+        /// What is wrong, naming the parameter (e.g. `unknown field `lamda`, expected `t` or `lambda``).
+        message: String,
+    },
+    /// An objective's output the trainer cannot use (gradients of the wrong shape, non-finite gradients).
+    #[error("objective {objective} at step {step}: {reason}")]
+    ObjectiveOutput {
+        /// The objective's label.
+        objective: String,
+        /// The step (updates done).
+        step: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A parameter tensor the optimiser cannot update.
+    #[error("parameter tensor `{name}`: {reason}")]
+    Parameter {
+        /// Its name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A saved objective state that does not fit the objective.
+    #[error("objective state: tensor `{tensor}` {reason}")]
+    State {
+        /// The tensor's name.
+        tensor: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A run whose estimated memory exceeds what the machine has.
+    #[error("{0}")]
+    TooBig(Box<crate::memory::TooBig>),
     /// Reading or writing a checkpoint failed.
     #[error("checkpoint {path}: {message}")]
     Checkpoint {

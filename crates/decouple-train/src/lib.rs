@@ -9,8 +9,8 @@
 //! ```
 //! use decouple_train::{TrainConfig, train};
 //! let mut config = TrainConfig::default();
-//! config.data.d1 = 64;
-//! config.data.d = 8;
+//! let data = config.data.model_mut().unwrap();
+//! (data.d1, data.d) = (64, 8);
 //! config.network.width = 16;
 //! config.steps = 20;
 //! config.batch_size = 16;
@@ -22,20 +22,32 @@
 mod builtin;
 mod checkpoint;
 mod config;
+mod data_source;
+mod dynamic;
 mod error;
 mod files;
 mod init;
+pub mod memory;
 pub mod noncontrastive;
 mod objective;
 pub mod optimizer;
+mod parts;
+mod registry;
+mod state;
 mod trainer;
 
-pub use builtin::{BuiltinState, LinearHead, SupervisedState, supervised_task};
+pub use builtin::{BuiltinState, LinearHead, SupervisedState, linear_head_of, supervised_task};
 pub use checkpoint::Checkpoint;
 pub use config::{DataRegime, NetworkConfig, ObjectiveKind, OptimizerConfig, Schedule, TrainConfig};
+pub use data_source::DataSource;
+pub use dynamic::{AnyObjective, AnyState, DynObjective};
 pub use error::TrainError;
 pub use files::write_atomic;
 pub use init::{Init, initial_network};
+pub use memory::{MemoryEstimate, MemoryPart, TooBig};
 pub use noncontrastive::{NonContrastive, Normalisation, Predictor, Target};
-pub use objective::{Inputs, Objective, ObjectiveInput};
+pub use objective::{Inputs, Objective, ObjectiveInput, ObjectiveState};
+pub use parts::{AugmentationConfig, BUILTIN_AUGMENTATIONS, BUILTIN_OBJECTIVES, ObjectiveConfig, PartConfig};
+pub use registry::Registry;
+pub use state::{SavedState, Tensor, TensorData};
 pub use trainer::{StepMetrics, TrainOutcome, Trainer, train, train_with, train_with_threads};

@@ -26,8 +26,9 @@ use decouple_net::{NetWorkspace, SymReluNet};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
-use crate::objective::{Inputs, Objective, ObjectiveInput};
+use crate::objective::{Inputs, Objective, ObjectiveInput, ObjectiveState};
 use crate::optimizer::ParameterSlot;
+use crate::state::SavedState;
 use crate::{TrainConfig, TrainError};
 
 /// The predictor head `P` of a non-contrastive objective.
@@ -163,6 +164,8 @@ fn check_rate(field: &'static str, value: f64) -> Result<(), TrainError> {
 
 /// The trained head and the target network of a non-contrastive run.
 pub struct NonContrastiveState {
+    /// The objective it belongs to.
+    objective: NonContrastive,
     /// `P` (`m x m`).
     pub predictor: Array2<f32>,
     /// `gamma`, `beta` of an affine normalisation (ones and zeros otherwise).
@@ -276,6 +279,7 @@ impl Objective for NonContrastive {
         let m = net.n_neurons();
         let (gamma, beta) = (Array1::ones(m), Array1::zeros(m));
         Ok(NonContrastiveState {
+            objective: *self,
             predictor: Array2::eye(m),
             gradients: HeadGradients::zeros(m),
             target: matches!(self.target, Target::Ema { .. }).then(|| TargetNetwork {
@@ -314,43 +318,63 @@ impl Objective for NonContrastive {
         Ok(f64::from(value))
     }
 
-    fn parameters<'s>(&self, state: &'s mut Self::State) -> Vec<ParameterSlot<'s>> {
+    fn divergence_hint(&self) -> String {
+        match self.predictor {
+            Predictor::Linear { lr_multiplier } | Predictor::OffDiagonal { lr_multiplier } => {
+                format!(" or predictor lr_multiplier {lr_multiplier} too large")
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+/// The names of the saved tensors: the predictor `P` (`m x m`), the
+/// normalisation's `gamma` and `beta` (`m`), BYOL's target network and its
+/// normalisation, DirectPred's running correlation (`f64`, `m x m`).
+const SAVED: [&str; 8] =
+    ["predictor", "bn.gamma", "bn.beta", "target.weights", "target.bias", "target.bn.gamma", "target.bn.beta", "directpred.correlation"];
+
+impl ObjectiveState for NonContrastiveState {
+    fn parameters(&mut self) -> Vec<ParameterSlot<'_>> {
         let mut slots = Vec::new();
-        if let Predictor::Linear { lr_multiplier } | Predictor::OffDiagonal { lr_multiplier } = self.predictor {
+        if let Predictor::Linear { lr_multiplier } | Predictor::OffDiagonal { lr_multiplier } = self.objective.predictor {
             let mut slot = ParameterSlot::new(
-                state.predictor.as_slice_mut().expect("contiguous"),
-                state.gradients.predictor.as_slice().expect("contiguous"),
+                "predictor",
+                self.predictor.as_slice_mut().expect("contiguous"),
+                self.gradients.predictor.as_slice().expect("contiguous"),
             );
             slot.lr_multiplier = lr_multiplier as f32;
             slots.push(slot);
         }
-        if let Normalisation::Batch { affine: true, .. } = self.normalisation {
+        if let Normalisation::Batch { affine: true, .. } = self.objective.normalisation {
             slots.push(ParameterSlot::new(
-                state.gamma.as_slice_mut().expect("contiguous"),
-                state.gradients.gamma.as_slice().expect("contiguous"),
+                "bn.gamma",
+                self.gamma.as_slice_mut().expect("contiguous"),
+                self.gradients.gamma.as_slice().expect("contiguous"),
             ));
             slots.push(ParameterSlot::new(
-                state.beta.as_slice_mut().expect("contiguous"),
-                state.gradients.beta.as_slice().expect("contiguous"),
+                "bn.beta",
+                self.beta.as_slice_mut().expect("contiguous"),
+                self.gradients.beta.as_slice().expect("contiguous"),
             ));
         }
         slots
     }
 
-    fn after_update(&self, state: &mut Self::State, net: &SymReluNet<f32>, step: usize) -> Result<(), TrainError> {
-        if let (Target::Ema { momentum }, Some(target)) = (self.target, &mut state.target) {
-            ema_update(target, net, &state.gamma, &state.beta, momentum as f32);
+    fn after_update(&mut self, net: &SymReluNet<f32>, step: usize) -> Result<(), TrainError> {
+        if let (Target::Ema { momentum }, Some(target)) = (self.objective.target, &mut self.target) {
+            ema_update(target, net, &self.gamma, &self.beta, momentum as f32);
         }
-        if let Predictor::DirectPred { every, rho, eps } = self.predictor {
-            if let Some(batch) = state.batch_correlation.take() {
-                let running = match state.correlation.take() {
+        if let Predictor::DirectPred { every, rho, eps } = self.objective.predictor {
+            if let Some(batch) = self.batch_correlation.take() {
+                let running = match self.correlation.take() {
                     Some(running) => running * rho + batch * (1.0 - rho),
                     None => batch,
                 };
                 if step % every == 0 {
-                    state.predictor = direct_pred(running.view(), eps);
+                    self.predictor = direct_pred(running.view(), eps);
                 }
-                state.correlation = Some(running);
+                self.correlation = Some(running);
             }
         }
         Ok(())
@@ -358,11 +382,11 @@ impl Objective for NonContrastive {
 
     /// For a trained predictor: `predictor_off_diagonal = ||P - diag(P)||_F`,
     /// `predictor_diagonal_mean = tr(P) / m`.
-    fn metrics(&self, state: &Self::State) -> Vec<(&'static str, f64)> {
-        if matches!(self.predictor, Predictor::Identity {}) {
+    fn metrics(&self) -> Vec<(String, f64)> {
+        if matches!(self.objective.predictor, Predictor::Identity {}) {
             return Vec::new();
         }
-        let p = &state.predictor;
+        let p = &self.predictor;
         let (mut off, mut diagonal) = (0.0, 0.0);
         for ((i, j), &value) in p.indexed_iter() {
             if i == j {
@@ -371,16 +395,54 @@ impl Objective for NonContrastive {
                 off += f64::from(value).powi(2);
             }
         }
-        vec![("predictor_off_diagonal", off.sqrt()), ("predictor_diagonal_mean", diagonal / p.nrows().max(1) as f64)]
+        vec![("predictor_off_diagonal".into(), off.sqrt()), ("predictor_diagonal_mean".into(), diagonal / p.nrows().max(1) as f64)]
     }
 
-    fn divergence_hint(&self) -> String {
-        match self.predictor {
-            Predictor::Linear { lr_multiplier } | Predictor::OffDiagonal { lr_multiplier } => {
-                format!(" or predictor lr_multiplier {lr_multiplier} too large")
-            }
-            _ => String::new(),
+    fn save(&self) -> SavedState {
+        let mut saved = SavedState::default();
+        let m = self.gamma.len();
+        saved.insert_array("predictor", self.predictor.view().into_dyn());
+        saved.insert_f32("bn.gamma", &[m], self.gamma.iter().copied());
+        saved.insert_f32("bn.beta", &[m], self.beta.iter().copied());
+        if let Some(target) = &self.target {
+            saved.insert_array("target.weights", target.net.weights().into_dyn());
+            saved.insert_array("target.bias", target.net.bias().into_dyn());
+            saved.insert_f32("target.bn.gamma", &[m], target.gamma.iter().copied());
+            saved.insert_f32("target.bn.beta", &[m], target.beta.iter().copied());
         }
+        if let Some(correlation) = &self.correlation {
+            saved.insert_f64("directpred.correlation", &[m, m], correlation.iter().copied());
+        }
+        saved
+    }
+
+    fn restore(&mut self, saved: &SavedState) -> Result<(), TrainError> {
+        saved.check_names(&SAVED)?;
+        let m = self.gamma.len();
+        let matrix = |name: &str| -> Result<Array2<f32>, TrainError> {
+            Ok(saved.f32_array(name, &[m, m])?.into_dimensionality().expect("two dimensions"))
+        };
+        let vector = |name: &str| -> Result<Array1<f32>, TrainError> { Ok(saved.f32_array(name, &[m])?.into_iter().collect()) };
+        self.predictor = matrix("predictor")?;
+        self.gamma = vector("bn.gamma")?;
+        self.beta = vector("bn.beta")?;
+        if let Some(target) = &mut self.target {
+            let d1 = target.net.input_dim();
+            let weights: Array2<f32> = saved.f32_array("target.weights", &[m, d1])?.into_dimensionality().expect("two dimensions");
+            target.net = SymReluNet::new(weights, vector("target.bias")?)?;
+            target.gamma = vector("target.bn.gamma")?;
+            target.beta = vector("target.bn.beta")?;
+        } else if saved.tensors.contains_key("target.weights") {
+            return Err(TrainError::State {
+                tensor: "target.weights".into(),
+                reason: "is saved, but this objective has no EMA target".into(),
+            });
+        }
+        self.correlation = match saved.tensors.get("directpred.correlation") {
+            Some(_) => Some(saved.f64_array("directpred.correlation", &[m, m])?.into_dimensionality().expect("two dimensions")),
+            None => None,
+        };
+        Ok(())
     }
 }
 

@@ -3,8 +3,11 @@
 //! gradients -> backward -> update -> bias rule, with a divergence check every step.
 //!
 //! The trainer is generic over the [`Objective`] and the [`Augment`]ation; the
-//! defaults are the built-in config enums [`ObjectiveKind`] and
-//! [`Augmentation`] named by the [`TrainConfig`].
+//! defaults, [`AnyObjective`] and [`AnyAugmentation`], are what the
+//! [`TrainConfig`] names, resolved by a [`Registry`] (built-ins, or parts
+//! registered by a binary). The data come from the config: the sparse-coding
+//! model (fresh batches or a pool), or a data file (a pool of its samples);
+//! labelled batches (for [`Inputs::Labelled`]) are drawn by the data source.
 //!
 //! Random streams (all from the config's seed, see `decouple_data::rng`):
 //! `"dictionary"` (the data model), `"init"` (weights), `"data"` (samples),
@@ -34,17 +37,22 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use decouple_augment::{Augment, Augmentation};
+use decouple_augment::{AnyAugmentation, Augment};
 use decouple_data::rng::{self, ChaCha8Rng};
-use decouple_data::{Batch, Pool, SparseCodingModel};
+use decouple_data::{Batch, Pool, Samples, SignTask, SparseCodingModel, draw_labelled};
 use decouple_net::{NetGradients, NetWorkspace, SymReluNet};
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
+use crate::builtin::{linear_head_of, supervised_task};
+use crate::data_source::DataSource;
+use crate::dynamic::AnyObjective;
 use crate::init::initial_network;
-use crate::objective::{Inputs, Objective, ObjectiveInput};
+use crate::objective::{Inputs, Objective, ObjectiveInput, ObjectiveState};
 use crate::optimizer::{ParameterSlot, Sgd};
-use crate::{DataRegime, LinearHead, ObjectiveKind, TrainConfig, TrainError};
+use crate::registry::Registry;
+use crate::state::SavedState;
+use crate::{DataRegime, LinearHead, TrainConfig, TrainError};
 
 /// What is reported every `log_every` steps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,36 +78,46 @@ pub struct StepMetrics {
     pub beta: Option<f64>,
     /// Fraction of nonzero activations on the last training batch (first view).
     pub active_fraction: f64,
-    /// The objective's own scalars ([`Objective::metrics`]), by name; omitted when empty.
+    /// The objective's own scalars ([`ObjectiveState::metrics`]), by name; omitted when empty.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub objective: BTreeMap<String, f64>,
 }
 
-/// A finished run: the trained network and its history.
+/// A finished run: the trained network, the objective's state and the history.
 #[derive(Debug, Clone)]
 pub struct TrainOutcome {
-    /// The configuration that produced it (with a custom objective or
-    /// augmentation, its `objective` and `augmentation` fields were not used:
-    /// see `objective` and `augmentation` below).
+    /// The configuration that produced it (with an objective or augmentation
+    /// passed directly to [`Trainer::with_parts`], its `objective` and
+    /// `augmentation` fields were not used: see `objective` and `augmentation` below).
     pub config: TrainConfig,
     /// The label of the objective that was minimised.
     pub objective: String,
     /// The label of the augmentation that made the views.
     pub augmentation: String,
     /// The data model (dictionary, dense basis) it was trained on; `None`
-    /// for a run on real samples ([`Trainer::on_samples`]), which has no dictionary.
+    /// for a run on real samples, which has no dictionary.
     pub model: Option<SparseCodingModel>,
+    /// The real samples it was trained on (after preprocessing), for a run on a data file or on samples.
+    pub samples: Option<Samples>,
     /// The trained network.
     pub net: SymReluNet<f32>,
-    /// The linear head of a supervised run.
-    pub head: Option<LinearHead>,
+    /// The objective's state at the end ([`ObjectiveState::save`]): its trained head, target network, ...
+    pub state: SavedState,
     /// Metrics at steps 0, k, 2k, ... and at the end.
     pub history: Vec<StepMetrics>,
 }
 
+impl TrainOutcome {
+    /// The linear head of a supervised run.
+    #[must_use]
+    pub fn linear_head(&self) -> Option<LinearHead> {
+        linear_head_of(&self.state)
+    }
+}
+
 /// A training run in progress; owns every buffer, so steps do not allocate
 /// (except the labelled batches of a labelled objective).
-pub struct Trainer<O: Objective = ObjectiveKind, A: Augment = Augmentation> {
+pub struct Trainer<O: Objective = AnyObjective, A: Augment = AnyAugmentation> {
     config: TrainConfig,
     objective: O,
     augmentation: A,
@@ -127,11 +145,16 @@ pub struct Trainer<O: Objective = ObjectiveKind, A: Augment = Augmentation> {
 }
 
 /// Where batches come from: the data model or the fixed pool (of model
-/// samples, or of real samples with no model), and the random streams of
-/// samples, epoch order and augmentation.
+/// samples, or of real samples with no model), the labelled task of a
+/// labelled objective, and the random streams of samples, epoch order and
+/// augmentation.
 struct InputSource {
     model: Option<SparseCodingModel>,
     pool: Option<Pool>,
+    /// What real samples carry besides `x` (labels, image shape, name), to hand back in the outcome.
+    samples: Option<Samples>,
+    /// The labels `sign(<a*, z>)` of a labelled objective (`"task"` stream).
+    task: Option<SignTask>,
     /// The last batch drawn (only its views are used by the step).
     batch: Batch,
     data_rng: ChaCha8Rng,
@@ -140,6 +163,18 @@ struct InputSource {
 }
 
 impl InputSource {
+    /// A labelled batch of `n` fresh samples of the model (labels of the run's task), from `rng`.
+    fn labelled(
+        model: Option<&SparseCodingModel>,
+        task: Option<&SignTask>,
+        n: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(Batch, Array1<f32>), TrainError> {
+        let (Some(model), Some(task)) = (model, task) else { return Err(no_model("objective")) };
+        let set = draw_labelled(model, task, n, rng)?;
+        Ok((set.samples, set.labels))
+    }
+
     /// Draws the next batch (fresh, or the pool's next) and writes its views into `views`.
     fn fill<A: Augment>(&mut self, augmentation: &A, batch_size: usize, views: &mut [Array2<f32>]) -> Result<(), TrainError> {
         match (&mut self.pool, &self.model) {
@@ -158,11 +193,13 @@ fn no_model(field: &'static str) -> TrainError {
 }
 
 impl Trainer {
-    /// Validates `config` and sets up the model, network and buffers, with
-    /// the config's own objective and augmentation.
+    /// Validates `config` and sets up the data, network and buffers, with
+    /// the config's own objective and augmentation (built-ins only: see
+    /// [`Trainer::from_config`] for registered kinds).
     ///
     /// # Errors
-    /// Any invalid field; `Supervised` with a `Pool` regime (not supported).
+    /// Any invalid field; `Supervised` with a `Pool` regime (not supported);
+    /// a registered kind (not known to the built-in registry).
     pub fn new(config: TrainConfig) -> Result<Self, TrainError> {
         Self::with_threads(config, 1)
     }
@@ -174,8 +211,19 @@ impl Trainer {
     /// # Errors
     /// As [`Trainer::new`]; `threads = 0`; a pool that cannot be started.
     pub fn with_threads(config: TrainConfig, threads: usize) -> Result<Self, TrainError> {
+        Self::from_config(config, &Registry::new(), threads)
+    }
+
+    /// A run of `config` with the objective and augmentation it names, made
+    /// by `registry`, on `threads` threads.
+    ///
+    /// # Errors
+    /// As [`Trainer::with_threads`]; a kind `registry` does not know (listing those it knows).
+    pub fn from_config(config: TrainConfig, registry: &Registry, threads: usize) -> Result<Self, TrainError> {
         config.check()?;
-        Self::with_parts(config, config.objective, config.augmentation, threads)
+        let objective = registry.objective(&config.objective)?;
+        let augmentation = registry.augmentation(&config.augmentation)?;
+        Self::with_parts(config, objective, augmentation, threads)
     }
 }
 
@@ -193,16 +241,24 @@ where
     /// augmentation that makes another number of views than the objective
     /// takes; a labelled objective with a `Pool` regime; `threads = 0`.
     pub fn with_parts(config: TrainConfig, objective: O, augmentation: A, threads: usize) -> Result<Self, TrainError> {
+        let data = match &config.data {
+            DataSource::Model(data) => *data,
+            DataSource::File(file) => {
+                let samples = file.load_checked()?;
+                return Self::on_loaded_samples(config, objective, augmentation, threads, samples);
+            }
+        };
         let (n_inputs, thread_pool) = Self::prepare(&config, &objective, &augmentation, threads)?;
         let seed = config.seed;
-        let model = SparseCodingModel::from_seed(config.data, seed)?;
+        let model = SparseCodingModel::from_seed(data, seed)?;
         let net = initial_network(&config.network, &model, seed)?;
         let pool = match config.regime {
             DataRegime::Pool { n_samples } => Some(Pool::new(model.sample(n_samples, &mut rng::stream(seed, "pool")))),
             _ => None,
         };
-        let (d, d1) = (config.data.d, config.data.d1);
-        Self::assemble(config, objective, augmentation, thread_pool, n_inputs, (Some(model), pool, net), (d, d1))
+        let task = matches!(objective.inputs(), Inputs::Labelled).then(|| supervised_task(data.d, seed));
+        let (d, d1) = (data.d, data.d1);
+        Self::assemble(config, objective, augmentation, thread_pool, n_inputs, (Some(model), pool, None, task, net), (d, d1))
     }
 
     /// A run on real samples `x` (`n x d1`, one per row, `n >= batch_size`):
@@ -215,6 +271,11 @@ where
     /// As [`Trainer::with_parts`]; a labelled objective or `Init::NearDictionary`
     /// (both need the data model); fewer samples than `batch_size`; non-finite samples.
     pub fn on_samples(config: TrainConfig, objective: O, augmentation: A, threads: usize, x: Array2<f32>) -> Result<Self, TrainError> {
+        let samples = Samples::new(x, None, None, "samples")?;
+        Self::on_loaded_samples(config, objective, augmentation, threads, samples)
+    }
+
+    fn on_loaded_samples(config: TrainConfig, objective: O, augmentation: A, threads: usize, samples: Samples) -> Result<Self, TrainError> {
         let (n_inputs, thread_pool) = Self::prepare(&config, &objective, &augmentation, threads)?;
         if matches!(objective.inputs(), Inputs::Labelled) {
             return Err(no_model("objective"));
@@ -222,7 +283,7 @@ where
         if !matches!(config.network.init, crate::Init::Gaussian {}) {
             return Err(no_model("network.init"));
         }
-        let (n, d1) = x.dim();
+        let (n, d1) = samples.x.dim();
         if n < config.batch_size || d1 == 0 {
             return Err(TrainError::OutOfRange {
                 field: "batch_size",
@@ -230,12 +291,14 @@ where
                 allowed: "<= the number of samples (and d1 >= 1)",
             });
         }
+        let x = &samples.x;
         if !x.as_slice().map_or_else(|| x.iter().all(|v| v.is_finite()), all_finite) {
             return Err(TrainError::Unsupported { field: "data", reason: "the samples hold a non-finite value" });
         }
         let net = SymReluNet::init(config.network.width, d1, config.network.sigma0, &mut rng::stream(config.seed, "init"))?;
-        let pool = Pool::new(Batch::from_samples(x));
-        Self::assemble(config, objective, augmentation, thread_pool, n_inputs, (None, Some(pool), net), (0, d1))
+        let mut info = samples;
+        let pool = Pool::new(Batch::from_samples(std::mem::replace(&mut info.x, Array2::zeros((0, d1)))));
+        Self::assemble(config, objective, augmentation, thread_pool, n_inputs, (None, Some(pool), Some(info), None, net), (0, d1))
     }
 
     /// The checks shared by every constructor: threads, config, objective,
@@ -290,7 +353,7 @@ where
         augmentation: A,
         thread_pool: Option<Arc<rayon::ThreadPool>>,
         n_inputs: usize,
-        (model, pool, net): (Option<SparseCodingModel>, Option<Pool>, SymReluNet<f32>),
+        (model, pool, samples, task, net): (Option<SparseCodingModel>, Option<Pool>, Option<Samples>, Option<SignTask>, SymReluNet<f32>),
         (d, d1): (usize, usize),
     ) -> Result<Self, TrainError> {
         let seed = config.seed;
@@ -311,6 +374,8 @@ where
                 batch: Batch::zeros(batch_size, d, d1),
                 model,
                 pool,
+                samples,
+                task,
                 data_rng: rng::stream(seed, "data"),
                 shuffle_rng: rng::stream(seed, "shuffle"),
                 augment_rng: rng::stream(seed, "augment"),
@@ -351,6 +416,16 @@ where
         self.source.model.as_ref()
     }
 
+    /// The real samples of a run on a data file or on samples, as trained on
+    /// (after preprocessing), `n x d1`; `None` on the data model.
+    #[must_use]
+    pub fn real_samples(&self) -> Option<ndarray::ArrayView2<'_, f32>> {
+        match (&self.source.samples, &self.source.pool) {
+            (Some(_), Some(pool)) => Some(pool.samples().x()),
+            _ => None,
+        }
+    }
+
     /// The network in its current state.
     #[must_use]
     pub fn net(&self) -> &SymReluNet<f32> {
@@ -388,12 +463,20 @@ where
                 (loss_sum, loss_count) = (0.0, 0);
             }
         }
+        let samples = match (self.source.samples, &self.source.pool) {
+            (Some(mut info), Some(pool)) => {
+                info.x = pool.samples().x().to_owned();
+                Some(info)
+            }
+            _ => None,
+        };
         Ok(TrainOutcome {
             config: self.config,
             objective: self.objective.label(),
             augmentation: self.augmentation.label(),
-            head: self.objective.linear_head(&self.state),
+            state: self.state.save(),
             model: self.source.model,
+            samples,
             net: self.net,
             history,
         })
@@ -420,7 +503,7 @@ where
         if !loss.is_finite() {
             return Err(self.diverged("loss"));
         }
-        self.update();
+        self.update()?;
         self.config.network.bias.clamp_after_step(&mut self.net);
         self.step += 1;
         if !all_finite(self.net.weights().as_slice().expect("weights are contiguous")) {
@@ -429,7 +512,7 @@ where
         if !all_finite(self.net.bias().as_slice().expect("bias is contiguous")) {
             return Err(self.diverged("bias"));
         }
-        self.objective.after_update(&mut self.state, &self.net, self.step)?;
+        self.state.after_update(&self.net, self.step)?;
         Ok(loss)
     }
 
@@ -472,10 +555,11 @@ where
 
     /// One step's gradients on a labelled batch.
     fn labelled_step(&mut self) -> Result<f64, TrainError> {
-        let model = self.source.model.as_ref().ok_or_else(|| no_model("objective"))?;
-        let set = self.objective.labelled_batch(&self.state, model, self.config.batch_size, &mut self.source.data_rng)?;
-        self.inputs[0].assign(&set.samples.x());
-        self.labels = set.labels;
+        let source = &mut self.source;
+        let (batch, labels) =
+            InputSource::labelled(source.model.as_ref(), source.task.as_ref(), self.config.batch_size, &mut source.data_rng)?;
+        self.inputs[0].assign(&batch.x());
+        self.labels = labels;
         self.gradients()
     }
 
@@ -497,38 +581,42 @@ where
         .gradients()
     }
 
-    fn update(&mut self) {
+    fn update(&mut self) -> Result<(), TrainError> {
         let optimizer = self.config.optimizer;
         let learning_rate = optimizer.learning_rate * optimizer.schedule.factor(self.step, self.config.steps);
         let bias_rule = self.config.network.bias;
         let (weights, bias) = self.net.parameters_mut();
-        let weights = ParameterSlot {
-            value: weights.into_slice().expect("weights are contiguous"),
-            grad: self.grads.weights.as_slice().expect("gradients are contiguous"),
-            decay: true,
-            lr_multiplier: 1.0,
-        };
-        // Thresholds that do not train this run get an empty slot (a no-op).
-        let bias = match bias_rule.bias_learning_rate_multiplier() {
-            Some(multiplier) => ParameterSlot {
-                value: bias.into_slice().expect("bias is contiguous"),
-                grad: self.grads.bias.as_slice().expect("contiguous"),
-                decay: false,
-                lr_multiplier: multiplier as f32,
-            },
-            None => ParameterSlot::empty(),
-        };
+        let mut weights = ParameterSlot::new(
+            "net.weights",
+            weights.into_slice().expect("weights are contiguous"),
+            self.grads.weights.as_slice().expect("gradients are contiguous"),
+        );
+        weights.decay = true;
+        // Thresholds that do not train this run get no slot.
+        let bias = bias_rule.bias_learning_rate_multiplier().map(|multiplier| {
+            let mut slot = ParameterSlot::new(
+                "net.bias",
+                bias.into_slice().expect("bias is contiguous"),
+                self.grads.bias.as_slice().expect("contiguous"),
+            );
+            slot.lr_multiplier = multiplier as f32;
+            slot
+        });
         // The objective's own tensors follow the network's; without any (the
         // contrastive losses), the step stays free of allocation.
-        let own = self.objective.parameters(&mut self.state);
-        self.last_gradient_norm = if own.is_empty() {
-            self.sgd.step(&optimizer, learning_rate, &mut [weights, bias])
-        } else {
-            let mut slots = vec![weights, bias];
-            slots.extend(own);
-            self.sgd.step(&optimizer, learning_rate, &mut slots)
+        let own = self.state.parameters();
+        self.last_gradient_norm = match (bias, own.is_empty()) {
+            (Some(bias), true) => self.sgd.step(&optimizer, learning_rate, &mut [weights, bias])?,
+            (None, true) => self.sgd.step(&optimizer, learning_rate, &mut [weights])?,
+            (bias, false) => {
+                let mut slots = vec![weights];
+                slots.extend(bias);
+                slots.extend(own);
+                self.sgd.step(&optimizer, learning_rate, &mut slots)?
+            }
         };
         self.last_learning_rate = learning_rate;
+        Ok(())
     }
 
     /// The loss at initialisation on one batch of the `"eval"` stream (no
@@ -538,10 +626,11 @@ where
         self.config.network.bias.apply_before_step(&mut self.net, 0, self.config.steps)?;
         let labelled = match self.objective.inputs() {
             Inputs::Labelled => {
-                let model = self.source.model.as_ref().ok_or_else(|| no_model("objective"))?;
-                let set = self.objective.labelled_batch(&self.state, model, self.config.batch_size, &mut eval)?;
-                self.inputs[0].assign(&set.samples.x());
-                self.labels = set.labels;
+                let source = &self.source;
+                let (batch, labels) =
+                    InputSource::labelled(source.model.as_ref(), source.task.as_ref(), self.config.batch_size, &mut eval)?;
+                self.inputs[0].assign(&batch.x());
+                self.labels = labels;
                 true
             }
             _ => {
@@ -559,14 +648,10 @@ where
         for (input, workspace) in self.inputs.iter().zip(&mut self.workspaces) {
             self.net.forward_into(input.view(), workspace)?;
         }
-        let input = ObjectiveInput {
-            inputs: &self.inputs,
-            workspaces: &self.workspaces,
-            labels: labelled.then(|| self.labels.view()),
-            net: &self.net,
-            step: 0,
-            total_steps: self.config.steps,
-        };
+        let mut input = ObjectiveInput::of_workspaces(&self.inputs, &self.workspaces, &self.net).at_step(0, self.config.steps);
+        if labelled {
+            input = input.with_labels(self.labels.view());
+        }
         self.objective.value(&mut self.state, &input)
     }
 
@@ -586,7 +671,7 @@ where
             bias_max: bias.iter().map(|b| f64::from(*b)).fold(0.0, f64::max),
             beta: self.config.network.bias.ramp_beta(self.step, self.config.steps),
             active_fraction: if output.is_empty() { 0.0 } else { active as f64 / output.len() as f64 },
-            objective: self.objective.metrics(&self.state).into_iter().map(|(name, value)| (name.to_string(), value)).collect(),
+            objective: self.state.metrics().into_iter().collect(),
         }
     }
 }
@@ -612,15 +697,16 @@ impl<O: Objective + Sync> StepBuffers<'_, O> {
     fn gradients(&mut self) -> Result<f64, TrainError> {
         let net = self.net;
         forward_all(net, self.inputs, self.workspaces)?;
-        let input = ObjectiveInput {
-            inputs: self.inputs,
-            workspaces: self.workspaces,
-            labels: self.labels.map(Array1::view),
-            net,
-            step: self.step,
-            total_steps: self.total_steps,
-        };
+        let mut input = ObjectiveInput::of_workspaces(self.inputs, self.workspaces, net).at_step(self.step, self.total_steps);
+        if let Some(labels) = self.labels {
+            input = input.with_labels(labels.view());
+        }
         let value = self.objective.value_and_gradients(self.state, &input, self.grad_outputs)?;
+        check_gradients(self.objective, self.step, self.workspaces, self.grad_outputs, value.is_finite())?;
+        if !value.is_finite() {
+            // A diverged run: the caller reports `Diverged` (loss) with the likely cause.
+            return Ok(value);
+        }
         let parts = self.inputs.iter().zip(self.grad_outputs.iter()).zip(self.workspaces.iter_mut());
         for (k, ((input, grad_output), workspace)) in parts.enumerate() {
             if k == 0 {
@@ -631,6 +717,32 @@ impl<O: Objective + Sync> StepBuffers<'_, O> {
         }
         Ok(value)
     }
+}
+
+/// Fails unless every `dL/dz_k` has the shape of `z_k` and, when
+/// `check_finite` (the loss is finite), is finite (an objective of one's own
+/// may get either wrong; the error names it and the step). With a non-finite
+/// loss the run diverged, and non-finite gradients are expected: that is
+/// reported as [`TrainError::Diverged`] with its likely cause, not as an error of the objective.
+fn check_gradients<O: Objective>(
+    objective: &O,
+    step: usize,
+    workspaces: &[NetWorkspace<f32>],
+    gradients: &[Array2<f32>],
+    check_finite: bool,
+) -> Result<(), TrainError> {
+    for (k, (workspace, gradient)) in workspaces.iter().zip(gradients).enumerate() {
+        let expected = workspace.output().dim();
+        let reason = if gradient.dim() != expected {
+            format!("dL/dz of view {k} has shape {:?}, expected {expected:?} (batch x width)", gradient.dim())
+        } else if check_finite && !gradient.as_slice().map_or_else(|| gradient.iter().all(|v| v.is_finite()), all_finite) {
+            format!("dL/dz of view {k} holds a non-finite value")
+        } else {
+            continue;
+        };
+        return Err(TrainError::ObjectiveOutput { objective: objective.label(), step, reason });
+    }
+    Ok(())
 }
 
 /// The forward pass of every input; on a pool's threads the inputs are split

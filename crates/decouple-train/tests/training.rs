@@ -38,7 +38,7 @@ fn short_training_on_the_default_setting_lowers_the_loss() {
 #[test]
 fn supervised_and_pool_runs_lower_their_loss() {
     let supervised = edited(small(), |c| {
-        c.objective = ObjectiveKind::Supervised {};
+        c.objective = ObjectiveKind::Supervised {}.into();
         c.steps = 200;
     });
     let losses = loss_history(&train(supervised, |_, _| {}).unwrap());
@@ -46,7 +46,8 @@ fn supervised_and_pool_runs_lower_their_loss() {
     assert!(*losses.last().unwrap() < 0.6, "{losses:?}");
     let pool = edited(small(), |c| {
         c.regime = DataRegime::Pool { n_samples: 100 };
-        c.objective = ObjectiveKind::Contrastive { loss: Contrastive::NtXent(NtXent { similarity: Similarity::Cosine, temperature: 0.5 }) };
+        c.objective =
+            ObjectiveKind::Contrastive { loss: Contrastive::NtXent(NtXent { similarity: Similarity::Cosine, temperature: 0.5 }) }.into();
         c.steps = 200;
     });
     let losses = loss_history(&train(pool, |_, _| {}).unwrap());
@@ -61,21 +62,22 @@ fn supervised_and_pool_runs_lower_their_loss() {
 #[test]
 fn a_run_on_two_threads_is_bit_identical_to_one_thread() {
     let mut config = TrainConfig::default();
-    config.data.d = 16;
-    config.data.d1 = 300;
+    let data = config.data.model_mut().unwrap();
+    data.d = 16;
+    data.d1 = 300;
     config.network.width = 48;
     config.batch_size = 40;
     config.steps = 150;
     config.log_every = 25;
     let nt_xent = ObjectiveKind::Contrastive { loss: Contrastive::NtXent(NtXent { similarity: Similarity::Cosine, temperature: 0.2 }) };
     for config in [
-        config,
-        edited(config, |c| {
-            c.objective = nt_xent;
+        config.clone(),
+        edited(config.clone(), |c| {
+            c.objective = nt_xent.into();
             c.regime = DataRegime::Pool { n_samples: 100 };
         }),
     ] {
-        let one = train_with_threads(config, 1, |_, _| {}).unwrap();
+        let one = train_with_threads(config.clone(), 1, |_, _| {}).unwrap();
         let two = train_with_threads(config, 2, |_, _| {}).unwrap();
         assert_eq!(one.net, two.net);
         assert_eq!(one.history, two.history);
@@ -91,12 +93,17 @@ fn one_seed_gives_bit_identical_runs_on_one_or_two_threads() {
     config.optimizer.momentum = 0.9;
     config.optimizer.clip_norm = Some(1.0);
     config.network.bias = BiasRule::Learned { b0: 0.0, lr_multiplier: 1.0 };
-    let reference = train(config, |_, _| {}).unwrap();
-    let again = train(config, |_, _| {}).unwrap();
+    let reference = train(config.clone(), |_, _| {}).unwrap();
+    let again = train(config.clone(), |_, _| {}).unwrap();
     assert_eq!(reference.net, again.net);
     assert_eq!(reference.history, again.history);
     // Two runs at once on two threads: each identical to the sequential one.
-    let handles: Vec<_> = (0..2).map(|_| std::thread::spawn(move || train(config, |_, _| {}).unwrap())).collect();
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let config = config.clone();
+            std::thread::spawn(move || train(config, |_, _| {}).unwrap())
+        })
+        .collect();
     for handle in handles {
         let parallel = handle.join().unwrap();
         assert_eq!(parallel.net, reference.net);
@@ -116,10 +123,10 @@ fn one_seed_gives_bit_identical_runs_on_one_or_two_threads() {
 fn divergence_stops_with_the_step_and_the_likely_cause() {
     let mut config = small();
     config.objective =
-        ObjectiveKind::Contrastive { loss: Contrastive::InfoNce(InfoNce { similarity: Similarity::Dot, temperature: 0.01 }) };
+        ObjectiveKind::Contrastive { loss: Contrastive::InfoNce(InfoNce { similarity: Similarity::Dot, temperature: 0.01 }) }.into();
     config.optimizer.learning_rate = 1e8;
     config.network.bias = BiasRule::Fixed { b: 0.0 };
-    match train(config, |_, _| {}) {
+    match train(config.clone(), |_, _| {}) {
         Err(TrainError::Diverged { step, quantity, likely_cause }) => {
             assert!(step < config.steps, "step {step}");
             assert!(["loss", "weights"].contains(&quantity));
@@ -176,7 +183,7 @@ fn invalid_configs_name_the_field_and_range() {
         ),
         (
             edited(small(), |c| {
-                c.augmentation = Augmentation::ComplementaryMask { keep: 1.0 };
+                c.augmentation = Augmentation::ComplementaryMask { keep: 1.0 }.into();
             }),
             "augmentation.keep = 1",
         ),
@@ -189,7 +196,7 @@ fn invalid_configs_name_the_field_and_range() {
         (
             edited(small(), |c| {
                 c.regime = DataRegime::Pool { n_samples: 10 };
-                c.objective = ObjectiveKind::Supervised {};
+                c.objective = ObjectiveKind::Supervised {}.into();
             }),
             "regime: a fixed Pool is not supported",
         ),
@@ -204,7 +211,7 @@ fn invalid_configs_name_the_field_and_range() {
     bad_width.network.width = 0;
     assert!(train(bad_width, |_, _| {}).unwrap_err().to_string().starts_with("network.width = 0"));
     let mut bad_data = small();
-    bad_data.data.d1 = 4;
+    bad_data.data.model_mut().unwrap().d1 = 4;
     assert!(train(bad_data, |_, _| {}).unwrap_err().to_string().starts_with("d1 = 4"));
 }
 
@@ -274,7 +281,8 @@ fn schedules_and_sgd_follow_their_formulas() {
     let mut w = [1.0f32, -2.0];
     let g = [3.0f32, 4.0];
     // g + 0.2 w = [3.2, 3.6], norm 4.8166 > 1: clipped to unit norm; v = that; w -= 0.1 v.
-    let norm = sgd.step(&config, 0.1, &mut [ParameterSlot { value: &mut w, grad: &g, decay: true, lr_multiplier: 1.0 }]);
+    let norm =
+        sgd.step(&config, 0.1, &mut [ParameterSlot { name: "w", value: &mut w, grad: &g, decay: true, lr_multiplier: 1.0 }]).unwrap();
     let expected_norm = (3.2f64 * 3.2 + 3.6 * 3.6).sqrt();
     assert!((norm - expected_norm).abs() < 1e-5);
     let v1 = [3.2 / expected_norm, 3.6 / expected_norm];
@@ -282,7 +290,7 @@ fn schedules_and_sgd_follow_their_formulas() {
     assert!((f64::from(w[1]) - (-2.0 - 0.1 * v1[1])).abs() < 1e-6);
     // Second step: v = 0.5 v1 + clipped(g + 0.2 w).
     let w_before = [f64::from(w[0]), f64::from(w[1])];
-    sgd.step(&config, 0.1, &mut [ParameterSlot { value: &mut w, grad: &g, decay: true, lr_multiplier: 1.0 }]);
+    sgd.step(&config, 0.1, &mut [ParameterSlot { name: "w", value: &mut w, grad: &g, decay: true, lr_multiplier: 1.0 }]).unwrap();
     let total = [3.0 + 0.2 * w_before[0], 4.0 + 0.2 * w_before[1]];
     let total_norm = (total[0] * total[0] + total[1] * total[1]).sqrt();
     for k in 0..2 {
@@ -301,8 +309,8 @@ fn near_dictionary_init_starts_next_to_the_features() {
     let mut config = support::small();
     config.network.init = Init::NearDictionary { noise: 0.0 };
     config.steps = 1;
-    let trainer = decouple_train::Trainer::new(config).unwrap();
-    let model = SparseCodingModel::from_seed(config.data, config.seed).unwrap();
+    let trainer = decouple_train::Trainer::new(config.clone()).unwrap();
+    let model = SparseCodingModel::from_seed(*config.data.model().unwrap(), config.seed).unwrap();
     let features = model.dictionary().features_f32();
     for (i, row) in trainer.net().weights().rows().into_iter().enumerate() {
         assert_eq!(row, features.row(i % 8));
@@ -310,7 +318,7 @@ fn near_dictionary_init_starts_next_to_the_features() {
     assert!(trainer.net().bias().iter().all(|b| *b == 0.0));
 
     config.network.init = Init::NearDictionary { noise: 0.5 };
-    let trainer = decouple_train::Trainer::new(config).unwrap();
+    let trainer = decouple_train::Trainer::new(config.clone()).unwrap();
     for (i, row) in trainer.net().weights().rows().into_iter().enumerate() {
         let feature = model.dictionary().feature(i % 8);
         let w = row.mapv(f64::from);
@@ -330,4 +338,26 @@ fn near_dictionary_init_starts_next_to_the_features() {
         Err(TrainError::OutOfRange { field, .. }) => assert_eq!(field, "network.init.noise"),
         other => panic!("{other:?}"),
     }
+}
+
+/// A supervised run's trained linear head is in its outcome's state and comes
+/// back from a checkpoint file unchanged; a contrastive run has none.
+#[test]
+fn the_linear_head_survives_a_checkpoint() {
+    let supervised = edited(small(), |c| {
+        c.objective = ObjectiveKind::Supervised {}.into();
+        c.steps = 10;
+    });
+    let outcome = train(supervised, |_, _| {}).unwrap();
+    let head = outcome.linear_head().expect("a supervised run has a head");
+    assert_eq!(head.weights.len(), 16);
+    assert!(head.weights.iter().any(|&a| a != 0.0), "the head trained from zero");
+    let path = std::env::temp_dir().join(format!("decouple-checkpoint-head-{}.json", std::process::id()));
+    Checkpoint::of(&outcome).save(&path).unwrap();
+    let loaded = Checkpoint::load(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(loaded.linear_head(), Some(head));
+    assert_eq!(loaded.objective_state, outcome.state);
+    let contrastive = train(edited(small(), |c| c.steps = 2), |_, _| {}).unwrap();
+    assert!(contrastive.linear_head().is_none() && contrastive.state.is_empty());
 }

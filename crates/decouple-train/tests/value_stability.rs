@@ -38,15 +38,16 @@ fn runs() -> Vec<(&'static str, TrainConfig)> {
     let mut runs = vec![("default", small())];
     let mut pool = small();
     pool.regime = DataRegime::Pool { n_samples: 100 };
-    pool.objective = ObjectiveKind::Contrastive { loss: Contrastive::NtXent(NtXent { similarity: Similarity::Cosine, temperature: 0.5 }) };
+    pool.objective =
+        ObjectiveKind::Contrastive { loss: Contrastive::NtXent(NtXent { similarity: Similarity::Cosine, temperature: 0.5 }) }.into();
     runs.push(("nt-xent-pool", pool));
     let mut learned = small();
     learned.network.bias = LEARNED;
-    learned.augmentation = Augmentation::GaussianNoise { sigma_a: 0.5 };
+    learned.augmentation = Augmentation::GaussianNoise { sigma_a: 0.5 }.into();
     learned.optimizer.momentum = 0.9;
     runs.push(("learned-noise-momentum", learned));
     let mut supervised = small();
-    supervised.objective = SUPERVISED;
+    supervised.objective = SUPERVISED.into();
     runs.push(("supervised", supervised));
     runs
 }

@@ -42,7 +42,7 @@ pub fn over_seeds(context: &RunContext, label: &str, config: TrainConfig) -> Vec
     seeds(context)
         .into_iter()
         .map(|seed| {
-            let mut config = config;
+            let mut config = config.clone();
             config.seed = seed;
             RunSpec { label: label.into(), config }
         })

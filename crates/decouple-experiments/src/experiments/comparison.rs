@@ -36,7 +36,7 @@ pub fn augmentations() -> [Augmentation; 4] {
 #[must_use]
 pub fn config(augmentation: Augmentation) -> TrainConfig {
     let mut config = default_config(0);
-    config.augmentation = augmentation;
+    config.augmentation = augmentation.into();
     config
 }
 
@@ -365,8 +365,10 @@ pub(crate) mod tests {
             wall_s: 1.0,
             error: None,
             report: Some(report),
+            sample_report: None,
             history: Vec::new(),
             alignment: Vec::new(),
+            filters: None,
         }
     }
 

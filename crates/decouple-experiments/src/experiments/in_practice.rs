@@ -124,6 +124,27 @@ pub fn augmentations() -> Vec<AnyAugmentation> {
     ]
 }
 
+/// How an [`AnyAugmentation`] is written to `config.json`: the serde form
+/// `AnyAugmentation` had when it derived `Serialize` (`{"Builtin": {...}}`,
+/// `{"Image": {...}}`), so the file keeps its content.
+#[derive(Serialize)]
+enum SerializedAugmentation<'a> {
+    Builtin(&'a Augmentation),
+    Image(&'a ImageAugmentation),
+    /// Not among [`augmentations`]: one of your own, by its label.
+    Custom(String),
+}
+
+impl<'a> SerializedAugmentation<'a> {
+    fn of(augmentation: &'a AnyAugmentation) -> Self {
+        match augmentation {
+            AnyAugmentation::Builtin(builtin) => Self::Builtin(builtin),
+            AnyAugmentation::Image(image) => Self::Image(image),
+            other => Self::Custom(decouple_augment::Augment::label(other)),
+        }
+    }
+}
+
 const IDENTITY: usize = 0;
 const MASK: usize = 2;
 const COMPOSED: usize = 4;
@@ -167,25 +188,26 @@ fn evaluation(quick: bool) -> SampleEvaluation {
 fn train_and_analyse(
     data: RealData,
     samples: &Samples,
-    augmentation: AnyAugmentation,
+    augmentation: &AnyAugmentation,
     steps: usize,
     seed: u64,
     quick: bool,
 ) -> anyhow::Result<Run> {
     let start = Instant::now();
     let config = train_config(data, steps, seed);
-    let trainer = Trainer::on_samples(config, config.objective, augmentation, 1, samples.x.clone())?;
+    let objective = *config.objective.builtin().expect("a built-in objective");
+    let trainer = Trainer::on_samples(config, objective, augmentation.clone(), 1, samples.x.clone())?;
     let outcome = trainer.run(|_, _| {})?;
     let unlabelled = Samples::new(samples.x.clone(), None, samples.image, samples.source.clone())?;
     let settings = evaluation(quick);
-    let report = evaluate_samples(&outcome.net, &unlabelled, &augmentation, &settings, seed)?;
+    let report = evaluate_samples(&outcome.net, &unlabelled, augmentation, &settings, seed)?;
     let probes = match &samples.labels {
         Some(labels) => Some(probe_features(outcome.net.forward(samples.x.view())?.view(), labels, &settings, 0)?),
         None => None,
     };
     Ok(Run {
         data,
-        augmentation: decouple_augment::Augment::label(&augmentation),
+        augmentation: decouple_augment::Augment::label(augmentation),
         seed,
         wall_s: start.elapsed().as_secs_f64(),
         final_loss: outcome.history.last().map_or(f64::NAN, |m| m.loss),
@@ -233,7 +255,7 @@ pub fn in_practice(context: &RunContext) -> anyhow::Result<crate::report::Summar
         experiment: &'a str,
         steps: usize,
         seeds: &'a [u64],
-        augmentations: &'a [AnyAugmentation],
+        augmentations: Vec<SerializedAugmentation<'a>>,
         train: Vec<(RealData, TrainConfig)>,
         preprocess: Vec<(RealData, Preprocess)>,
         evaluation: SampleEvaluation,
@@ -245,7 +267,7 @@ pub fn in_practice(context: &RunContext) -> anyhow::Result<crate::report::Summar
             experiment: id,
             steps,
             seeds: &seeds,
-            augmentations: &augmentations,
+            augmentations: augmentations.iter().map(SerializedAugmentation::of).collect(),
             train: datasets.iter().map(|&d| (d, train_config(d, steps, 0))).collect(),
             preprocess: datasets.iter().map(|&d| (d, d.preprocess())).collect(),
             evaluation: evaluation(context.quick),
@@ -261,7 +283,7 @@ pub fn in_practice(context: &RunContext) -> anyhow::Result<crate::report::Summar
     let quick = context.quick;
     let results = parallel_map(jobs.len(), context.jobs, &|index| {
         let (d, a, seed) = jobs[index];
-        train_and_analyse(datasets[d], &samples[d], augmentations[a], steps, seed, quick)
+        train_and_analyse(datasets[d], &samples[d], &augmentations[a], steps, seed, quick)
     });
     let runs: Vec<Run> = results.into_iter().collect::<anyhow::Result<_>>().context("an in-practice run failed")?;
     let lines: Vec<String> = runs.iter().map(serde_json::to_string).collect::<Result<_, _>>()?;

@@ -46,13 +46,14 @@ pub fn inits() -> [(&'static str, Init); 2] {
 #[must_use]
 pub fn config(objective: ObjectiveKind, learning_rate: f64, init: Init, steps: usize) -> TrainConfig {
     let mut config = default_config(0);
-    config.data.d = 10;
-    config.data.d1 = 50;
-    config.data.latent = SparseLatent::ExactlyK { k: 2 };
+    let data = config.data.model_mut().expect("the data model");
+    data.d = 10;
+    data.d1 = 50;
+    data.latent = SparseLatent::ExactlyK { k: 2 };
     config.network.width = 50;
     config.network.init = init;
-    config.augmentation = Augmentation::ComplementaryMask { keep: 0.5 };
-    config.objective = objective;
+    config.augmentation = Augmentation::ComplementaryMask { keep: 0.5 }.into();
+    config.objective = objective.into();
     config.optimizer.learning_rate = learning_rate;
     config.regime = DataRegime::Pool { n_samples: 3000 };
     config.batch_size = 512;
@@ -96,7 +97,7 @@ pub fn non_contrastive_landscape(context: &RunContext) -> anyhow::Result<Summary
             let mut run = config(objective, learning_rate, init, steps);
             for seed in 0..seeds {
                 run.seed = seed;
-                specs.push(decouple_harness::training::RunSpec { label: row.clone(), config: run });
+                specs.push(decouple_harness::training::RunSpec { label: row.clone(), config: run.clone() });
             }
             labels.push(row);
         }

@@ -40,8 +40,8 @@ pub fn variants() -> [(&'static str, NonContrastive); 4] {
 #[must_use]
 pub fn config(variant: NonContrastive, augmentation: Augmentation) -> TrainConfig {
     let mut config = default_config(0);
-    config.objective = ObjectiveKind::NonContrastive(variant);
-    config.augmentation = augmentation;
+    config.objective = ObjectiveKind::NonContrastive(variant).into();
+    config.augmentation = augmentation.into();
     config
 }
 

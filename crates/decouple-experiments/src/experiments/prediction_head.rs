@@ -44,15 +44,16 @@ pub fn predictors() -> [(&'static str, Predictor); 3] {
 #[must_use]
 pub fn config(predictor: Predictor) -> TrainConfig {
     let mut config = default_config(0);
-    config.data.d = D;
-    config.data.d1 = 128;
-    config.data.latent = SparseLatent::Bernoulli { p: 2.0 / D as f64 };
-    config.data.strengths = FeatureStrengths::TwoGroups { strong: STRONG, alpha_strong: ALPHAS.0, alpha_weak: ALPHAS.1 };
+    let data = config.data.model_mut().expect("the data model");
+    data.d = D;
+    data.d1 = 128;
+    data.latent = SparseLatent::Bernoulli { p: 2.0 / D as f64 };
+    data.strengths = FeatureStrengths::TwoGroups { strong: STRONG, alpha_strong: ALPHAS.0, alpha_weak: ALPHAS.1 };
     config.network.width = 32;
-    config.augmentation = Augmentation::ComplementaryMask { keep: 0.5 };
+    config.augmentation = Augmentation::ComplementaryMask { keep: 0.5 }.into();
     let mut objective = NonContrastive::default();
     objective.predictor = predictor;
-    config.objective = ObjectiveKind::NonContrastive(objective);
+    config.objective = ObjectiveKind::NonContrastive(objective).into();
     config.log_every = 50;
     config
 }

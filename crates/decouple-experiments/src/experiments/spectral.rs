@@ -52,9 +52,9 @@ pub fn oracle_augmentations() -> [Augmentation; 3] {
 #[must_use]
 pub fn oracle_config(augmentation: Augmentation, seed: u64) -> TrainConfig {
     let mut config = default_config(seed);
-    config.network.width = config.data.d;
+    config.network.width = config.data.model().expect("the data model").d;
     config.network.bias = BiasRule::Fixed { b: 0.0 };
-    config.objective = ObjectiveKind::Contrastive { loss: spectral_unclipped() };
+    config.objective = ObjectiveKind::Contrastive { loss: spectral_unclipped() }.into();
     config.optimizer.schedule = Schedule::Cosine { warmup_steps: 0 };
     if matches!(augmentation, Augmentation::GaussianNoise { .. }) {
         // lr 0.5 diverged at step 11 (the noisy views have E||x+||^2 about 2.4 times
@@ -62,7 +62,7 @@ pub fn oracle_config(augmentation: Augmentation, seed: u64) -> TrainConfig {
         // changed after that run, before any angle was compared (docs/claims.md).
         config.optimizer.learning_rate = ORACLE_NOISE_LEARNING_RATE;
     }
-    config.augmentation = augmentation;
+    config.augmentation = augmentation.into();
     config
 }
 
@@ -120,10 +120,11 @@ fn run_oracle(augmentation: Augmentation, seed: u64) -> OracleResult {
         error: None,
     };
     let outcome = (|| -> anyhow::Result<()> {
-        let model = SparseCodingModel::from_seed(config.data, seed)?;
+        let data = *config.data.model().expect("the data model");
+        let model = SparseCodingModel::from_seed(data, seed)?;
         let covariances = pair_covariances_of_x(&model, &augmentation);
-        let oracle = analysis::linear_oracle(covariances.cross.view(), covariances.view_second_moment().view(), config.data.d)?;
-        let d = config.data.d;
+        let oracle = analysis::linear_oracle(covariances.cross.view(), covariances.view_second_moment().view(), data.d)?;
+        let d = data.d;
         result.top_eigenvalues = oracle.eigenvalues.iter().take(d + 8).copied().collect();
         result.gap = oracle.gap;
         result.max_distance_from_one = oracle.eigenvalues.iter().map(|l| (l - 1.0).abs()).fold(0.0, f64::max);
@@ -204,7 +205,7 @@ pub fn linear_oracle(context: &RunContext) -> anyhow::Result<Summary> {
     let mut table = String::from(
         "| augmentation | seed | lambda_1 | lambda_d | lambda_(d+1) | gap | max angle learned-oracle | mean angle learned-oracle | max angle learned-span(M) | max angle oracle-span(M) | mean angle oracle-span(M) | max angle learned-initial | train s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
-    let d = TrainConfig::default().data.d;
+    let d = TrainConfig::default().data.model().expect("the data model").d;
     for r in &results {
         let eig = |i: usize| r.top_eigenvalues.get(i).copied().unwrap_or(f64::NAN);
         let mean = |a: &[f64]| mean_sd(a).0;
@@ -300,13 +301,16 @@ pub fn linear_oracle(context: &RunContext) -> anyhow::Result<Summary> {
 pub fn objectives() -> Vec<(String, ObjectiveKind)> {
     let contrastive = |loss: Contrastive| ObjectiveKind::Contrastive { loss };
     let mut list = vec![
-        ("InfoNCE".to_string(), default_config(0).objective),
+        ("InfoNCE".to_string(), *default_config(0).objective.builtin().expect("a built-in objective")),
         ("NT-Xent".to_string(), contrastive(NtXent { similarity: Similarity::Cosine, temperature: 0.2 }.into())),
         ("Spectral (mu 1)".to_string(), contrastive(spectral_clipped())),
         ("Barlow Twins".to_string(), contrastive(BarlowTwins::default().into())),
     ];
     for (name, variant) in noncontrastive::variants() {
-        list.push((name.to_string(), noncontrastive::config(variant, Augmentation::Identity {}).objective));
+        list.push((
+            name.to_string(),
+            *noncontrastive::config(variant, Augmentation::Identity {}).objective.builtin().expect("a built-in objective"),
+        ));
     }
     list
 }
@@ -315,8 +319,8 @@ pub fn objectives() -> Vec<(String, ObjectiveKind)> {
 #[must_use]
 pub fn objectives_config(objective: ObjectiveKind, augmentation: Augmentation) -> TrainConfig {
     let mut config = default_config(0);
-    config.objective = objective;
-    config.augmentation = augmentation;
+    config.objective = objective.into();
+    config.augmentation = augmentation.into();
     config
 }
 
@@ -448,16 +452,17 @@ pub struct CollapsePoint {
 fn run_collapse(label: &str, config: TrainConfig) -> (Vec<CollapsePoint>, Option<String>) {
     let mut points = Vec::new();
     let outcome = (|| -> anyhow::Result<()> {
-        let model = SparseCodingModel::from_seed(config.data, config.seed)?;
+        let model = SparseCodingModel::from_seed(*config.data.model().expect("the data model"), config.seed)?;
         let clean = model.sample(COLLAPSE_SAMPLES, &mut decouple_data::rng::stream(config.seed, "collapse-spectrum"));
         let dictionary = model.dictionary().matrix().to_owned();
+        let seed = config.seed;
         train(config, |metrics, net| {
             let spectrum = net.forward(clean.x()).ok().and_then(|f| analysis::covariance_spectrum(f.view()).ok());
             let energy = analysis::sparse_energy(net.weights(), dictionary.view()).ok();
             if let (Some(spectrum), Some(energy)) = (spectrum, energy) {
                 points.push(CollapsePoint {
                     label: label.to_string(),
-                    seed: config.seed,
+                    seed,
                     step: metrics.step,
                     effective_rank: analysis::effective_rank(&spectrum),
                     spectrum: spectrum.to_vec(),
@@ -492,7 +497,7 @@ pub fn collapse(context: &RunContext) -> anyhow::Result<Summary> {
         }
     }
     write_json(&dir.join("config.json"), &jobs.iter().map(|(l, c)| (l.as_str(), c)).collect::<Vec<_>>())?;
-    let results = parallel_map(jobs.len(), context.jobs, &|index| run_collapse(&jobs[index].0, jobs[index].1));
+    let results = parallel_map(jobs.len(), context.jobs, &|index| run_collapse(&jobs[index].0, jobs[index].1.clone()));
     let lines: String =
         results.iter().flat_map(|(points, _)| points).map(|p| serde_json::to_string(p).expect("serialisable") + "\n").collect();
     write_atomic(&dir.join("metrics.jsonl"), &lines)?;

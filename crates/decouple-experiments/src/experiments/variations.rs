@@ -33,8 +33,8 @@ fn strength_augmentations() -> Vec<Augmentation> {
 #[must_use]
 pub fn strength_config(sigma: f64, augmentation: Augmentation) -> TrainConfig {
     let mut config = default_config(0);
-    config.augmentation = augmentation;
-    config.data.dense = DenseFeatures::IsotropicGaussian { sigma };
+    config.augmentation = augmentation.into();
+    config.data.model_mut().expect("the data model").dense = DenseFeatures::IsotropicGaussian { sigma };
     config
 }
 
@@ -158,8 +158,8 @@ pub fn bias_rules(context: &RunContext) -> anyhow::Result<Summary> {
     let dir = context.experiment_dir(id)?;
     let rules = bias_rule_configs();
     let mut specs = Vec::new();
-    for (name, config) in rules {
-        specs.extend(over_seeds(context, name, config));
+    for (name, config) in &rules {
+        specs.extend(over_seeds(context, name, config.clone()));
     }
     let records = run_and_record(context, id, &dir, &specs)?;
     let labels: Vec<String> = rules.iter().map(|(name, _)| (*name).to_string()).collect();
@@ -209,8 +209,8 @@ pub fn bias_rules(context: &RunContext) -> anyhow::Result<Summary> {
 #[must_use]
 pub fn supervised_config() -> TrainConfig {
     let mut config = default_config(0);
-    config.objective = ObjectiveKind::Supervised {};
-    config.augmentation = Augmentation::Identity {};
+    config.objective = ObjectiveKind::Supervised {}.into();
+    config.augmentation = Augmentation::Identity {}.into();
     config
 }
 
@@ -224,7 +224,7 @@ pub fn supervised(context: &RunContext) -> anyhow::Result<Summary> {
     let dir = context.experiment_dir(id)?;
     let supervised = supervised_config();
     let mut contrastive = default_config(0);
-    contrastive.augmentation = Augmentation::Identity {};
+    contrastive.augmentation = Augmentation::Identity {}.into();
     let mut specs = over_seeds(context, "supervised (logistic, no augmentation)", supervised);
     specs.extend(over_seeds(context, "contrastive, Identity", contrastive));
     let records = run_and_record(context, id, &dir, &specs)?;
@@ -332,14 +332,15 @@ fn low_rank_table(runs: &[&RunRecord]) -> String {
 #[must_use]
 pub fn control_configs() -> [(&'static str, TrainConfig); 4] {
     let base = default_config(0);
-    let mut low_rank = base;
-    low_rank.data.dense = DenseFeatures::LowRank { rank: 8, sigma: 0.25 };
-    let mut localized = base;
-    localized.data.dictionary = DictionaryKind::Identity;
-    let mut pool = base;
-    pool.regime = DataRegime::Pool { n_samples: 4 * base.data.d1 };
+    let d1 = base.data.model().expect("the data model").d1;
+    let mut low_rank = base.clone();
+    low_rank.data.model_mut().expect("the data model").dense = DenseFeatures::LowRank { rank: 8, sigma: 0.25 };
+    let mut localized = base.clone();
+    localized.data.model_mut().expect("the data model").dictionary = DictionaryKind::Identity;
+    let mut pool = base.clone();
+    pool.regime = DataRegime::Pool { n_samples: 4 * d1 };
     let mut off_span = base;
-    off_span.data.dense = DenseFeatures::OrthogonalComplement { sigma: 0.25 };
+    off_span.data.model_mut().expect("the data model").dense = DenseFeatures::OrthogonalComplement { sigma: 0.25 };
     [
         ("(a) LowRank(rank 8) dense features", low_rank),
         ("(b) localized Identity dictionary", localized),
@@ -358,8 +359,8 @@ pub fn controls(context: &RunContext) -> anyhow::Result<Summary> {
     let dir = context.experiment_dir(id)?;
     let cases = control_configs();
     let mut specs = Vec::new();
-    for (name, config) in cases {
-        specs.extend(over_seeds(context, name, config));
+    for (name, config) in &cases {
+        specs.extend(over_seeds(context, name, config.clone()));
     }
     let records = run_and_record(context, id, &dir, &specs)?;
     let a = with_label(&records, cases[0].0);

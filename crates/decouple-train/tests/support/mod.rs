@@ -5,9 +5,10 @@ use decouple_train::TrainConfig;
 /// A small, fast setting for structural tests: d = 8, d1 = 64, m = 16, B = 32, 60 steps.
 pub fn small() -> TrainConfig {
     let mut config = TrainConfig::default();
-    config.data.d = 8;
-    config.data.d1 = 64;
-    config.data.latent = decouple_data::SparseLatent::Bernoulli { p: 0.25 };
+    let data = config.data.model_mut().expect("the default data are the model");
+    data.d = 8;
+    data.d1 = 64;
+    data.latent = decouple_data::SparseLatent::Bernoulli { p: 0.25 };
     config.network.width = 16;
     config.batch_size = 32;
     config.steps = 60;

@@ -6,7 +6,7 @@
 use std::io::IsTerminal as _;
 use std::sync::{Arc, Mutex};
 
-use decouple_harness::progress::{PlainLines, Progress};
+use crate::progress::{PlainLines, Progress};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// A bar per batch of runs, drawn on standard error.
@@ -51,6 +51,7 @@ impl Progress for Bar {
 }
 
 /// A bar when standard error is a terminal, plain lines on standard output otherwise.
+#[must_use]
 pub fn sink() -> Arc<dyn Progress> {
     if std::io::stderr().is_terminal() { Arc::new(Bar { current: Mutex::new(None) }) } else { Arc::new(PlainLines::default()) }
 }
