@@ -67,24 +67,35 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs `cargo run --release -p PACKAGE --bin BIN -- ARGS` from the workspace
-/// root; with `native`, for this machine's CPU in `target/native` (set through
-/// the environment, so that cargo commands the binary runs build the same way).
+/// Runs `cargo build --release -p PACKAGE --bin BIN` (with cargo's progress,
+/// after a line that says what is built and how long it may take), then
+/// `cargo run --quiet --release -p PACKAGE --bin BIN -- ARGS`, from the
+/// workspace root; with `native`, for this machine's CPU in `target/native`
+/// (set through the environment, so that cargo commands the binary runs
+/// build the same way).
 fn run_release(package: &str, binary: &str, args: &[String], native: bool) -> ExitCode {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut command = Command::new(cargo);
-    if native {
-        let flags = std::env::var("RUSTFLAGS").map_or_else(|_| String::new(), |flags| flags + " ");
-        command.env("RUSTFLAGS", flags + "-C target-cpu=native").env("CARGO_TARGET_DIR", root.join("target").join("native"));
-    }
-    let status =
-        command.current_dir(&root).args(["run", "--quiet", "--release", "--package", package, "--bin", binary, "--"]).args(args).status();
-    match status {
+    let cargo = |subcommand: &[&str]| {
+        let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        if native {
+            let flags = std::env::var("RUSTFLAGS").map_or_else(|_| String::new(), |flags| flags + " ");
+            command.env("RUSTFLAGS", flags + "-C target-cpu=native").env("CARGO_TARGET_DIR", root.join("target").join("native"));
+        }
+        command.current_dir(&root).args(subcommand).args(["--release", "--package", package, "--bin", binary]);
+        command
+    };
+    let exit = |status: std::io::Result<std::process::ExitStatus>| match status {
         Ok(status) => ExitCode::from(u8::try_from(status.code().unwrap_or(1)).unwrap_or(1)),
         Err(error) => {
             eprintln!("failed to start cargo: {error}");
             ExitCode::from(2)
         }
+    };
+    // The build first, with cargo's own progress: on a fresh clone it takes minutes, which must not pass in silence.
+    eprintln!("xtask: building `{binary}` in release mode (a few minutes on a fresh clone, a second when it is up to date)");
+    match cargo(&["build"]).status() {
+        Ok(status) if status.success() => {}
+        other => return exit(other),
     }
+    exit(cargo(&["run", "--quiet"]).arg("--").args(args).status())
 }

@@ -202,7 +202,13 @@ fn run() -> anyhow::Result<ExitCode> {
     let mut failed = false;
     for experiment in EXPERIMENTS.iter().filter(|experiment| only.is_empty() || only.iter().any(|id| id == experiment.id)) {
         println!("{:<18} running: {}", experiment.id, experiment.claim);
-        let summary = (experiment.run)(&context)?;
+        let mut summary = (experiment.run)(&context)?;
+        // Where the time of its runs went, added to its summary.json (the experiment's own code does not time them).
+        let times = context.cache.times(experiment.id);
+        if times.runs > 0 {
+            summary.time = Some(times);
+            decouple_harness::write_json(&context.out.join(experiment.id).join("summary.json"), &summary)?;
+        }
         for claim in &summary.claims {
             println!(
                 "    {} {}: measured {:.4}, threshold {:?} {}; seeds holding {}, worst seed {}",
@@ -216,6 +222,9 @@ fn run() -> anyhow::Result<ExitCode> {
             );
         }
         println!("{:<18} {:?} in {:.1} s", experiment.id, summary.verdict, summary.wall_s);
+        if let Some(times) = &summary.time {
+            println!("{:<18} {} runs: {}", "", times.runs, times.describe());
+        }
         failed |= summary.verdict == Verdict::Fail;
     }
     let header = format!(

@@ -342,6 +342,50 @@ pub fn evaluate_with<A: Augment + ?Sized>(
     evaluation: &EvaluationConfig,
     baselines: &BaselineProbes,
 ) -> Result<NetworkReport, EvalError> {
+    evaluate_timed(config, model, net, augmentation, evaluation, baselines, &mut EvaluationTimes::default())
+}
+
+/// Where the time of one evaluation went, in seconds (wall time; not part
+/// of the report, so that a report does not depend on the machine).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvaluationTimes {
+    /// The whole evaluation.
+    pub total_s: f64,
+    /// The linear probes and ridge regressions (task, sample sets, fits over the lambda grid and folds, label-efficiency points).
+    pub probes_s: f64,
+    /// The learned neurons' decoupling statistics (Monte Carlo and closed forms).
+    pub decoupling_s: f64,
+}
+
+impl EvaluationTimes {
+    /// The rest: recovery, purity, energies, activity, spectra, support recovery.
+    #[must_use]
+    pub fn other_s(&self) -> f64 {
+        (self.total_s - self.probes_s - self.decoupling_s).max(0.0)
+    }
+
+    /// Adds `other`'s times to these.
+    pub fn add(&mut self, other: &Self) {
+        self.total_s += other.total_s;
+        self.probes_s += other.probes_s;
+        self.decoupling_s += other.decoupling_s;
+    }
+}
+
+/// [`evaluate_with`], adding where its time went to `times`.
+///
+/// # Errors
+/// As [`evaluate`].
+pub fn evaluate_timed<A: Augment + ?Sized>(
+    config: &TrainConfig,
+    model: &SparseCodingModel,
+    net: &SymReluNet<f32>,
+    augmentation: &A,
+    evaluation: &EvaluationConfig,
+    baselines: &BaselineProbes,
+    times: &mut EvaluationTimes,
+) -> Result<NetworkReport, EvalError> {
+    let started = std::time::Instant::now();
     let seed = config.seed;
     let dictionary = model.dictionary().matrix();
     let cosines = analysis::cosine_matrix(net.weights(), dictionary)?;
@@ -361,6 +405,7 @@ pub fn evaluate_with<A: Augment + ?Sized>(
     let support = analysis::support_recovery(clean_features.view(), clean.z(), cosines.view(), &analysis::SupportConfig::default())?;
 
     let data = model.config();
+    let probes_started = std::time::Instant::now();
     let task = SignTask::new(data.d, &mut rng::stream(seed, "probe-task"));
     let train = draw_labelled(model, &task, evaluation.n_probe_train, &mut rng::stream(seed, "probe-train"))?;
     let test = draw_labelled(model, &task, evaluation.n_probe_test, &mut rng::stream(seed, "probe-test"))?;
@@ -445,6 +490,8 @@ pub fn evaluate_with<A: Augment + ?Sized>(
         label_efficiency,
     };
 
+    times.probes_s += probes_started.elapsed().as_secs_f64();
+    let decoupling_started = std::time::Instant::now();
     let mut rho = [None, None, None, None];
     let alive_rows: Vec<usize> = (0..net.n_neurons()).filter(|&i| activity.alive[i]).collect();
     if evaluation.n_decoupling > 0 && !alive_rows.is_empty() && !augmentation.is_identity() {
@@ -471,6 +518,8 @@ pub fn evaluate_with<A: Augment + ?Sized>(
         }
     }
 
+    times.decoupling_s += decoupling_started.elapsed().as_secs_f64();
+    times.total_s += started.elapsed().as_secs_f64();
     Ok(NetworkReport {
         median_best: recovery.median,
         min_best: recovery.min,

@@ -278,6 +278,11 @@ pub struct Summary {
     pub claims: Vec<Claim>,
     /// Wall time in seconds.
     pub wall_s: f64,
+    /// Where the time of the runs it trained went (summed over them; they
+    /// run `--jobs` at a time, so the sum can exceed the wall time; runs
+    /// shared with an earlier experiment are counted there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<decouple_harness::training::RunTimes>,
     /// The paper's claim in words.
     pub claim: String,
     /// The setting in words (sizes, seeds, quick or default scale).
@@ -376,12 +381,31 @@ pub fn write_report(out: &Path, order: &[&str], header: &str) -> anyhow::Result<
     let summaries = read_summaries(out, order)?;
     let mut report = String::from("# decouple: reproduction report\n\n");
     report.push_str(header);
-    report.push_str("\n\n| experiment | verdict | claims passed | wall time (s) |\n|---|---|---|---|\n");
+    report.push_str(
+        "\n\n| experiment | verdict | claims passed | wall time (s) | runs trained | training (s) | evaluation (s): probes, decoupling, other |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
     for summary in &summaries {
         let passed = summary.claims.iter().filter(|claim| claim.pass).count();
+        let time = summary.time.filter(|time| time.runs > 0).map_or_else(
+            || "- | - | -".to_string(),
+            |time| {
+                let e = &time.evaluation;
+                format!(
+                    "{} | {:.1} (+ {:.1} history) | {:.1}: {:.1}, {:.1}, {:.1}",
+                    time.runs,
+                    time.train_s,
+                    time.history_s,
+                    e.total_s,
+                    e.probes_s,
+                    e.decoupling_s,
+                    e.other_s()
+                )
+            },
+        );
         let _ = writeln!(
             report,
-            "| [{0}](#{0}) | {1} | {2} / {3} | {4:.1} |",
+            "| [{0}](#{0}) | {1} | {2} / {3} | {4:.1} | {time} |",
             summary.experiment,
             verdict_word(summary.verdict),
             passed,
@@ -389,6 +413,10 @@ pub fn write_report(out: &Path, order: &[&str], header: &str) -> anyhow::Result<
             summary.wall_s
         );
     }
+    report.push_str(
+        "\nRun times are summed over the runs an experiment trained (they run `--jobs` at a time, so sums can exceed the wall \
+         time; a run shared with an earlier experiment is counted there).\n",
+    );
     for summary in &summaries {
         let _ = write!(
             report,
@@ -578,6 +606,7 @@ mod tests {
             verdict: Summary::verdict_of(&claims),
             claims,
             wall_s: 1.0,
+            time: None,
             claim: String::new(),
             setting: String::new(),
             tables: String::new(),

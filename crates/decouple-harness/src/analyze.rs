@@ -240,6 +240,7 @@ pub fn analyze_with(dir: &Path, registry: &Registry) -> crate::Result<Analysis> 
         seed: train.seed,
         config: train.clone(),
         wall_s: 0.0,
+        times: crate::training::RunTimes::default(),
         error: None,
         report: report.network().cloned(),
         sample_report: report.samples().cloned(),

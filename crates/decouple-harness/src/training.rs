@@ -20,7 +20,8 @@ use crate::config_file::Evaluation;
 use crate::progress::{PlainLines, Progress};
 
 use decouple_eval::{
-    BaselineProbes, EvaluationConfig, NetworkReport, SampleReport, evaluate_samples, evaluate_with, top_principal_components,
+    BaselineProbes, EvaluationConfig, EvaluationTimes, NetworkReport, SampleReport, evaluate_samples, evaluate_timed,
+    top_principal_components,
 };
 
 /// One run to do: a label for tables and a full training config.
@@ -73,6 +74,9 @@ pub struct RunRecord {
     pub config: TrainConfig,
     /// Wall time of training and evaluation.
     pub wall_s: f64,
+    /// Where that time went.
+    #[serde(default)]
+    pub times: RunTimes,
     /// Why the run failed (divergence), if it did.
     pub error: Option<String>,
     /// The metrics of the trained network (runs on the data model).
@@ -88,6 +92,44 @@ pub struct RunRecord {
     /// The learned filters beside the top principal components (runs on image samples).
     #[serde(skip)]
     pub filters: Option<Filters>,
+}
+
+/// Where the wall time of runs went, in seconds (summed over runs when it describes several).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunTimes {
+    /// Runs counted.
+    pub runs: usize,
+    /// The training steps (without the analysis of the logged steps).
+    pub train_s: f64,
+    /// The analysis of the logged steps (the history: recovery, energy and live neurons at every report).
+    pub history_s: f64,
+    /// The evaluation of the trained network, and where it went.
+    pub evaluation: EvaluationTimes,
+}
+
+impl RunTimes {
+    /// Adds `other`'s times (and runs) to these.
+    pub fn add(&mut self, other: &Self) {
+        self.runs += other.runs;
+        self.train_s += other.train_s;
+        self.history_s += other.history_s;
+        self.evaluation.add(&other.evaluation);
+    }
+
+    /// `training 1.0 s, history 0.1 s, evaluation 0.5 s (probes 0.3 s, decoupling 0.1 s, other 0.1 s)`.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let e = &self.evaluation;
+        format!(
+            "training {:.1} s, history {:.1} s, evaluation {:.1} s (probes {:.1} s, decoupling {:.1} s, other {:.1} s)",
+            self.train_s,
+            self.history_s,
+            e.total_s,
+            e.probes_s,
+            e.decoupling_s,
+            e.other_s()
+        )
+    }
 }
 
 /// Image panels of the learned filters (sorted by norm) and the top principal components.
@@ -144,18 +186,26 @@ impl Execution {
     }
 }
 
-/// Finished runs of this invocation, by config JSON, and how runs execute.
+/// Finished runs of this invocation, by config JSON, how runs execute, and
+/// where the time of the runs each caller (experiment) trained went.
 #[derive(Debug, Default)]
 pub struct RunCache {
     runs: Mutex<HashMap<String, RunRecord>>,
     execution: Execution,
+    times: Mutex<HashMap<String, RunTimes>>,
 }
 
 impl RunCache {
     /// An empty cache whose runs execute as `execution` says.
     #[must_use]
     pub fn new(execution: Execution) -> Self {
-        Self { runs: Mutex::default(), execution }
+        Self { runs: Mutex::default(), execution, times: Mutex::default() }
+    }
+
+    /// The times of the runs trained (not taken from the cache) under the name `experiment`, summed.
+    #[must_use]
+    pub fn times(&self, experiment: &str) -> RunTimes {
+        self.times.lock().expect("times lock").get(experiment).copied().unwrap_or_default()
     }
 
     /// How its runs execute.
@@ -283,6 +333,7 @@ fn run_one(
     let start = Instant::now();
     let config = spec.config.clone();
     let mut history = Vec::new();
+    let mut times = RunTimes { runs: 1, ..RunTimes::default() };
     let outcome = (|| -> Result<Trained, BoxedError> {
         let objective = registry.objective(&config.objective)?;
         let augmentation: AnyAugmentation = registry.augmentation(&config.augmentation)?;
@@ -302,7 +353,9 @@ fn run_one(
             (None, None) => ndarray::Array2::zeros((0, 0)),
         };
         let mut last_step = 0;
+        let training = Instant::now();
         let trained = trainer.run(|metrics, net| {
+            let analysed = Instant::now();
             let activity = net.forward(clean.view()).ok().and_then(|features| analysis::activity_stats(features.view()).ok());
             let mut point = None;
             if let Some(activity) = activity {
@@ -337,18 +390,23 @@ fn run_one(
                     });
                 }
             }
+            times.history_s += analysed.elapsed().as_secs_f64();
             on_log((metrics.step - last_step) as u64, metrics, point.as_ref());
             last_step = metrics.step;
             history.extend(point);
         })?;
+        times.train_s = training.elapsed().as_secs_f64() - times.history_s;
         match (evaluation, &trained.model, &trained.samples, &dictionary) {
             (Evaluation::Model(settings), Some(model), _, Some(dictionary)) => {
-                let report = evaluate_with(&config, model, &trained.net, &augmentation, settings, &BASELINE_PROBES)?;
+                let report =
+                    evaluate_timed(&config, model, &trained.net, &augmentation, settings, &BASELINE_PROBES, &mut times.evaluation)?;
                 let alignment = sorted_alignment(&trained.net, dictionary.view())?;
                 Ok((Some(report), None, alignment, None, Checkpoint::of(&trained)))
             }
             (Evaluation::Samples(settings), None, Some(samples), _) => {
+                let evaluating = Instant::now();
                 let report = evaluate_samples(&trained.net, samples, &augmentation, settings, config.seed)?;
+                times.evaluation.total_s += evaluating.elapsed().as_secs_f64();
                 let filters = sample_filters(&trained.net, samples, &augmentation.label())?;
                 Ok((None, Some(report), Vec::new(), filters, Checkpoint::of(&trained)))
             }
@@ -367,6 +425,7 @@ fn run_one(
         seed: config.seed,
         config,
         wall_s: start.elapsed().as_secs_f64(),
+        times,
         error,
         report,
         sample_report,
@@ -396,6 +455,7 @@ pub fn execute_watched(
     on_log: &(dyn Fn(&RunSpec, &HistoryPoint) + Sync),
 ) -> Vec<RunRecord> {
     struct Collect<'a> {
+        experiment: &'a str,
         specs: &'a [RunSpec],
         cache: &'a RunCache,
         results: Vec<Mutex<Option<RunRecord>>>,
@@ -407,6 +467,7 @@ pub fn execute_watched(
         }
 
         fn finished(&self, index: usize, record: RunRecord, _: Option<&Checkpoint>) {
+            self.cache.times.lock().expect("times lock").entry(self.experiment.to_string()).or_default().add(&record.times);
             self.cache.runs.lock().expect("cache lock").insert(key(&self.specs[index].config), record.clone());
             *self.results[index].lock().expect("lock") = Some(record);
         }
@@ -420,7 +481,7 @@ pub fn execute_watched(
         })
         .collect();
     let pending: Vec<usize> = (0..specs.len()).filter(|&index| cached[index].is_none()).collect();
-    let collect = Collect { specs, cache, results: cached.into_iter().map(Mutex::new).collect(), on_log };
+    let collect = Collect { experiment, specs, cache, results: cached.into_iter().map(Mutex::new).collect(), on_log };
     execute_each(experiment, specs, &pending, &|_| evaluation.clone(), jobs, &cache.execution, &collect);
     collect.results.into_iter().map(|slot| slot.into_inner().expect("lock").expect("every run finished")).collect()
 }

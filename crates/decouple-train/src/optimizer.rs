@@ -97,7 +97,6 @@ impl Sgd {
     }
 }
 
-
 /// `sum_k (g_k + decay w_k)^2` in `f64`, over eight interleaved partial sums
 /// (a fixed order, so the result is deterministic) that vectorise.
 fn squared_norm(value: &[f32], grad: &[f32], decay: f32) -> f64 {

@@ -266,7 +266,8 @@ pub fn finish(
     notes: String,
 ) -> anyhow::Result<Summary> {
     let (verdict, wall_s) = (Summary::verdict_of(&claims), start.elapsed().as_secs_f64());
-    let summary = Summary { experiment: id.into(), verdict, claims, wall_s, claim: claim.into(), setting, tables, plots, notes };
+    let summary =
+        Summary { experiment: id.into(), verdict, claims, wall_s, time: None, claim: claim.into(), setting, tables, plots, notes };
     write_json(&dir.join("summary.json"), &summary)?;
     Ok(summary)
 }

@@ -363,6 +363,7 @@ pub(crate) mod tests {
             seed: 0,
             config,
             wall_s: 1.0,
+            times: decouple_harness::training::RunTimes::default(),
             error: None,
             report: Some(report),
             sample_report: None,

@@ -235,6 +235,7 @@ pub fn run(context: &RunContext) -> anyhow::Result<Summary> {
         verdict: Summary::verdict_of(&claims),
         claims,
         wall_s: start.elapsed().as_secs_f64(),
+        time: None,
         claim: "Augmentations reduce the correlation of the dense features between the two views of a positive pair while keeping the \
                 correlation of the sparse features (feature decoupling); the exact closed forms are derived in docs/theory.md."
             .into(),
