@@ -293,6 +293,26 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("  warning: `{}` exited with failure (a claim failed)", run.command);
             }
             entries.push(Entry::single("reproduce", jobs, &format!("s ({label})"), run.wall_s));
+            let parts = reproduce::breakdown(&out);
+            for (what, seconds) in [
+                ("training", parts.train_s),
+                ("history analysis", parts.history_s),
+                ("evaluation", parts.evaluation_s),
+                ("evaluation: probes", parts.probes_s),
+                ("evaluation: decoupling", parts.decoupling_s),
+            ] {
+                entries.push(Entry::single("reproduce", jobs, &format!("s of {what}, summed over runs ({label})"), seconds));
+            }
+            let dominant: Vec<String> = parts.experiments.iter().take(4).map(|(id, s)| format!("{id} {s:.0} s")).collect();
+            eprintln!(
+                "  run time summed over runs: training {:.0} s, evaluation {:.0} s ({:.0} % of both; probes {:.0} s, decoupling {:.0} s); largest: {}",
+                parts.train_s + parts.history_s,
+                parts.evaluation_s,
+                100.0 * parts.evaluation_s / (parts.train_s + parts.history_s + parts.evaluation_s).max(1e-9),
+                parts.probes_s,
+                parts.decoupling_s,
+                dominant.join(", ")
+            );
             if let Some(mib) = run.peak_rss_mib {
                 entries.push(Entry::single("reproduce", jobs, &format!("MiB peak RSS ({label})"), mib));
             }

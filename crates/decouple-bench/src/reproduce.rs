@@ -77,3 +77,48 @@ pub fn run(binary: &Path, root: &Path, args: &[&str], out: &Path) -> anyhow::Res
         passed: status.success(),
     })
 }
+
+/// Where the run time of a reproduction went, summed over the runs every
+/// experiment trained (from the `time` of each `OUT/*/summary.json`).
+#[derive(Debug, Default)]
+pub struct Breakdown {
+    /// Training steps, seconds.
+    pub train_s: f64,
+    /// Analysis of the logged steps, seconds.
+    pub history_s: f64,
+    /// Evaluation of the trained networks, seconds.
+    pub evaluation_s: f64,
+    /// Of the evaluation, the probes.
+    pub probes_s: f64,
+    /// Of the evaluation, the decoupling statistics.
+    pub decoupling_s: f64,
+    /// Each experiment's run time (training + history + evaluation), largest first.
+    pub experiments: Vec<(String, f64)>,
+}
+
+/// Reads the breakdown of the reproduction written to `out` (experiments without run times count nothing).
+#[must_use]
+pub fn breakdown(out: &Path) -> Breakdown {
+    let mut total = Breakdown::default();
+    let Ok(entries) = std::fs::read_dir(out) else { return total };
+    for entry in entries.flatten() {
+        let Some(summary) = std::fs::read_to_string(entry.path().join("summary.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        else {
+            continue;
+        };
+        let Some(time) = summary.get("time") else { continue };
+        let number = |path: &str| time.pointer(path).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+        let (train, history, evaluation) = (number("/train_s"), number("/history_s"), number("/evaluation/total_s"));
+        total.train_s += train;
+        total.history_s += history;
+        total.evaluation_s += evaluation;
+        total.probes_s += number("/evaluation/probes_s");
+        total.decoupling_s += number("/evaluation/decoupling_s");
+        let id = summary.get("experiment").and_then(serde_json::Value::as_str).unwrap_or("?").to_string();
+        total.experiments.push((id, train + history + evaluation));
+    }
+    total.experiments.sort_by(|a, b| b.1.total_cmp(&a.1));
+    total
+}
