@@ -532,10 +532,13 @@ pub fn check_data_file(file: &FileData) -> crate::Result<(String, (usize, usize)
         return Ok(found.clone());
     }
     let field = |error: decouple_data::FileError| {
-        let field = if file.labels.as_ref().is_some_and(|labels| error.to_string().contains(&labels.display().to_string())) {
-            "data.labels"
-        } else {
-            "data.path"
+        use decouple_data::FileError;
+        let field = match &error {
+            FileError::Shape { what: "labels", .. } | FileError::NotInteger { .. } => "data.labels",
+            // The samples do not have the pixels of the image shape given.
+            FileError::Shape { expected, .. } if file.image.is_some() && expected.contains("images") => "data.image",
+            _ if file.labels.as_ref().is_some_and(|labels| error.to_string().contains(&labels.display().to_string())) => "data.labels",
+            _ => "data.path",
         };
         let text = error.to_string();
         let named = [Some(&file.path), file.labels.as_ref()].into_iter().flatten().any(|path| text.contains(&path.display().to_string()));

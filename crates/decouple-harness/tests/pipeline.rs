@@ -95,7 +95,7 @@ fn errors_name_the_file_or_field() {
     let error = load_run(&config, &["data.preprocess.scale=-1".into()]).unwrap_err().to_string();
     assert!(error.contains("preprocess.scale"), "{error}");
     let error = load_run(&config, &["data.image={height=3,width=3}".into()]).unwrap_err().to_string();
-    assert!(error.contains("[200, 16]") && error.contains("run.toml"), "{error}");
+    assert!(error.contains("[200, 16]") && error.contains("run.toml") && error.contains("data.image:"), "{error}");
     let loaded = load_run(&config, &["data.labels=".into()]).unwrap();
     assert!(loaded.train.data.file().unwrap().labels.is_none());
     // A NaN in the samples and a truncated file are named with the resolved path.
