@@ -129,6 +129,23 @@ fn a_sweep_over_two_preprocessings_of_the_digits_resumes_after_sigkill_and_is_an
     assert!(stdout.lines().any(|line| line.starts_with("data.preprocess.scale")), "{stdout}");
 }
 
+/// The config hash printed by `decouple run --dry-run --config CONFIG`, run from `dir`.
+fn dry_run_hash(dir: &Path, config: &Path) -> String {
+    let mut command = decouple(&["run", "--dry-run", "--config"]);
+    command.arg(config).current_dir(dir);
+    let stdout = String::from_utf8_lossy(&succeed(command).stdout).into_owned();
+    stdout.lines().find_map(|line| line.strip_prefix("config hash: ")).unwrap_or_else(|| panic!("{stdout}")).to_string()
+}
+
+/// A data file named relative to its config is one run however the config is named, from the
+/// repository root: by a relative path or an absolute one.
+#[test]
+fn a_data_file_config_is_one_run_by_a_relative_or_an_absolute_name() {
+    let root = decouple_harness::config_file::normalize(&root());
+    let config = Path::new("examples/configs/in-practice-digits-mask.toml");
+    assert_eq!(dry_run_hash(&root, config), dry_run_hash(&root, &root.join(config)));
+}
+
 #[test]
 fn a_second_writer_of_a_run_folder_is_refused_naming_the_holder() {
     let dir = scratch("second-writer");

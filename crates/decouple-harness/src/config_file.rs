@@ -175,13 +175,22 @@ pub fn normalize(path: &Path) -> PathBuf {
 
 /// Resolves a relative file path of a document against `dir` (the folder
 /// of the file that names it), normalised; empty and absolute paths are kept.
+/// A result inside the current directory is written relative to it, so
+/// that a config named by an absolute path (`--config /home/me/repo/x.toml`)
+/// and by a relative one give the same run (the same hash), and two
+/// checkouts at other places (the shards of a sweep) agree.
 #[must_use]
 pub fn resolve_path(value: &str, dir: &Path) -> String {
     let path = Path::new(value);
     if value.is_empty() || path.is_absolute() {
         return value.to_string();
     }
-    normalize(&dir.join(path)).display().to_string()
+    let resolved = normalize(&dir.join(path));
+    let inside = std::env::current_dir().ok().and_then(|here| resolved.strip_prefix(normalize(&here)).ok().map(Path::to_path_buf));
+    match inside {
+        Some(relative) if !relative.as_os_str().is_empty() => relative.display().to_string(),
+        _ => resolved.display().to_string(),
+    }
 }
 
 /// Rewrites the earlier spelling of an image augmentation on a data file,
