@@ -124,6 +124,12 @@ impl Pool {
         &self.samples
     }
 
+    /// The samples of the pool, taken out of it.
+    #[must_use]
+    pub fn into_samples(self) -> Batch {
+        self.samples
+    }
+
     /// Completed-or-started epochs so far.
     #[must_use]
     pub fn epoch(&self) -> usize {
@@ -157,5 +163,11 @@ impl Batch {
     pub fn from_samples(x: Array2<f32>) -> Self {
         let (n, d1) = x.dim();
         Self { z: Array2::zeros((n, 0)), sparse: Array2::zeros((n, d1)), dense: x.clone(), x }
+    }
+
+    /// The samples `x`, taken out of the batch.
+    #[must_use]
+    pub fn into_x(self) -> Array2<f32> {
+        self.x
     }
 }

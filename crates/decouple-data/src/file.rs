@@ -262,30 +262,18 @@ fn extension(path: &Path) -> Result<String, FileError> {
     }
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-fn fnv1a_update(hash: u64, bytes: &[u8]) -> u64 {
-    bytes.iter().fold(hash, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
-}
-
-/// FNV-1a (64 bit) of `bytes` as 16 hex digits: stable across machines and versions.
-#[must_use]
-pub fn fnv1a(bytes: &[u8]) -> String {
-    format!("{:016x}", fnv1a_update(FNV_OFFSET, bytes))
-}
-
-/// [`fnv1a`] of a file's bytes, read in blocks (the file is never held in memory whole).
+/// [`crate::rng::fnv1a`] of a file's bytes as 16 hex digits, read in blocks (the file is never held in memory whole).
 fn fnv1a_file(path: &Path) -> Result<String, FileError> {
     use std::io::Read as _;
     let unreadable = |error: std::io::Error| FileError::Unreadable { path: path.display().to_string(), reason: error.to_string() };
     let mut file = std::fs::File::open(path).map_err(unreadable)?;
-    let (mut hash, mut block) = (FNV_OFFSET, vec![0u8; 1 << 16]);
+    let (mut hash, mut block) = (crate::rng::FNV1A_OFFSET, vec![0u8; 1 << 16]);
     loop {
         let read = file.read(&mut block).map_err(unreadable)?;
         if read == 0 {
             return Ok(format!("{hash:016x}"));
         }
-        hash = fnv1a_update(hash, &block[..read]);
+        hash = crate::rng::fnv1a_extend(hash, &block[..read]);
     }
 }
 

@@ -44,9 +44,7 @@ pub use batch::{Batch, Pool};
 pub use dense::DenseFeatures;
 pub use dictionary::{Dictionary, DictionaryKind, ORTHONORMAL_TOLERANCE};
 pub use error::{DataError, FileError};
-pub use file::{
-    FileData, ImageShape, Samples, class_indices, csv_matrix, fnv1a, label_array, npy_labels, npy_matrix, read_labels, read_samples,
-};
+pub use file::{FileData, ImageShape, Samples, class_indices, csv_matrix, label_array, npy_labels, npy_matrix, read_labels, read_samples};
 pub use latent::SparseLatent;
 pub use model::{DataConfig, SparseCodingModel, fill_gaussian};
 pub use moments::SecondMoments;

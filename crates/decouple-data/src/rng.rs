@@ -13,12 +13,16 @@ pub use rand_chacha::ChaCha8Rng;
 /// The 64-bit FNV-1a hash of `bytes` (a fixed, portable stream id).
 #[must_use]
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in bytes {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
+    fnv1a_extend(FNV1A_OFFSET, bytes)
+}
+
+/// The FNV-1a hash of no bytes, where [`fnv1a_extend`] starts.
+pub const FNV1A_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// The FNV-1a `hash` of some bytes, extended by `bytes` (to hash a file block by block).
+#[must_use]
+pub fn fnv1a_extend(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// The stream called `name` of `seed`.

@@ -137,7 +137,7 @@ pub fn analyze_with(dir: &Path, registry: &Registry) -> crate::Result<Analysis> 
     let field = |name: &str| config.get(name).and_then(Value::as_str).unwrap_or("unknown").to_string();
     let made_by = CodeVersion { version: field("decouple_version"), commit: field("git_commit") };
     let checkpoint_path = dir.join("checkpoint.json");
-    if !checkpoint_path.is_file() && dir.join("report.json").is_file() && dir.join("bias.npy").is_file() {
+    if crate::run_folder::is_earlier_data_file_run(dir) {
         let file = config.pointer("/origin/file").and_then(Value::as_str).unwrap_or("CONFIG");
         return Err(not_analysable(
             dir,

@@ -81,7 +81,11 @@ fn read_run(dir: &Path) -> crate::Result<Run> {
         .map_err(HarnessError::io("reading", &path))
         .map_err(|error| error.within(format!("{} is not a complete run folder", dir.display())))?;
     let summary: RunSummary = crate::lenient_json::from_str(&text).map_err(|error| {
-        let hint = if dir.join("report.json").is_file() { " (a data-file run folder of an earlier decouple: train it again)" } else { "" };
+        let hint = if crate::run_folder::is_earlier_data_file_run(dir) {
+            " (a data-file run folder of an earlier decouple: train it again)"
+        } else {
+            ""
+        };
         HarnessError::Json { what: format!("parsing {}{hint}", path.display()), error }
     })?;
     let mut config = BTreeMap::new();

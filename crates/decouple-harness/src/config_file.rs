@@ -113,8 +113,7 @@ impl RunConfig {
 /// FNV-1a (64 bit) of `text` as 16 hex digits: stable across machines and versions.
 #[must_use]
 pub fn hash_text(text: &str) -> String {
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
-    format!("{hash:016x}")
+    format!("{:016x}", decouple_data::rng::fnv1a(text.as_bytes()))
 }
 
 /// The tree of the default [`RunConfig`]: docs/model.md §7 plus the evaluation defaults.

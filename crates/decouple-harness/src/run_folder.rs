@@ -441,6 +441,11 @@ fn npy<A: ndarray_npy::WriteNpyExt>(array: &A, path: &Path) -> crate::Result<Vec
     Ok(bytes)
 }
 
+/// `.npy` bytes of the tensor of `shape` holding `values` (row-major), without copying them.
+fn tensor_npy<T: ndarray_npy::WritableElement>(shape: &[usize], values: &[T], path: &Path) -> crate::Result<Vec<u8>> {
+    npy(&ndarray::ArrayViewD::from_shape(shape, values).map_err(|error| other_error("encoding", path, error))?, path)
+}
+
 /// The file of the objective's state tensor `name`: `objective-NAME.npy` (`.` and `/` as `-`).
 #[must_use]
 pub fn state_file(name: &str) -> String {
@@ -471,16 +476,8 @@ fn write_network(dir: &Path, network: &Checkpoint) -> crate::Result<Vec<String>>
             return Err(other_error("writing", &path, format!("two tensors of the objective's state map to {file}; rename `{name}`")));
         }
         let bytes = match &tensor.data {
-            decouple_train::TensorData::F32(values) => npy(
-                &ndarray::ArrayD::from_shape_vec(tensor.shape.clone(), values.clone())
-                    .map_err(|error| other_error("encoding", &path, error))?,
-                &path,
-            )?,
-            decouple_train::TensorData::F64(values) => npy(
-                &ndarray::ArrayD::from_shape_vec(tensor.shape.clone(), values.clone())
-                    .map_err(|error| other_error("encoding", &path, error))?,
-                &path,
-            )?,
+            decouple_train::TensorData::F32(values) => tensor_npy(&tensor.shape, values, &path)?,
+            decouple_train::TensorData::F64(values) => tensor_npy(&tensor.shape, values, &path)?,
         };
         arrays.push((file, bytes));
     }
@@ -671,7 +668,7 @@ pub fn run_file(file: &Path, options: &RunOptions) -> crate::Result<(PathBuf, Ru
         }
     }
     check_replaceable(&dir)?;
-    if !options.force && dir.join("report.json").is_file() && dir.join("bias.npy").is_file() && !dir.join("checkpoint.json").is_file() {
+    if !options.force && is_earlier_data_file_run(&dir) {
         let message = format!(
             "{} holds a data-file run of an earlier decouple (report.json, bias.npy): pass --force to replace it, or choose another --out",
             dir.display()
@@ -717,6 +714,13 @@ pub fn run_file(file: &Path, options: &RunOptions) -> crate::Result<(PathBuf, Ru
     }
     let summary = single.result.into_inner().expect("result lock").expect("execute_each finishes every pending run")?;
     Ok((dir, summary, done))
+}
+
+/// Whether `dir` is a data-file run folder of an earlier decouple, which
+/// wrote `report.json`, `weights.npy` and `bias.npy` and no checkpoint.
+#[must_use]
+pub fn is_earlier_data_file_run(dir: &Path) -> bool {
+    dir.join("report.json").is_file() && dir.join("bias.npy").is_file() && !dir.join("checkpoint.json").is_file()
 }
 
 /// Fails if `dir` exists, is not empty and is not a run folder (so it is never replaced).

@@ -381,10 +381,10 @@ impl Survey {
                 FolderState::Incomplete { step, steps } => format!("incomplete at step {step} of {steps}: to run again"),
                 FolderState::Damaged(reason) => format!("damaged ({reason}): to run again"),
                 FolderState::OtherConfig => "another config in its folder: to run again".to_string(),
-                FolderState::Complete(summary) if summary.is_stale(current, self.digest(*index)) => {
-                    format!("complete, {}", summary.stale_reason(current, self.digest(*index)).unwrap_or_default())
-                }
-                FolderState::Complete(_) => "complete".to_string(),
+                FolderState::Complete(summary) => match summary.stale_reason(current, self.digest(*index)) {
+                    Some(reason) => format!("complete, {reason}"),
+                    None => "complete".to_string(),
+                },
             };
             text.push_str(&format!("{:>5} {} {} {state}\n", run.index, run.config_hash, run.name));
         }
@@ -428,21 +428,31 @@ pub fn run_sweep(file: &Path, options: &SweepOptions) -> crate::Result<SweepOutc
     let (mut data_stale, mut refused) = (0, 0);
     let mut pending = Vec::new();
     for (position, (index, state)) in runs.iter().enumerate() {
-        match state {
-            FolderState::Complete(summary) if summary.is_stale(current, sweep.configs[*index].data_digest()) => {
-                complete += 1;
-                if summary.code_version() == *current {
-                    data_stale += 1;
-                }
-                stale.push((position, summary.stale_reason(current, sweep.configs[*index].data_digest()).unwrap_or_default()));
+        let finished = match state {
+            // A refusal depends on the memory free at the time: tried again.
+            FolderState::Complete(summary) if summary.was_refused() => {
+                refused += 1;
+                false
             }
-            FolderState::Complete(summary) if summary.was_refused() => refused += 1,
-            FolderState::Complete(_) => complete += 1,
-            FolderState::Incomplete { .. } => incomplete += 1,
-            FolderState::Damaged(_) => damaged += 1,
-            _ => {}
-        }
-        if matches!(state, FolderState::Complete(summary) if !summary.was_refused()) {
+            FolderState::Complete(summary) => {
+                complete += 1;
+                if let Some(reason) = summary.stale_reason(current, sweep.configs[*index].data_digest()) {
+                    data_stale += usize::from(summary.code_version() == *current);
+                    stale.push((position, reason));
+                }
+                true
+            }
+            FolderState::Incomplete { .. } => {
+                incomplete += 1;
+                false
+            }
+            FolderState::Damaged(_) => {
+                damaged += 1;
+                false
+            }
+            _ => false,
+        };
+        if finished {
             // A writer killed after finishing the folder leaves its (unheld) lock file.
             crate::folder_lock::clear_unheld(&runs_dir.join(&manifest.runs[*index].name));
         } else {

@@ -463,9 +463,10 @@ where
                 (loss_sum, loss_count) = (0.0, 0);
             }
         }
-        let samples = match (self.source.samples, &self.source.pool) {
+        // The samples go back to the caller with what they carry (moved out of the pool, not copied).
+        let samples = match (self.source.samples, self.source.pool) {
             (Some(mut info), Some(pool)) => {
-                info.x = pool.samples().x().to_owned();
+                info.x = pool.into_samples().into_x();
                 Some(info)
             }
             _ => None,
