@@ -12,8 +12,10 @@
 //! `target/native` so that the two builds do not rebuild each other); the
 //! results are the same bits, only faster (docs/performance.md).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+mod python;
 
 const TASKS: &str = "tasks:
   reproduce [--quick] [--only ID,..] [--seeds N] [--out DIR] [--jobs N] [--threads N] [--list]
@@ -38,6 +40,12 @@ const TASKS: &str = "tasks:
   bench [--out DIR] [--threads 1,2] [--profile] [--full] [--no-reproduce] [--no-pytorch] [--only NAME,..]
             throughput of the training step and the reproduction (bench.json),
             side by side with benches/reference/torch_step.py if torch is installed
+  test [--rust-only | --python-only] [-- PYTEST_ARGS]
+            every test of the repository: cargo test --workspace --release, then
+            the Python package built into target/py-venv and its pytest suite
+  python-env
+            make target/py-venv (maturin, numpy, pytest from PyPI) with the
+            package decouple installed; then target/py-venv/bin/python
   --native  (with any task) build for this machine's CPU: faster, same results,
             but the binary may not run on older CPUs (docs/performance.md)";
 
@@ -56,6 +64,8 @@ fn main() -> ExitCode {
             run_release("decouple-cli", "decouple", &args, native)
         }
         "bench" => run_release("decouple-bench", "decouple-bench", &args[1..], native),
+        "test" => test(&args[1..]),
+        "python-env" => report(python::install(&root()).map(|python| println!("{}", python.display()))),
         "help" | "--help" | "-h" => {
             println!("usage: cargo xtask <task> [args]\n{TASKS}");
             ExitCode::SUCCESS
@@ -67,6 +77,51 @@ fn main() -> ExitCode {
     }
 }
 
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn report(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn cargo_status(root: &Path, args: &[&str]) -> Result<(), String> {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    match command.current_dir(root).args(args).status() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!("cargo {} failed ({status})", args.join(" "))),
+        Err(error) => Err(format!("failed to start cargo: {error}")),
+    }
+}
+
+/// `cargo xtask test`: the Rust tests, then the Python package's (arguments after `--` go to pytest).
+fn test(args: &[String]) -> ExitCode {
+    let (ours, pytest_args) = match args.iter().position(|arg| arg == "--") {
+        Some(split) => (&args[..split], &args[split + 1..]),
+        None => (args, &[][..]),
+    };
+    let (rust, python) = (!ours.iter().any(|arg| arg == "--python-only"), !ours.iter().any(|arg| arg == "--rust-only"));
+    let root = root();
+    report((|| {
+        if rust {
+            eprintln!("xtask: cargo test --workspace --release");
+            cargo_status(&root, &["test", "--workspace", "--release"])?;
+        }
+        if python {
+            cargo_status(&root, &["build", "--release", "--package", "decouple-cli", "--bin", "decouple"])?;
+            let interpreter = python::install(&root)?;
+            python::pytest(&root, &interpreter, &root.join("target").join("release").join("decouple"), pytest_args)?;
+        }
+        Ok(())
+    })())
+}
+
 /// Runs `cargo build --release -p PACKAGE --bin BIN` (with cargo's progress,
 /// after a line that says what is built and how long it may take), then
 /// `cargo run --quiet --release -p PACKAGE --bin BIN -- ARGS`, from the
@@ -74,7 +129,7 @@ fn main() -> ExitCode {
 /// (set through the environment, so that cargo commands the binary runs
 /// build the same way).
 fn run_release(package: &str, binary: &str, args: &[String], native: bool) -> ExitCode {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = root();
     let cargo = |subcommand: &[&str]| {
         let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         if native {

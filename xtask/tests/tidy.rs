@@ -60,7 +60,7 @@ fn dependencies(krate: &str) -> String {
 #[test]
 fn crate_dependencies_follow_the_architecture() {
     let tooling: &[&str] = &["anyhow", "clap", "indicatif"];
-    let forbidden: [(&str, &[&str]); 11] = [
+    let forbidden: [(&str, &[&str]); 12] = [
         ("decouple-net", &["decouple-data", "decouple-augment", "decouple-loss", "decouple-train", "decouple-analysis"]),
         ("decouple-loss", &["decouple-net", "decouple-data", "decouple-augment", "decouple-train", "decouple-analysis"]),
         ("decouple-data", &["decouple-", "anyhow"]),
@@ -75,6 +75,8 @@ fn crate_dependencies_follow_the_architecture() {
         ("decouple-experiments", &["decouple-cli", "decouple-bench", "clap", "toml"]),
         ("decouple-cli", &["decouple-bench"]),
         ("decouple-bench", &["decouple-cli", "decouple-experiments"]),
+        // The Python package is a layer over the libraries, like the CLI, not over the CLI.
+        ("decouple-py", &["decouple-cli", "decouple-bench", "clap", "indicatif", "anyhow"]),
     ];
     for (krate, names) in forbidden {
         let deps = dependencies(krate);
@@ -177,6 +179,23 @@ fn no_two_modules_import_each_other() {
                 let back = imports.iter().any(|(name, theirs)| name == other && theirs.contains(module));
                 assert!(!back, "{}: modules `{module}` and `{other}` import each other", src.display());
             }
+        }
+    }
+}
+
+/// pyo3 and numpy live in the Python package's crate alone: every other
+/// crate builds and tests without Python.
+#[test]
+fn only_the_python_package_depends_on_python() {
+    let crates = std::fs::read_dir(root().join("crates")).unwrap();
+    for entry in crates {
+        let krate = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if krate == "decouple-py" || !root().join("crates").join(&krate).join("Cargo.toml").is_file() {
+            continue;
+        }
+        let deps = dependencies(&krate);
+        for name in ["pyo3", "numpy", "decouple-py"] {
+            assert!(!deps.contains(name), "{krate} must not depend on {name}:\n{deps}");
         }
     }
 }

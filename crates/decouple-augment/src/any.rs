@@ -50,6 +50,9 @@ pub trait DynAugment: Send + Sync {
 
     /// [`Augment::is_identity`].
     fn is_identity(&self) -> bool;
+
+    /// [`Augment::has_parts`].
+    fn has_parts(&self) -> bool;
 }
 
 impl<A: Augment + Send + Sync> DynAugment for A {
@@ -78,6 +81,10 @@ impl<A: Augment + Send + Sync> DynAugment for A {
 
     fn is_identity(&self) -> bool {
         Augment::is_identity(self)
+    }
+
+    fn has_parts(&self) -> bool {
+        Augment::has_parts(self)
     }
 }
 
@@ -195,6 +202,14 @@ impl Augment for AnyAugmentation {
             Self::Builtin(a) => Augment::is_identity(a),
             Self::Image(a) => Augment::is_identity(a),
             Self::Custom(a) => a.is_identity(),
+        }
+    }
+
+    fn has_parts(&self) -> bool {
+        match self {
+            Self::Builtin(a) => Augment::has_parts(a),
+            Self::Image(a) => Augment::has_parts(a),
+            Self::Custom(a) => a.has_parts(),
         }
     }
 }

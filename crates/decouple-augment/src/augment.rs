@@ -121,6 +121,12 @@ pub trait Augment {
     fn is_identity(&self) -> bool {
         false
     }
+
+    /// Whether its views carry their sparse and dense parts (default `true`);
+    /// without them the decoupling statistics are not reported.
+    fn has_parts(&self) -> bool {
+        true
+    }
 }
 
 /// `found` views where `expected` are needed.

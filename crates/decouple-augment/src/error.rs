@@ -24,4 +24,12 @@ pub enum AugmentError {
         /// The given shape.
         found: Vec<usize>,
     },
+    /// An augmentation of your own failed (e.g. a Python function raised).
+    #[error("the augmentation `{label}` failed: {message}")]
+    Failed {
+        /// The augmentation's label.
+        label: String,
+        /// What went wrong.
+        message: String,
+    },
 }

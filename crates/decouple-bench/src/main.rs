@@ -15,10 +15,15 @@
 //! PyTorch` ratios, and a PyTorch column in the table. Without torch the bench
 //! says how to install it and reports decouple alone. `loss-check` compares the
 //! two implementations' mean training loss over steps 281-300 of the default
-//! setting (5 seeds). Speed lives here, never in timed tests.
+//! setting (5 seeds). `python` times the Python package
+//! (`benches/python/python_step.py`, when an interpreter imports `decouple`):
+//! a whole default run from Python against the CLI, and the step with a NumPy
+//! or a PyTorch objective beside the native and the pure PyTorch step. Speed
+//! lives here, never in timed tests.
 
 mod machine;
 mod measure;
+mod python_package;
 mod reference;
 mod reproduce;
 mod scaling;
@@ -57,7 +62,7 @@ struct Cli {
     #[arg(long)]
     profile: bool,
     /// Only these entries (`gemm-peak`, `step-default`, `step-large`,
-    /// `peer-epoch`, `loss-check`, `scaling`, `reproduce`); all by default.
+    /// `peer-epoch`, `loss-check`, `scaling`, `python`, `reproduce`); all by default.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Internal: run one workload and print this process's peak memory (MiB).
@@ -274,6 +279,11 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             Ok(mib) => entries.push(Entry::single("step-large", 1, "MiB peak RSS", mib)),
             Err(error) => eprintln!("  peak memory of step-large not measured: {error:#}"),
         }
+    }
+
+    if wants("python") {
+        let binary = reproduce::build_decouple(&root)?;
+        entries.extend(python_package::run(&root, &binary, &threads).unwrap_or_default());
     }
 
     let mut reproduce_commands = Vec::new();

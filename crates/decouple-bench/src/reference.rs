@@ -33,9 +33,9 @@ pub fn torch_available() -> Result<(), String> {
     }
 }
 
-/// One timing of the script.
+/// One timing of a Python script of the bench (this one's, and the Python package's).
 #[derive(Debug, Deserialize)]
-struct ScriptEntry {
+pub struct ScriptEntry {
     name: String,
     threads: usize,
     unit: String,
@@ -43,6 +43,21 @@ struct ScriptEntry {
     median: f64,
     max: f64,
     repetitions: usize,
+}
+
+impl ScriptEntry {
+    /// The bench entry, its name prefixed with `prefix`.
+    pub fn into_entry(self, prefix: &str) -> Entry {
+        Entry {
+            name: format!("{prefix}{}", self.name),
+            threads: self.threads,
+            unit: self.unit,
+            min: self.min,
+            median: self.median,
+            max: self.max,
+            repetitions: self.repetitions,
+        }
+    }
 }
 
 /// The script's loss-curve statistic over seeds.
@@ -119,14 +134,7 @@ pub fn run(root: &Path, request: &Request<'_>) -> anyhow::Result<(Vec<Entry>, Re
     let output = Command::new(python()).args(&args).current_dir(root).stdin(Stdio::null()).stderr(Stdio::inherit()).output()?;
     anyhow::ensure!(output.status.success(), "`{command}` exited with {}", output.status);
     let report: ScriptReport = serde_json::from_slice(&output.stdout)?;
-    let entries = report
-        .entries
-        .iter()
-        .map(|e| {
-            let samples = Entry::from_samples(&format!("{PREFIX}{}", e.name), e.threads, &e.unit, &[e.median]);
-            Entry { min: e.min, max: e.max, repetitions: e.repetitions, ..samples }
-        })
-        .collect();
+    let entries = report.entries.into_iter().map(|entry| entry.into_entry(PREFIX)).collect();
     let reference =
         Reference { command, torch: report.torch, mkl: report.mkl, cpu_capability: report.cpu_capability, loss_check: report.loss_check };
     Ok((entries, reference))

@@ -165,6 +165,30 @@ impl Batch {
         Self { z: Array2::zeros((n, 0)), sparse: Array2::zeros((n, d1)), dense: x.clone(), x }
     }
 
+    /// A batch from its latents `z` (`n x d`, `d` may be 0) and parts
+    /// (`n x d1` each), with `x = sparse + dense`.
+    ///
+    /// # Errors
+    /// [`crate::DataError::ShapeMismatch`] when the parts differ in shape or `z` in rows.
+    pub fn from_parts(z: Array2<f32>, sparse: Array2<f32>, dense: Array2<f32>) -> Result<Self, crate::DataError> {
+        if dense.dim() != sparse.dim() {
+            return Err(crate::DataError::ShapeMismatch {
+                what: "dense",
+                expected: sparse.shape().to_vec(),
+                found: dense.shape().to_vec(),
+            });
+        }
+        if z.nrows() != sparse.nrows() {
+            return Err(crate::DataError::ShapeMismatch {
+                what: "z",
+                expected: vec![sparse.nrows(), z.ncols()],
+                found: z.shape().to_vec(),
+            });
+        }
+        let x = &sparse + &dense;
+        Ok(Self { z, sparse, dense, x })
+    }
+
     /// The samples `x`, taken out of the batch.
     #[must_use]
     pub fn into_x(self) -> Array2<f32> {

@@ -315,7 +315,8 @@ impl BaselineProbes {
 /// provides its pair moments ([`Augment::pair_moments`]) and `None` otherwise.
 /// They are not reported (all `None`) for an augmentation whose views are
 /// the sample itself ([`Augment::is_identity`], e.g. `Identity`): a pair of
-/// identical views has no decoupling to measure.
+/// identical views has no decoupling to measure; nor for one whose views do
+/// not carry their parts ([`Augment::has_parts`]).
 ///
 /// # Errors
 /// Failures of the analysis functions (shape errors, degenerate probes).
@@ -494,7 +495,7 @@ pub fn evaluate_timed<A: Augment + ?Sized>(
     let decoupling_started = std::time::Instant::now();
     let mut rho = [None, None, None, None];
     let alive_rows: Vec<usize> = (0..net.n_neurons()).filter(|&i| activity.alive[i]).collect();
-    if evaluation.n_decoupling > 0 && !alive_rows.is_empty() && !augmentation.is_identity() {
+    if evaluation.n_decoupling > 0 && !alive_rows.is_empty() && !augmentation.is_identity() && augmentation.has_parts() {
         let mut directions = Array2::<f64>::zeros((alive_rows.len(), data.d1));
         for (row, &neuron) in alive_rows.iter().enumerate() {
             directions.row_mut(row).assign(&net.weights().row(neuron).mapv(f64::from));

@@ -4,13 +4,14 @@
 //! [`report::write_report`] regenerates `REPORT.md` from all summaries.
 //!
 //! The `decouple` binary (crate `decouple-cli`, run by `cargo xtask
-//! reproduce`) is a thin CLI over it. Runs go through `decouple-harness`
+//! reproduce`) and the Python package are thin layers over it ([`reproduce`]). Runs go through `decouple-harness`
 //! (the job runner and run cache), are measured by `decouple-eval` and
 //! plotted by `decouple-plot`.
 
 mod context;
 pub mod experiments;
 pub mod report;
+pub mod reproduce;
 
 pub use context::RunContext;
 

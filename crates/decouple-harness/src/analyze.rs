@@ -242,6 +242,7 @@ pub fn analyze_with(dir: &Path, registry: &Registry) -> crate::Result<Analysis> 
         wall_s: 0.0,
         times: crate::training::RunTimes::default(),
         error: None,
+        stopped: false,
         report: report.network().cloned(),
         sample_report: report.samples().cloned(),
         history: read_history(dir),

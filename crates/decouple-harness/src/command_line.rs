@@ -164,12 +164,23 @@ pub fn report(result: crate::Result<ExitCode>) -> ExitCode {
 /// Whatever the command's module returns (invalid config, unwritable or
 /// locked folder, stale runs, ...).
 pub fn execute(command: Command, registry: Registry) -> crate::Result<ExitCode> {
-    let registry = Arc::new(registry);
+    let base = Execution { progress: crate::progress_bar::sink(), registry: Arc::new(registry), ..Execution::default() };
+    execute_on(command, &base)
+}
+
+/// [`execute`] with the registry, progress sink and stop flag of `base` (its
+/// thread count is the command's `--threads`), for hosts that bring their own
+/// (the Python package).
+///
+/// # Errors
+/// As [`execute`]; [`HarnessError::Stopped`] once `base.stop` is requested.
+pub fn execute_on(command: Command, base: &Execution) -> crate::Result<ExitCode> {
+    let registry = base.registry.clone();
     let execution = |threads: Option<usize>| -> crate::Result<Execution> {
         if threads == Some(0) {
             return Err(HarnessError::invalid("--threads", "--threads 0 is out of range: give at least 1 (default: the available cores)"));
         }
-        Ok(Execution { cores: available_cores(), threads, progress: crate::progress_bar::sink(), registry: registry.clone() })
+        Ok(Execution { cores: available_cores(), threads, ..base.clone() })
     };
     match command {
         Command::Run { config, set, out, dry_run: true, .. } => dry_run(&config, &set, out, &registry),

@@ -447,18 +447,27 @@ pub fn load_run(file: &Path, sets: &[String]) -> crate::Result<RunConfig> {
 /// # Errors
 /// Any invalid input, prefixed with the file name or the `--set` argument.
 pub fn load_run_with(file: &Path, sets: &[String], registry: &Registry) -> crate::Result<RunConfig> {
-    let mut document = read_document(file)?;
-    upgrade_document(&mut document).within(|| file.display().to_string())?;
-    resolve_document_paths(&mut document, file.parent().unwrap_or(Path::new("")));
+    let document = read_document(file)?;
+    load_document_with(document, file.parent().unwrap_or(Path::new("")), &file.display().to_string(), sets, registry)
+}
+
+/// [`load_run_with`] on a document already parsed (a config given as data,
+/// e.g. a Python dict): its data paths resolved against `dir`, errors
+/// prefixed with `name`.
+///
+/// # Errors
+/// Any invalid input, prefixed with `name` or the `--set` argument.
+pub fn load_document_with(mut document: Value, dir: &Path, name: &str, sets: &[String], registry: &Registry) -> crate::Result<RunConfig> {
+    upgrade_document(&mut document).within(|| name.to_string())?;
+    resolve_document_paths(&mut document, dir);
     let mut tree = base_tree(&document);
-    overlay(&mut tree, document, "").within(|| file.display().to_string())?;
+    overlay(&mut tree, document, "").within(|| name.to_string())?;
     for assignment in sets {
         let (path, value) = parse_assignment(assignment).within(|| format!("--set {assignment}"))?;
         set_path(&mut tree, &path, value).within(|| format!("--set {assignment}"))?;
     }
-    resolve_with(&tree, registry).within(|| {
-        if sets.is_empty() { file.display().to_string() } else { format!("{} with --set {}", file.display(), sets.join(" --set ")) }
-    })
+    resolve_with(&tree, registry)
+        .within(|| if sets.is_empty() { name.to_string() } else { format!("{name} with --set {}", sets.join(" --set ")) })
 }
 
 /// Parses and overlays a document given as text (the fuzz tests' entry point).

@@ -127,6 +127,13 @@ pub enum HarnessError {
         /// The estimate and what is available.
         error: Box<decouple_train::TrainError>,
     },
+    /// A stop was requested ([`crate::training::Execution::stop`]): the runs
+    /// not finished are left incomplete under `dir`, for the next attempt to redo.
+    #[error("stopped on request: the unfinished runs under {} are left incomplete; run the same command again to redo them", dir.display())]
+    Stopped {
+        /// The run or sweep folder.
+        dir: PathBuf,
+    },
     /// Finished runs whose folders could not be written (`name: error` each).
     #[error("could not save {} run(s): {}", .0.len(), .0.join("; "))]
     Unsaved(Vec<String>),

@@ -23,25 +23,75 @@ pub trait Progress: Send + Sync {
     fn end(&self);
 }
 
-/// The state of the current batch.
+/// The state of a batch of runs, for a [`Progress`] sink to draw from
+/// (plain lines here, a bar in the CLI's `progress_bar` or the Python package).
 #[derive(Debug)]
-struct Batch {
-    task: String,
-    runs: usize,
-    done: usize,
-    steps: u64,
-    steps_done: u64,
+pub struct BatchState {
+    /// The batch's name.
+    pub task: String,
+    /// Runs in the batch.
+    pub runs: usize,
+    /// Runs finished (or complete before it started).
+    pub done: usize,
+    /// Training steps of the runs to do.
+    pub steps: u64,
+    /// Steps done so far.
+    pub steps_done: u64,
     /// The latest finite loss reported.
-    loss: f64,
-    start: Instant,
+    pub loss: f64,
+    /// When the batch started.
+    pub start: Instant,
     last_line: Option<Instant>,
+}
+
+impl BatchState {
+    /// A batch that starts now ([`Progress::begin`]).
+    #[must_use]
+    pub fn new(task: &str, runs: usize, done: usize, steps: u64) -> Self {
+        Self { task: task.to_string(), runs, done, steps, steps_done: 0, loss: f64::NAN, start: Instant::now(), last_line: None }
+    }
+
+    /// `steps` more updates, with the loss since the previous report ([`Progress::advance`]).
+    pub fn advance(&mut self, steps: u64, loss: f64) {
+        self.steps_done += steps;
+        if loss.is_finite() {
+            self.loss = loss;
+        }
+    }
+
+    /// Whether a line is due (none yet, or none within `interval`); if so, the line counts as drawn now.
+    pub fn line_due(&mut self, interval: Duration) -> bool {
+        if self.last_line.is_some_and(|last| last.elapsed() < interval) {
+            return false;
+        }
+        self.last_line = Some(Instant::now());
+        true
+    }
+
+    /// Seconds since the start.
+    #[must_use]
+    pub fn elapsed(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+
+    /// Seconds left at the rate so far ([`time_left`]).
+    #[must_use]
+    pub fn left(&self) -> f64 {
+        time_left(self.elapsed(), self.steps_done, self.steps)
+    }
+
+    /// The fraction of the steps done, in `[0, 1]`.
+    #[must_use]
+    pub fn fraction(&self) -> f64 {
+        if self.steps == 0 { 1.0 } else { (self.steps_done as f64 / self.steps as f64).min(1.0) }
+    }
 }
 
 /// Plain progress lines on standard output (see the module doc).
 #[derive(Debug)]
 pub struct PlainLines {
     interval: Duration,
-    batch: Mutex<Option<Batch>>,
+    batch: Mutex<Option<BatchState>>,
 }
 
 impl PlainLines {
@@ -87,32 +137,25 @@ fn print(line: &str) {
 
 impl Progress for PlainLines {
     fn begin(&self, task: &str, runs: usize, done: usize, steps: u64) {
-        let batch =
-            Batch { task: task.to_string(), runs, done, steps, steps_done: 0, loss: f64::NAN, start: Instant::now(), last_line: None };
-        *self.batch.lock().expect("progress lock") = Some(batch);
+        *self.batch.lock().expect("progress lock") = Some(BatchState::new(task, runs, done, steps));
     }
 
     fn advance(&self, steps: u64, loss: f64) {
         let mut guard = self.batch.lock().expect("progress lock");
         let Some(batch) = guard.as_mut() else { return };
-        batch.steps_done += steps;
-        if loss.is_finite() {
-            batch.loss = loss;
-        }
-        if batch.last_line.is_some_and(|last| last.elapsed() < self.interval) {
+        batch.advance(steps, loss);
+        if !batch.line_due(self.interval) {
             return;
         }
-        batch.last_line = Some(Instant::now());
-        let elapsed = batch.start.elapsed().as_secs_f64();
-        let percent = 100.0 * batch.steps_done as f64 / batch.steps.max(1) as f64;
         print(&format!(
-            "    [{}] {}/{} steps ({percent:.0}%), loss {}, {} elapsed, {} left",
+            "    [{}] {}/{} steps ({:.0}%), loss {}, {} elapsed, {} left",
             batch.task,
             batch.steps_done,
             batch.steps,
+            100.0 * batch.fraction(),
             if batch.loss.is_finite() { format!("{:.4}", batch.loss) } else { "-".into() },
-            duration_words(elapsed),
-            duration_words(time_left(elapsed, batch.steps_done, batch.steps))
+            duration_words(batch.elapsed()),
+            duration_words(batch.left())
         ));
     }
 
@@ -120,14 +163,13 @@ impl Progress for PlainLines {
         let mut guard = self.batch.lock().expect("progress lock");
         let Some(batch) = guard.as_mut() else { return };
         batch.done += 1;
-        let elapsed = batch.start.elapsed().as_secs_f64();
         print(&format!(
             "    [{}] {}/{} runs, {} elapsed, {} left | {line}",
             batch.task,
             batch.done,
             batch.runs,
-            duration_words(elapsed),
-            duration_words(time_left(elapsed, batch.steps_done, batch.steps))
+            duration_words(batch.elapsed()),
+            duration_words(batch.left())
         ));
     }
 

@@ -712,8 +712,32 @@ pub fn run_file(file: &Path, options: &RunOptions) -> crate::Result<(PathBuf, Ru
     if let Some(error) = single.error.into_inner().expect("error lock") {
         return Err(error);
     }
-    let summary = single.result.into_inner().expect("result lock").expect("execute_each finishes every pending run")?;
+    // Without a result the run stopped on request; its folder (dropped with `single`) stays incomplete.
+    let Some(summary) = single.result.into_inner().expect("result lock") else {
+        return Err(HarnessError::Stopped { dir });
+    };
+    let summary = summary?;
     Ok((dir, summary, done))
+}
+
+/// Writes the folder of a run trained elsewhere ([`crate::training::train_one`]),
+/// the same files `decouple run` writes, replacing a folder already at `dir`
+/// (under its lock); returns the summary.
+///
+/// # Errors
+/// A folder another writer holds; I/O failure.
+pub fn write_run(
+    dir: &Path,
+    config: &RunConfig,
+    origin: &Origin,
+    record: &RunRecord,
+    network: Option<&Checkpoint>,
+) -> crate::Result<RunSummary> {
+    let mut folder = RunFolder::begin_replacing(dir, config, origin, &folder_name(dir))?;
+    for point in &record.history {
+        folder.log(point)?;
+    }
+    folder.finish(BTreeMap::new(), record, network)
 }
 
 /// Whether `dir` is a data-file run folder of an earlier decouple, which

@@ -530,6 +530,9 @@ pub fn run_sweep(file: &Path, options: &SweepOptions) -> crate::Result<SweepOutc
     if !failures.is_empty() {
         return Err(HarnessError::Unsaved(failures));
     }
+    if options.execution.stop.is_requested() {
+        return Err(HarnessError::Stopped { dir: runs_dir });
+    }
     let (table, plots) = if shard.count == 1 {
         ("sweep.csv".to_string(), true)
     } else {

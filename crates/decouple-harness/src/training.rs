@@ -79,6 +79,9 @@ pub struct RunRecord {
     pub times: RunTimes,
     /// Why the run failed (divergence), if it did.
     pub error: Option<String>,
+    /// It stopped on request ([`Execution::stop`]) before the end: not trained, its folder is not finished.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
     /// The metrics of the trained network (runs on the data model).
     pub report: Option<NetworkReport>,
     /// The analysis of the trained network (runs on a data file).
@@ -92,6 +95,27 @@ pub struct RunRecord {
     /// The learned filters beside the top principal components (runs on image samples).
     #[serde(skip)]
     pub filters: Option<Filters>,
+}
+
+impl RunRecord {
+    /// The record of a run that stopped on request before it finished (no report, no history).
+    #[must_use]
+    pub fn stopped(spec: &RunSpec) -> Self {
+        Self {
+            label: spec.label.clone(),
+            seed: spec.config.seed,
+            config: spec.config.clone(),
+            wall_s: 0.0,
+            times: RunTimes::default(),
+            error: Some("stopped on request before it finished".to_string()),
+            stopped: true,
+            report: None,
+            sample_report: None,
+            history: Vec::new(),
+            alignment: Vec::new(),
+            filters: None,
+        }
+    }
 }
 
 /// Where the wall time of runs went, in seconds (summed over runs when it describes several).
@@ -155,6 +179,9 @@ pub struct Execution {
     pub progress: Arc<dyn Progress>,
     /// What named objectives and augmentations resolve to (the built-ins by default).
     pub registry: Arc<Registry>,
+    /// Asked before every step of every run: once requested, the running runs
+    /// stop where they are (their folders left incomplete) and no other starts.
+    pub stop: decouple_train::Stop,
 }
 
 impl std::fmt::Debug for Execution {
@@ -171,6 +198,7 @@ impl Default for Execution {
             threads: None,
             progress: Arc::new(PlainLines::default()),
             registry: Arc::new(Registry::default()),
+            stop: decouple_train::Stop::new(),
         }
     }
 }
@@ -327,6 +355,7 @@ fn run_one(
     spec: &RunSpec,
     evaluation: &Evaluation,
     registry: &Registry,
+    stop: &decouple_train::Stop,
     threads: usize,
     on_log: &mut dyn FnMut(u64, &StepMetrics, Option<&HistoryPoint>),
 ) -> (RunRecord, Option<Checkpoint>) {
@@ -342,7 +371,7 @@ fn run_one(
             None => None,
         };
         check_memory(&config, evaluation, augmentation.n_views(), shape).map_err(|error| format!("{REFUSED}: {error}"))?;
-        let trainer = Trainer::with_parts(config.clone(), objective, augmentation.clone(), threads)?;
+        let trainer = Trainer::with_parts(config.clone(), objective, augmentation.clone(), threads)?.with_stop(stop.clone());
         let dictionary = trainer.model().map(|model| model.dictionary().matrix().to_owned());
         // Live neurons at every logged step: on clean samples of the model, or on the first samples of the file.
         let clean = match (trainer.model(), trainer.real_samples()) {
@@ -420,6 +449,8 @@ fn run_one(
         Ok((report, sample_report, alignment, filters, checkpoint)) => (report, sample_report, alignment, filters, Some(checkpoint), None),
         Err(error) => (None, None, Vec::new(), None, None, Some(crate::chain(&*error))),
     };
+    // A run that fails while a stop is requested (a user's part that raised, Ctrl-C) counts as stopped.
+    let stopped = error.is_some() && stop.is_requested();
     let record = RunRecord {
         label: spec.label.clone(),
         seed: config.seed,
@@ -427,6 +458,7 @@ fn run_one(
         wall_s: start.elapsed().as_secs_f64(),
         times,
         error,
+        stopped,
         report,
         sample_report,
         history,
@@ -483,7 +515,13 @@ pub fn execute_watched(
     let pending: Vec<usize> = (0..specs.len()).filter(|&index| cached[index].is_none()).collect();
     let collect = Collect { experiment, specs, cache, results: cached.into_iter().map(Mutex::new).collect(), on_log };
     execute_each(experiment, specs, &pending, &|_| evaluation.clone(), jobs, &cache.execution, &collect);
-    collect.results.into_iter().map(|slot| slot.into_inner().expect("lock").expect("every run finished")).collect()
+    // Every run finishes unless a stop was requested; those that did not are recorded as stopped.
+    collect
+        .results
+        .into_iter()
+        .zip(specs)
+        .map(|(slot, spec)| slot.into_inner().expect("lock").unwrap_or_else(|| RunRecord::stopped(spec)))
+        .collect()
 }
 
 /// What [`execute_each`] tells its caller about each run, from the worker
@@ -521,18 +559,19 @@ pub fn execute_each(
     progress.begin(experiment, specs.len(), specs.len() - pending.len(), steps);
     crate::for_each_job(pending.len(), jobs, &|position| {
         let index = pending[position];
-        if !hooks.started(index) {
+        if execution.stop.is_requested() || !hooks.started(index) {
             progress.advance(specs[index].config.steps as u64, f64::NAN);
             return;
         }
         let mut logged = 0;
-        let (record, network) = run_one(&specs[index], &evaluation(index), &execution.registry, threads, &mut |steps, metrics, point| {
-            logged += steps;
-            progress.advance(steps, metrics.loss);
-            if let Some(point) = point {
-                hooks.logged(index, point);
-            }
-        });
+        let (record, network) =
+            run_one(&specs[index], &evaluation(index), &execution.registry, &execution.stop, threads, &mut |steps, metrics, point| {
+                logged += steps;
+                progress.advance(steps, metrics.loss);
+                if let Some(point) = point {
+                    hooks.logged(index, point);
+                }
+            });
         // A diverged run stops early: count its remaining steps as done.
         progress.advance((specs[index].config.steps as u64).saturating_sub(logged), f64::NAN);
         let status = match (&record.report, &record.sample_report, &record.error) {
@@ -541,10 +580,40 @@ pub fn execute_each(
             (None, None, Some(error)) => format!("failed: {error}"),
             (None, None, None) => String::new(),
         };
+        if record.stopped {
+            // Not finished: its folder stays incomplete, for the next attempt to redo.
+            progress.finished(&format!("{} seed {}: stopped", record.label, record.seed));
+            return;
+        }
         progress.finished(&format!("{} seed {}: {status}", record.label, record.seed));
         hooks.finished(index, record, network.as_ref());
     });
     progress.end();
+}
+
+/// Trains and evaluates one run in memory on `execution`'s threads (all its
+/// cores unless it names a count), as `decouple run` does but without a
+/// folder (`write_run` of the run-folder module writes one from the result);
+/// `on_log` sees every logged step. A failed run is a record with its
+/// `error`; one that stopped on request has `stopped` set.
+#[must_use]
+pub fn train_one(
+    spec: &RunSpec,
+    evaluation: &Evaluation,
+    execution: &Execution,
+    on_log: &mut dyn FnMut(&HistoryPoint),
+) -> (RunRecord, Option<Checkpoint>) {
+    let threads = execution.threads.unwrap_or(execution.cores).max(1);
+    let progress = &*execution.progress;
+    progress.begin(&spec.label, 1, 0, spec.config.steps as u64);
+    let (record, network) = run_one(spec, evaluation, &execution.registry, &execution.stop, threads, &mut |steps, metrics, point| {
+        progress.advance(steps, metrics.loss);
+        if let Some(point) = point {
+            on_log(point);
+        }
+    });
+    progress.end();
+    (record, network)
 }
 
 /// One line of `metrics.jsonl`: the run's label and seed, then the point's fields.

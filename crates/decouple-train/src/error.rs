@@ -57,6 +57,12 @@ pub enum TrainError {
         /// The likely cause, with the values of the suspect hyperparameters.
         likely_cause: String,
     },
+    /// The run was asked to stop ([`crate::Stop`]) and stopped before step `step`; not a failure of the run.
+    #[error("stopped at step {step} (a stop was requested)")]
+    Stopped {
+        /// Updates done when it stopped.
+        step: usize,
+    },
     /// A data file that cannot be used (missing, truncated, non-finite, changed since the run was configured).
     #[error(transparent)]
     File(#[from] FileError),

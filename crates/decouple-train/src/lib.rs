@@ -34,6 +34,7 @@ pub mod optimizer;
 mod parts;
 mod registry;
 mod state;
+mod stop;
 mod trainer;
 
 pub use builtin::{BuiltinState, LinearHead, SupervisedState, linear_head_of, supervised_task};
@@ -50,4 +51,5 @@ pub use objective::{Inputs, Objective, ObjectiveInput, ObjectiveState};
 pub use parts::{AugmentationConfig, BUILTIN_AUGMENTATIONS, BUILTIN_OBJECTIVES, ObjectiveConfig, PartConfig};
 pub use registry::Registry;
 pub use state::{SavedState, Tensor, TensorData};
+pub use stop::Stop;
 pub use trainer::{StepMetrics, TrainOutcome, Trainer, train, train_with, train_with_threads};

@@ -142,6 +142,8 @@ pub struct Trainer<O: Objective = AnyObjective, A: Augment = AnyAugmentation> {
     last_gradient_norm: f64,
     last_learning_rate: f64,
     threads: Option<Arc<rayon::ThreadPool>>,
+    /// Asked before every step ([`Trainer::with_stop`]).
+    stop: crate::Stop,
 }
 
 /// Where batches come from: the data model or the fixed pool (of model
@@ -389,7 +391,16 @@ where
             last_gradient_norm: 0.0,
             last_learning_rate: 0.0,
             threads: thread_pool,
+            stop: crate::Stop::new(),
         })
+    }
+
+    /// Stops [`Trainer::run`] before the next step once `stop` is requested
+    /// (with [`TrainError::Stopped`]); the network is left as it is.
+    #[must_use]
+    pub fn with_stop(mut self, stop: crate::Stop) -> Self {
+        self.stop = stop;
+        self
     }
 
     /// The configuration.
@@ -443,7 +454,8 @@ where
     ///
     /// # Errors
     /// [`TrainError::Diverged`] with the step, if the loss or a parameter
-    /// becomes non-finite.
+    /// becomes non-finite; [`TrainError::Stopped`] once a stop is requested
+    /// ([`Trainer::with_stop`]).
     pub fn run(mut self, mut observer: impl FnMut(&StepMetrics, &SymReluNet<f32>)) -> Result<TrainOutcome, TrainError> {
         let mut history = Vec::new();
         if self.step == 0 {
@@ -454,6 +466,9 @@ where
         }
         let (mut loss_sum, mut loss_count) = (0.0, 0usize);
         while self.step < self.config.steps {
+            if self.stop.is_requested() {
+                return Err(TrainError::Stopped { step: self.step });
+            }
             loss_sum += self.train_step()?;
             loss_count += 1;
             if self.step % self.config.log_every == 0 || self.step == self.config.steps {

@@ -365,6 +365,7 @@ pub(crate) mod tests {
             wall_s: 1.0,
             times: decouple_harness::training::RunTimes::default(),
             error: None,
+            stopped: false,
             report: Some(report),
             sample_report: None,
             history: Vec::new(),
