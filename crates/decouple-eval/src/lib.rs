@@ -495,7 +495,7 @@ pub fn evaluate_timed<A: Augment + ?Sized>(
     let decoupling_started = std::time::Instant::now();
     let mut rho = [None, None, None, None];
     let alive_rows: Vec<usize> = (0..net.n_neurons()).filter(|&i| activity.alive[i]).collect();
-    if evaluation.n_decoupling > 0 && !alive_rows.is_empty() && !augmentation.is_identity() && augmentation.has_parts() {
+    if evaluation.n_decoupling > 0 && !alive_rows.is_empty() && !augmentation.is_identity() {
         let mut directions = Array2::<f64>::zeros((alive_rows.len(), data.d1));
         for (row, &neuron) in alive_rows.iter().enumerate() {
             directions.row_mut(row).assign(&net.weights().row(neuron).mapv(f64::from));
@@ -516,6 +516,10 @@ pub fn evaluate_timed<A: Augment + ?Sized>(
             // The mean over the directions that have a closed form; none when the augmentation gives no pair moments.
             let theory: Vec<f64> = theory(component).into_iter().flatten().collect();
             rho[slot + 1] = mean(&theory);
+        }
+        // Asked after the pairs are drawn: an augmentation of one's own may learn only then whether its views carry parts.
+        if !augmentation.has_parts() {
+            rho = [None, None, None, None];
         }
     }
 

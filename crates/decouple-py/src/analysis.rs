@@ -139,6 +139,8 @@ pub(crate) fn probe(
         Some(choice) if !choice.is_none() => settings(convert::to_json(choice, "lambda_choice")?, "lambda_choice")?,
         _ => analysis::LambdaChoice::default(),
     };
+    // The engine's probes take labels in {-1, +1}.
+    let (train_labels, test_labels) = (train_labels.mapv(|y| 2.0 * y - 1.0), test_labels.mapv(|y| 2.0 * y - 1.0));
     let solver = analysis::ProbeConfig::default();
     let probe = py
         .detach(|| {

@@ -49,11 +49,21 @@ fn component(name: &str) -> PyResult<Component> {
     }
 }
 
-/// An augmentation a config may name: `Augmentation("ComplementaryMask", keep=0.5)`.
+/// An augmentation a config may name (a built-in, or a kind registered from Python):
+/// `Augmentation("ComplementaryMask", keep=0.5)`.
 #[pyclass(module = "decouple._core", frozen)]
 pub(crate) struct Augmentation {
     inner: AnyAugmentation,
     config: Value,
+    /// Where a registered Python kind puts its exception (re-raised as itself).
+    session: std::sync::Arc<Session>,
+}
+
+impl Augmentation {
+    /// An engine error as the exception a Python part raised, if one did, else as `ValueError`.
+    fn error(&self, error: &(dyn std::error::Error + 'static)) -> PyErr {
+        self.session.take_failure().unwrap_or_else(|| convert::input_error(error))
+    }
 }
 
 #[pymethods]
@@ -79,7 +89,7 @@ impl Augmentation {
                 .map_err(|error| convert::harness_error(&error))?;
         let inner = registry.augmentation(&resolved.train.augmentation).map_err(|error| convert::input_error(&error))?;
         let config = serde_json::to_value(&resolved.train.augmentation).unwrap_or(Value::Null);
-        Ok(Self { inner, config })
+        Ok(Self { inner, config, session })
     }
 
     /// A short label, e.g. `ComplementaryMask(0.5)`.
@@ -106,18 +116,20 @@ impl Augmentation {
         let batch = Batch::of(batch, "batch", None)?;
         let views = py
             .detach(|| self.inner.views(&batch, &mut decouple_data::rng::stream(seed, "python-views")))
-            .map_err(|error| convert::input_error(&error))?;
+            .map_err(|error| self.error(&error))?;
         Ok(views.into_iter().map(|inner| View { inner }).collect())
     }
 
-    /// `rho(w)` of the part `component` in closed form; `None` without variance along `w` or without a closed form.
+    /// `rho(w) = E[<w, a+><w, a++>] / sqrt(E<w, a+>^2 E<w, a++>^2)` of the part `a` (`"sparse"`: `M z`,
+    /// `"dense"`: `xi`) of the two views, in closed form; `None` without variance along `w` or without a closed form.
     #[pyo3(signature = (model, w, component = "sparse"))]
     fn closed_form(&self, model: &SparseCodingModel, w: &Bound<'_, PyAny>, component: &str) -> PyResult<Option<f64>> {
         let w = convert::vector(w, "w", Some(model.inner.config().d1))?.mapv(f64::from);
         Ok(decoupling::closed_form(&model.inner, &self.inner, self::component(component)?, w.view()))
     }
 
-    /// The Monte Carlo `rho` of every row of `directions` with its delta-method standard error.
+    /// The Monte Carlo `rho(w)` (as `closed_form`) of every row `w` of `directions` (`k x d1`, or one `d1`
+    /// vector) from `n_samples` positive pairs, with its delta-method standard error: `[(rho, se) or None, ...]`.
     #[pyo3(signature = (model, directions, n_samples = 20000, seed = 0, component = "sparse"))]
     fn monte_carlo(
         &self,
@@ -144,7 +156,7 @@ impl Augmentation {
                     &mut decouple_data::rng::stream(seed, "python-rho"),
                 )
             })
-            .map_err(|error| convert::input_error(&error))?;
+            .map_err(|error| self.error(&error))?;
         Ok(accumulator.estimates(component).into_iter().map(|estimate| estimate.map(|e| (e.rho, e.standard_error))).collect())
     }
 

@@ -57,9 +57,14 @@ fn register_augmentation(py: Python<'_>, kind: String, factory: Py<PyAny>, defau
 /// The kinds registered from Python: `{"objective": [...], "augmentation": [...]}`.
 #[pyfunction]
 fn registered(py: Python<'_>) -> PyResult<Py<PyAny>> {
-    let registrations = REGISTRATIONS.lock().expect("registrations lock");
-    let kinds = |field| registrations.iter().filter(|r| r.field == field).map(|r| r.kind.clone()).collect::<Vec<_>>();
-    convert::to_python(py, &serde_json::json!({ "objective": kinds(PartField::Objective), "augmentation": kinds(PartField::Augmentation) }))
+    // The kinds are copied out and the lock released before any Python runs (which may hand the GIL to a
+    // thread that waits for this lock).
+    let kinds = {
+        let registrations = REGISTRATIONS.lock().expect("registrations lock");
+        let of = |field| registrations.iter().filter(|r| r.field == field).map(|r| r.kind.clone()).collect::<Vec<_>>();
+        serde_json::json!({ "objective": of(PartField::Objective), "augmentation": of(PartField::Augmentation) })
+    };
+    convert::to_python(py, &kinds)
 }
 
 /// Panics inside the engine, as a bug would: for the test that a panic is a Python exception, never an abort.

@@ -311,7 +311,11 @@ pub(crate) fn document(config: Option<&Bound<'_, PyAny>>) -> PyResult<(Value, Pa
     Ok((convert::to_json(config, "config")?, crate::data::cwd(), "config".to_string()))
 }
 
-/// Trains and evaluates one run in memory.
+/// Trains and evaluates one run in memory, through the pipeline of `decouple run`:
+/// SGD on `L(h(x+), h(x++))` with `h_i(x) = S_{b_i}(<w_i, x>)` over batches of the
+/// config's data and the views of its augmentation, then the report of `summary.json`.
+/// `objective` / `augmentation` replace the config's with your own (named by their
+/// `label`); `on_log` gets every logged step as a dict; `Run.save(dir)` writes the folder.
 #[pyfunction]
 #[pyo3(signature = (config = None, *, seed = None, threads = None, objective = None, augmentation = None, on_log = None, sets = Vec::new(), progress = false))]
 #[allow(clippy::too_many_arguments)]

@@ -32,7 +32,7 @@ impl Session {
         self.stop.request();
     }
 
-    fn take_failure(&self) -> Option<PyErr> {
+    pub(crate) fn take_failure(&self) -> Option<PyErr> {
         self.failure.lock().expect("failure lock").take()
     }
 }
@@ -68,8 +68,9 @@ pub(crate) fn run_detached<T: Send>(py: Python<'_>, session: &Session, work: imp
             }
             let _told = Told(&done);
             // A Python thread state for this thread for the whole call (made once, the GIL released at
-            // once): the user's functions called from here attach to it cheaply, and what they keep per
-            // thread (PyTorch's autograd state) lives as long as the call.
+            // once): a user's function called on this thread (every call of a 1-thread run) attaches to it
+            // cheaply. With more threads the trainer's pool threads call them too, and the augmentation of
+            // the next batch may run beside the objective of this one (each holding the GIL in turn).
             Python::attach(|py| py.detach(work))
         });
         loop {

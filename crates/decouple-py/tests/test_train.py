@@ -190,3 +190,31 @@ def test_effective_rank_is_the_exponential_entropy_of_the_spectrum() -> None:
     p = spectrum / spectrum.sum()
     assert decouple.effective_rank(features) == pytest.approx(np.exp(-(p * np.log(p)).sum()), rel=1e-9)
     assert decouple.effective_rank(np.random.default_rng(1).normal(size=(20000, 4))) == pytest.approx(4.0, abs=0.05)
+
+
+def test_a_probe_separates_a_linearly_separable_task() -> None:
+    rng = np.random.default_rng(0)
+    direction = rng.normal(size=6)
+    features = rng.normal(size=(600, 6)).astype(np.float32)
+    labels = (features @ direction > 0).astype(np.float32)  # in {0, 1}
+    probe = decouple.probe(features[:400], labels[:400], features[400:], labels[400:])
+    assert probe["probe"]["test_accuracy"] > 0.95, probe["probe"]
+    chance = decouple.probe(features[:400], rng.permutation(labels[:400]), features[400:], labels[400:])
+    assert chance["probe"]["test_accuracy"] < 0.75, chance["probe"]
+    with pytest.raises(ValueError, match="train_labels"):
+        decouple.probe(features[:400], 2 * labels[:400] - 1, features[400:], labels[400:])
+
+
+def test_views_without_parts_have_no_decoupling_statistics_in_any_report(small: Path) -> None:
+    class PlainMask:
+        label = "PlainMask"
+
+        def __call__(self, batch: decouple.Batch, seed: int) -> list[np.ndarray]:
+            kept = np.random.default_rng(seed).random(batch.x.shape) < 0.5
+            return [2 * kept * batch.x, 2 * ~kept * batch.x]
+
+    run = decouple.train(small, augmentation=PlainMask())
+    assert run.report is not None and run.report["rho_dense_learned"] is None
+    decouple.register_augmentation("PlainMaskForEvaluate", lambda **_: PlainMask(), {})
+    report = decouple.evaluate(run.weights, run.thresholds, config={**run.config, "augmentation": {"kind": "PlainMaskForEvaluate"}})
+    assert report["rho_sparse_learned"] is None and report["rho_dense_learned"] is None

@@ -74,6 +74,10 @@ pub fn run_and_record(context: &RunContext, id: &str, dir: &Path, specs: &[RunSp
             let _ = writeln!(file, "{line}").and_then(|()| file.flush());
         }
     });
+    // Runs stopped on request are not results: nothing is written from them (the last complete files stay).
+    if context.cache.execution().stop.is_requested() {
+        anyhow::bail!("`{id}` stopped on request before its runs finished");
+    }
     write_metrics(&path, &records)?;
     write_json(&dir.join("runs.json"), &records)?;
     Ok(records)

@@ -186,6 +186,7 @@ fn evaluation(quick: bool) -> SampleEvaluation {
 }
 
 fn train_and_analyse(
+    stop: &decouple_train::Stop,
     data: RealData,
     samples: &Samples,
     augmentation: &AnyAugmentation,
@@ -196,7 +197,7 @@ fn train_and_analyse(
     let start = Instant::now();
     let config = train_config(data, steps, seed);
     let objective = *config.objective.builtin().expect("a built-in objective");
-    let trainer = Trainer::on_samples(config, objective, augmentation.clone(), 1, samples.x.clone())?;
+    let trainer = Trainer::on_samples(config, objective, augmentation.clone(), 1, samples.x.clone())?.with_stop(stop.clone());
     let outcome = trainer.run(|_, _| {})?;
     let unlabelled = Samples::new(samples.x.clone(), None, samples.image, samples.source.clone())?;
     let settings = evaluation(quick);
@@ -283,7 +284,7 @@ pub fn in_practice(context: &RunContext) -> anyhow::Result<crate::report::Summar
     let quick = context.quick;
     let results = parallel_map(jobs.len(), context.jobs, &|index| {
         let (d, a, seed) = jobs[index];
-        train_and_analyse(datasets[d], &samples[d], &augmentations[a], steps, seed, quick)
+        train_and_analyse(&context.cache.execution().stop, datasets[d], &samples[d], &augmentations[a], steps, seed, quick)
     });
     let runs: Vec<Run> = results.into_iter().collect::<anyhow::Result<_>>().context("an in-practice run failed")?;
     let lines: Vec<String> = runs.iter().map(serde_json::to_string).collect::<Result<_, _>>()?;

@@ -89,7 +89,8 @@ class View:
     dense: NDArray[np.float32]
 
 class Augmentation:
-    """A built-in augmentation: the ``[augmentation]`` table of a config file, or its kind.
+    """An augmentation a config may name (a built-in, or a kind registered from Python): the
+    ``[augmentation]`` table of a config file, or its kind.
 
     ``Augmentation("ComplementaryMask", keep=0.5)``, ``Augmentation({"kind": "GaussianNoise", "sigma_a": 0.5})``.
     """
@@ -112,7 +113,8 @@ class Augmentation:
 class Objective(Protocol):
     """Your own objective: called with the ``V`` representations (``B x m`` float32 arrays), it returns
     ``L`` and ``dL/dz_k`` for each view (``B x m``, float32 or float64). Optional attributes:
-    ``n_views`` (default 2) and ``label`` (default the class name)."""
+    ``n_views`` (default 2) and ``label`` (default: the registered kind, or the class name of one
+    passed to :func:`train`)."""
 
     def __call__(self, views: list[NDArray[np.float32]]) -> tuple[float, Sequence[NDArray[Any]]]: ...
 
@@ -138,16 +140,16 @@ class Run:
     """A trained run: what ``decouple run`` writes in a run folder, in memory."""
 
     config: dict[str, Any]
-    """The resolved config (the run folder's ``config.json`` ``config``)."""
+    """The resolved config as a config file would write it: the training fields and the ``evaluation`` table."""
     hash: str
     label: str
     status: str
     """``"ok"``, or ``"failed"`` (diverged or not evaluated; see :attr:`error`)."""
     error: str | None
-    weights: NDArray[np.float32]
-    """``W``, ``m x d1`` (one row per neuron)."""
-    thresholds: NDArray[np.float32]
-    """``b``, ``m``."""
+    weights: NDArray[np.float32] | None
+    """``W``, ``m x d1`` (one row per neuron); ``None`` for a run that did not train to the end."""
+    thresholds: NDArray[np.float32] | None
+    """``b``, ``m``; ``None`` as :attr:`weights`."""
     dictionary: NDArray[np.float32] | None
     """``M`` (``d1 x d``) on the data model, else ``None``."""
     state: dict[str, NDArray[Any]]
