@@ -21,6 +21,10 @@ pub trait Progress: Send + Sync {
     fn finished(&self, line: &str);
     /// Every run of the batch finished.
     fn end(&self);
+    /// A line of a command's report (what `decouple run` / `sweep` / `analyze` print); default: standard output.
+    fn say(&self, line: &str) {
+        print(line);
+    }
 }
 
 /// The state of a batch of runs, for a [`Progress`] sink to draw from

@@ -491,14 +491,14 @@ pub fn run_sweep(file: &Path, options: &SweepOptions) -> crate::Result<SweepOutc
         redo.push(format!("{refused} refused for memory before"));
     }
     let redo = if redo.is_empty() { String::new() } else { format!(" ({} among them)", redo.join(", ")) };
-    println!(
+    options.execution.progress.say(&format!(
         "sweep {}: {} runs{}, {skipped} already complete{stale_words}, {} to run{redo} -> {}",
         manifest.name,
         runs.len(),
         shard_words(shard),
         pending.len(),
         out.display()
-    );
+    ));
     let mine: Vec<usize> = runs.iter().map(|(index, _)| *index).collect();
     let specs: Vec<RunSpec> = mine
         .iter()

@@ -114,15 +114,9 @@ pub(crate) fn reproduce(
     if let Some(jobs) = jobs {
         options.jobs = jobs.max(1);
     }
-    // The console lines go to Python's sys.stdout, so that a notebook shows them.
-    let say = |line: &str| {
-        Python::attach(|py| {
-            if let Ok(stdout) = py.import("sys").and_then(|sys| sys.getattr("stdout")) {
-                let _ = stdout.call_method1("write", (format!("{line}\n"),));
-                let _ = stdout.call_method0("flush");
-            }
-        });
-    };
+    // The console lines go to Python's sys.stdout (through the sink), so that a notebook shows them.
+    let progress = execution.progress.clone();
+    let say = move |line: &str| progress.say(line);
     session::run_detached(py, &session, || decouple_experiments::reproduce::reproduce(&options, execution, &say))?
         .map_err(|error| convert::engine_error(error.as_ref()))
 }

@@ -129,13 +129,23 @@ impl PythonProgress {
     }
 }
 
-fn write_stderr(text: &str) {
+/// `text` on Python's `sys.stderr` or `sys.stdout` (so that a notebook shows it), flushed.
+fn write_python(stream: &str, text: &str) {
     Python::attach(|py| {
-        if let Ok(stderr) = py.import("sys").and_then(|sys| sys.getattr("stderr")) {
-            let _ = stderr.call_method1("write", (text,));
-            let _ = stderr.call_method0("flush");
+        if let Ok(stream) = py.import("sys").and_then(|sys| sys.getattr(stream)) {
+            let _ = stream.call_method1("write", (text,));
+            let _ = stream.call_method0("flush");
         }
     });
+}
+
+fn write_stderr(text: &str) {
+    write_python("stderr", text);
+}
+
+/// A command's report line ([`Progress::say`]) on `sys.stdout`.
+fn say_line(line: &str) {
+    write_python("stdout", &format!("{line}\n"));
 }
 
 /// `\rTASK [####------] 40% runs 0/1, loss 3.9, 2 s, 3 s left`.
@@ -184,13 +194,18 @@ impl Progress for PythonProgress {
     }
 
     fn end(&self) {
-        if let Some(batch) = self.state.lock().expect("progress lock").take() {
+        let last = self.state.lock().expect("progress lock").take();
+        if let Some(batch) = last {
             write_stderr(&format!("{}\n", bar(&batch)));
         }
     }
+
+    fn say(&self, line: &str) {
+        say_line(line);
+    }
 }
 
-/// No progress at all (`progress=False`).
+/// No progress (`progress=False`); a command's report lines still go to `sys.stdout`.
 pub(crate) struct Silent;
 
 impl Progress for Silent {
@@ -198,6 +213,9 @@ impl Progress for Silent {
     fn advance(&self, _: u64, _: f64) {}
     fn finished(&self, _: &str) {}
     fn end(&self) {}
+    fn say(&self, line: &str) {
+        say_line(line);
+    }
 }
 
 /// The execution of one call: the registry, the session's stop flag, progress on stderr or none.

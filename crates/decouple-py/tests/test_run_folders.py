@@ -97,6 +97,17 @@ def test_run_keeps_a_complete_folder(small: Path, tmp_path: Path) -> None:
     assert read_json(folder / "summary.json")["wall_s"] != json.loads(written)["wall_s"]
 
 
+def test_the_commands_print_their_report_on_sys_stdout(small: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "run"
+    decouple.run(small, out=folder, progress=False)
+    printed = capsys.readouterr().out
+    assert "median best_j" in printed and f"wrote {folder}" in printed, printed
+    decouple.run(small, out=folder, progress=False)
+    assert "already complete with this config" in capsys.readouterr().out
+    decouple.analyze(folder)
+    assert "the same report as summary.json" in capsys.readouterr().out
+
+
 class InterruptOnce(InfoNce):
     """InfoNCE that raises KeyboardInterrupt once, at the ``at``-th call counted over all its instances (a rerun trains through)."""
 
