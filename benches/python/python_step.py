@@ -129,7 +129,7 @@ def main() -> None:
     parser.add_argument("--repetitions", type=int, default=7)
     parser.add_argument("--no-whole-run", action="store_true", help="skip the whole default runs")
     args = parser.parse_args()
-    # The report alone on stdout: what the runs print (the engine writes to file descriptor 1) goes to stderr.
+    # The report alone on stdout: what the runs print (on sys.stdout, and the `decouple` binary's output) goes to stderr.
     report_stream = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     entries: list[dict[str, object]] = []

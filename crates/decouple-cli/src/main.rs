@@ -190,5 +190,5 @@ fn run() -> anyhow::Result<ExitCode> {
     (options.quick, options.only, options.seeds) = (quick, only, seeds);
     options.jobs = jobs.unwrap_or_else(available_cores).max(1);
     let execution = Execution { threads, progress: decouple_harness::progress_bar::sink(), ..Execution::default() };
-    Ok(if reproduce(&options, execution, &|line| println!("{line}"))? { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if reproduce(&options, execution)? { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -36,15 +36,15 @@ impl ReproduceOptions {
 }
 
 /// Runs the experiments of `options` on `execution` (threads per run,
-/// progress, stop flag), tells `say` one line per experiment start, claim
-/// and end (the console: stdout in the CLI, `sys.stdout` in Python) and
-/// writes `REPORT.md`; returns whether every claim held (no FAIL).
+/// progress, stop flag), tells its progress sink one line per experiment
+/// start, claim and end (`Progress::say`: stdout in the CLI, `sys.stdout` in
+/// Python) and writes `REPORT.md`; returns whether every claim held (no FAIL).
 ///
 /// # Errors
 /// An unknown experiment id, `threads = 0`, an unwritable output folder, a
 /// failing experiment, or a stop requested in between (the experiments
 /// finished before it keep their files).
-pub fn reproduce(options: &ReproduceOptions, execution: Execution, say: &dyn Fn(&str)) -> anyhow::Result<bool> {
+pub fn reproduce(options: &ReproduceOptions, execution: Execution) -> anyhow::Result<bool> {
     for id in &options.only {
         if experiments::find(id).is_none() {
             let known: Vec<&str> = EXPERIMENTS.iter().map(|experiment| experiment.id).collect();
@@ -57,7 +57,8 @@ pub fn reproduce(options: &ReproduceOptions, execution: Execution, say: &dyn Fn(
     decouple_harness::check_writable(&options.out)?;
     let seeds = options.seeds.unwrap_or(if options.quick { 1 } else { 3 });
     let mut context = RunContext::new(options.out.clone(), options.quick, seeds, options.jobs.max(1))?;
-    let stop = execution.stop.clone();
+    let (stop, console) = (execution.stop.clone(), execution.progress.clone());
+    let say = |line: &str| console.say(line);
     context.cache = RunCache::new(execution);
     let start = std::time::Instant::now();
     let mut failed = false;

@@ -25,6 +25,7 @@ use crate::progress::Progress;
 use crate::run_folder::{RunDone, RunOptions, RunSummary};
 use crate::sweep::{Shard, StalePolicy, SweepOptions};
 use crate::training::Execution;
+use crate::{HarnessError, available_cores, code_version};
 
 /// A line of a command's report, told to the progress sink (standard output, or the host's: the Python package's `sys.stdout`).
 macro_rules! say {
@@ -32,7 +33,6 @@ macro_rules! say {
         $out.say(&format!($($arg)*))
     };
 }
-use crate::{HarnessError, available_cores, code_version};
 
 /// The commands on your own configs and run folders.
 #[derive(Debug, Subcommand)]
@@ -211,27 +211,27 @@ pub fn execute_on(command: Command, base: &Execution) -> crate::Result<ExitCode>
     }
 }
 
-fn run(out: &dyn Progress, config: &Path, options: &RunOptions) -> crate::Result<ExitCode> {
+fn run(console: &dyn Progress, config: &Path, options: &RunOptions) -> crate::Result<ExitCode> {
     let (dir, summary, done) = crate::run_folder::run_file(config, options)?;
     match done {
-        RunDone::AlreadyComplete => say!(out, "already complete with this config (use --force to run again): {}", dir.display()),
-        RunDone::ReplacedStale => say!(out, "the folder held this config made by other code: ran it again with this code"),
+        RunDone::AlreadyComplete => say!(console, "already complete with this config (use --force to run again): {}", dir.display()),
+        RunDone::ReplacedStale => say!(console, "the folder held this config made by other code: ran it again with this code"),
         RunDone::RetrainedOnNewData => {
-            say!(out, "the folder held this config trained on data that changed since: ran it again on the data as it is now")
+            say!(console, "the folder held this config trained on data that changed since: ran it again on the data as it is now")
         }
-        RunDone::KeptStale => say!(out, "kept the complete run on data that changed since (--accept-stale): {}", dir.display()),
+        RunDone::KeptStale => say!(console, "kept the complete run on data that changed since (--accept-stale): {}", dir.display()),
         _ => {}
     }
-    print_summary(out, &summary);
-    say!(out, "wrote {}", dir.display());
+    print_summary(console, &summary);
+    say!(console, "wrote {}", dir.display());
     Ok(if summary.report.is_some() || summary.sample_report.is_some() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// The lines `run` prints about a finished run.
-fn print_summary(out: &dyn Progress, summary: &RunSummary) {
+fn print_summary(console: &dyn Progress, summary: &RunSummary) {
     match (&summary.report, &summary.sample_report, &summary.error) {
         (Some(report), _, _) => say!(
-            out,
+            console,
             "{}: median best_j {:.3}, {} of {} features >= 0.9, sparse energy {:.3} (random {:.3}) with {} of {} neurons live, probe f(x) {:.3} vs raw x {:.3}, {:.1} s",
             summary.name,
             report.median_best,
@@ -245,14 +245,14 @@ fn print_summary(out: &dyn Progress, summary: &RunSummary) {
             report.probe.raw,
             summary.wall_s
         ),
-        (None, Some(report), _) => print_sample_report(out, &summary.name, report, summary.wall_s),
-        (None, None, error) => say!(out, "{}: FAILED: {}", summary.name, error.as_deref().unwrap_or("unknown error")),
+        (None, Some(report), _) => print_sample_report(console, &summary.name, report, summary.wall_s),
+        (None, None, error) => say!(console, "{}: FAILED: {}", summary.name, error.as_deref().unwrap_or("unknown error")),
     }
 }
 
-fn print_sample_report(out: &dyn Progress, name: &str, report: &decouple_eval::SampleReport, wall_s: f64) {
+fn print_sample_report(console: &dyn Progress, name: &str, report: &decouple_eval::SampleReport, wall_s: f64) {
     say!(
-        out,
+        console,
         "{name}: {} samples: active fraction {:.3}, {} dead, kurtosis {:.2}, participation ratio {:.1}, top-{} share {:.3}, effective rank {:.1}, {wall_s:.1} s",
         report.n_samples,
         report.active_fraction,
@@ -264,7 +264,7 @@ fn print_sample_report(out: &dyn Progress, name: &str, report: &decouple_eval::S
         report.effective_rank,
     );
     say!(
-        out,
+        console,
         "decoupling meter (median pair correlation, raw / thresholded): learned {:.3} / {:.3}, top PCs {:.3} / {:.3}, random {:.3} / {:.3}",
         report.meter_learned.raw_median,
         report.meter_learned.thresholded_median,
@@ -275,17 +275,17 @@ fn print_sample_report(out: &dyn Progress, name: &str, report: &decouple_eval::S
     );
     if let Some(probes) = &report.probes {
         let few = probes.few_labels.as_ref().map_or(String::from("n/a"), |p| format!("{:.3}", p.test_accuracy));
-        say!(out, "probe accuracy: all labels {:.3}, few labels per class {few}", probes.all_labels.test_accuracy);
+        say!(console, "probe accuracy: all labels {:.3}, few labels per class {few}", probes.all_labels.test_accuracy);
     }
     let not_available: Vec<&str> = report.not_available.iter().map(|m| m.metric.as_str()).collect();
-    say!(out, "not available (no dictionary M): {}", not_available.join(", "));
+    say!(console, "not available (no dictionary M): {}", not_available.join(", "));
 }
 
-fn dry_run(say_to: &dyn Progress, config: &Path, sets: &[String], out: Option<PathBuf>, registry: &Registry) -> crate::Result<ExitCode> {
+fn dry_run(console: &dyn Progress, config: &Path, sets: &[String], out: Option<PathBuf>, registry: &Registry) -> crate::Result<ExitCode> {
     let plan = crate::run_folder::plan_run(config, sets, out, registry)?;
     let json = |error| HarnessError::Json { what: "the resolved config".into(), error };
-    say!(say_to, "{}", serde_json::to_string_pretty(&plan.config).map_err(json)?);
-    say!(say_to, "config hash: {}", plan.hash);
+    say!(console, "{}", serde_json::to_string_pretty(&plan.config).map_err(json)?);
+    say!(console, "config hash: {}", plan.hash);
     let current = code_version();
     let state = match crate::run_folder::completed(&plan.dir, &plan.hash) {
         Some(summary) if summary.code_version() != *current => {
@@ -297,16 +297,16 @@ fn dry_run(say_to: &dyn Progress, config: &Path, sets: &[String], out: Option<Pa
         },
         None => "to be written".to_string(),
     };
-    say!(say_to, "output folder: {} ({state})", plan.dir.display());
-    say!(say_to, "code: decouple {}", current.short());
+    say!(console, "output folder: {} ({state})", plan.dir.display());
+    say!(console, "code: decouple {}", current.short());
     Ok(ExitCode::SUCCESS)
 }
 
-fn analyze(out: &dyn Progress, dir: &Path, registry: &Registry) -> crate::Result<ExitCode> {
+fn analyze(console: &dyn Progress, dir: &Path, registry: &Registry) -> crate::Result<ExitCode> {
     let analysis = crate::analyze::analyze_with(dir, registry)?;
     match &analysis.report {
         crate::analyze::Report::Network(report) => say!(
-            out,
+            console,
             "{}: median best_j {:.3}, {} of {} features >= 0.9, sparse energy {:.3} with {} of {} neurons live, probe f(x) {:.3} vs raw x {:.3}",
             dir.display(),
             report.median_best,
@@ -318,46 +318,48 @@ fn analyze(out: &dyn Progress, dir: &Path, registry: &Registry) -> crate::Result
             report.probe.learned,
             report.probe.raw
         ),
-        crate::analyze::Report::Samples(report) => print_sample_report(out, &dir.display().to_string(), report, 0.0),
+        crate::analyze::Report::Samples(report) => print_sample_report(console, &dir.display().to_string(), report, 0.0),
     }
     match &analysis.state {
         crate::analyze::StateCheck::Restored(0) => {}
         crate::analyze::StateCheck::Restored(tensors) => {
-            say!(out, "restored the objective's state from the checkpoint ({tensors} tensors)")
+            say!(console, "restored the objective's state from the checkpoint ({tensors} tensors)")
         }
         crate::analyze::StateCheck::NotRegistered { kind, tensors } => say!(
-            out,
+            console,
             "objective `{kind}` is not registered in this binary: its state ({tensors} tensors) is kept in the checkpoint, not read \
              (the analysis does not need it)"
         ),
     }
     let code = code_version().short();
     match analysis.same_as_summary {
-        Some(true) => say!(out, "the same report as summary.json (run made by decouple {}; analysed by {code})", analysis.made_by.short()),
-        Some(false) => {
-            say!(out, "differs from summary.json, made by decouple {} (analysed by {code})", analysis.made_by.short())
+        Some(true) => {
+            say!(console, "the same report as summary.json (run made by decouple {}; analysed by {code})", analysis.made_by.short())
         }
-        None => say!(out, "summary.json has no report to compare with"),
+        Some(false) => {
+            say!(console, "differs from summary.json, made by decouple {} (analysed by {code})", analysis.made_by.short())
+        }
+        None => say!(console, "summary.json has no report to compare with"),
     }
-    say!(out, "wrote {} and {}", dir.join("analysis.json").display(), analysis.plots.join(", "));
+    say!(console, "wrote {} and {}", dir.join("analysis.json").display(), analysis.plots.join(", "));
     Ok(ExitCode::SUCCESS)
 }
 
-fn compare(say_to: &dyn Progress, dirs: &[PathBuf], out: &Path) -> crate::Result<ExitCode> {
+fn compare(console: &dyn Progress, dirs: &[PathBuf], out: &Path) -> crate::Result<ExitCode> {
     let comparison = crate::compare::compare(dirs, out)?;
-    say_to.say(comparison.table.trim_end());
+    console.say(comparison.table.trim_end());
     let plots: Vec<String> = comparison.plots.iter().map(|plot| plot.display().to_string()).collect();
-    say!(say_to, "curves: {}", plots.join(", "));
+    say!(console, "curves: {}", plots.join(", "));
     Ok(ExitCode::SUCCESS)
 }
 
-fn sweep(out: &dyn Progress, config: &Path, options: &SweepOptions, dry_run: bool) -> crate::Result<ExitCode> {
+fn sweep(console: &dyn Progress, config: &Path, options: &SweepOptions, dry_run: bool) -> crate::Result<ExitCode> {
     if dry_run {
         let survey = crate::sweep::survey(config, options)?;
         let current = code_version();
-        out.say(survey.listing(current).trim_end());
+        console.say(survey.listing(current).trim_end());
         say!(
-            out,
+            console,
             "{} runs -> {} (code: decouple {}; {} stale: made by other code or on changed data)",
             survey.runs.len(),
             survey.out.display(),
@@ -369,7 +371,7 @@ fn sweep(out: &dyn Progress, config: &Path, options: &SweepOptions, dry_run: boo
     let outcome = crate::sweep::run_sweep(config, options)?;
     let tally = outcome.tally;
     say!(
-        out,
+        console,
         "{} runs: {} ok, {} failed, {} missing; table: {}",
         outcome.runs,
         tally.ok,
@@ -378,16 +380,16 @@ fn sweep(out: &dyn Progress, config: &Path, options: &SweepOptions, dry_run: boo
         outcome.table.display()
     );
     if options.shard.is_some_and(|shard| shard.count > 1) {
-        say!(out, "merge the shards for sweep.csv and plots: cargo xtask merge DIR...");
+        say!(console, "merge the shards for sweep.csv and plots: cargo xtask merge DIR...");
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn merge(say_to: &dyn Progress, dirs: &[PathBuf], out: Option<PathBuf>) -> crate::Result<ExitCode> {
+fn merge(console: &dyn Progress, dirs: &[PathBuf], out: Option<PathBuf>) -> crate::Result<ExitCode> {
     let outcome = crate::merge::merge(dirs, out)?;
     let tally = outcome.tally;
     say!(
-        say_to,
+        console,
         "merged {} folder(s) into {}: {} runs, {} ok, {} failed, {} missing",
         dirs.len(),
         outcome.out.display(),

@@ -4,8 +4,8 @@
 
 use decouple_analysis as analysis;
 use decouple_net::SymReluNet;
-use numpy::PyArray1;
-use numpy::PyArray2;
+use ndarray::Array2;
+use numpy::{PyArray1, PyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use serde::de::DeserializeOwned;
@@ -61,21 +61,29 @@ pub(crate) fn evaluate(
     to_python(py, &report)
 }
 
+/// `weights` (`m x d1`) and `dictionary` (`d1 x d`), checked against each other.
+fn weights_and_dictionary(weights: &Bound<'_, PyAny>, dictionary: &Bound<'_, PyAny>) -> PyResult<(Array2<f32>, Array2<f32>)> {
+    let dictionary = matrix(dictionary, "dictionary", None)?;
+    Ok((matrix(weights, "weights", Some(dictionary.nrows()))?, dictionary))
+}
+
+/// `|cos(w_i, M_j)|` of `weights` and `dictionary`, `m x d`.
+fn alignment_of(weights: &Bound<'_, PyAny>, dictionary: &Bound<'_, PyAny>) -> PyResult<Array2<f64>> {
+    let (weights, dictionary) = weights_and_dictionary(weights, dictionary)?;
+    analysis::alignment_matrix(weights.view(), dictionary.view()).map_err(analysis_error)
+}
+
 /// `|cos(w_i, M_j)|`, `m x d`.
 #[pyfunction]
 pub(crate) fn alignment(py: Python<'_>, weights: &Bound<'_, PyAny>, dictionary: &Bound<'_, PyAny>) -> PyResult<Py<PyArray2<f64>>> {
-    let dictionary = matrix(dictionary, "dictionary", None)?;
-    let weights = matrix(weights, "weights", Some(dictionary.nrows()))?;
-    Ok(out2(py, analysis::alignment_matrix(weights.view(), dictionary.view()).map_err(analysis_error)?))
+    Ok(out2(py, alignment_of(weights, dictionary)?))
 }
 
 /// `best_j = max_i |cos(w_i, M_j)|` per feature, its median, min, max and the count `>= threshold`.
 #[pyfunction]
 #[pyo3(signature = (weights, dictionary, threshold = 0.9))]
 pub(crate) fn recovery(py: Python<'_>, weights: &Bound<'_, PyAny>, dictionary: &Bound<'_, PyAny>, threshold: f64) -> PyResult<Py<PyAny>> {
-    let dictionary = matrix(dictionary, "dictionary", None)?;
-    let weights = matrix(weights, "weights", Some(dictionary.nrows()))?;
-    let alignment = analysis::alignment_matrix(weights.view(), dictionary.view()).map_err(analysis_error)?;
+    let alignment = alignment_of(weights, dictionary)?;
     let config: analysis::RecoveryConfig = settings(json!({ "threshold": threshold }), "threshold")?;
     to_python(py, &analysis::feature_recovery(alignment.view(), &config).map_err(analysis_error)?)
 }
@@ -84,9 +92,7 @@ pub(crate) fn recovery(py: Python<'_>, weights: &Bound<'_, PyAny>, dictionary: &
 #[pyfunction]
 #[pyo3(signature = (weights, dictionary, threshold = 0.3))]
 pub(crate) fn purity(py: Python<'_>, weights: &Bound<'_, PyAny>, dictionary: &Bound<'_, PyAny>, threshold: f64) -> PyResult<Py<PyAny>> {
-    let dictionary = matrix(dictionary, "dictionary", None)?;
-    let weights = matrix(weights, "weights", Some(dictionary.nrows()))?;
-    let alignment = analysis::alignment_matrix(weights.view(), dictionary.view()).map_err(analysis_error)?;
+    let alignment = alignment_of(weights, dictionary)?;
     let config: analysis::PurityConfig = settings(json!({ "threshold": threshold }), "threshold")?;
     to_python(py, &analysis::neuron_purity(alignment.view(), None, &config).map_err(analysis_error)?)
 }
@@ -94,8 +100,7 @@ pub(crate) fn purity(py: Python<'_>, weights: &Bound<'_, PyAny>, dictionary: &Bo
 /// `||P_M w_i||^2 / ||w_i||^2` per neuron, its mean and its `||w_i||^2`-weighted mean.
 #[pyfunction]
 pub(crate) fn sparse_energy(py: Python<'_>, weights: &Bound<'_, PyAny>, dictionary: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-    let dictionary = matrix(dictionary, "dictionary", None)?;
-    let weights = matrix(weights, "weights", Some(dictionary.nrows()))?;
+    let (weights, dictionary) = weights_and_dictionary(weights, dictionary)?;
     to_python(py, &analysis::sparse_energy(weights.view(), dictionary.view()).map_err(analysis_error)?)
 }
 

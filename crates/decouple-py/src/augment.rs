@@ -71,17 +71,7 @@ impl Augmentation {
     #[new]
     #[pyo3(signature = (config = None, **fields))]
     fn new(py: Python<'_>, config: Option<&Bound<'_, PyAny>>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let mut table = match config {
-            Some(kind) if kind.extract::<String>().is_ok() => json!({ "kind": kind.extract::<String>()? }),
-            Some(config) if !config.is_none() => convert::to_json(config, "config")?,
-            _ => json!({}),
-        };
-        if let Some(fields) = fields {
-            let fields = convert::to_json(fields.as_any(), "fields")?;
-            if let (Some(table), Some(fields)) = (table.as_object_mut(), fields.as_object()) {
-                table.extend(fields.iter().map(|(key, value)| (key.clone(), value.clone())));
-            }
-        }
+        let table = convert::table_with_fields(config, fields, true)?;
         let session = Session::new();
         let registry = crate::registry::build(py, &session, &[])?;
         let resolved =

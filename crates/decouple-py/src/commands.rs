@@ -114,10 +114,8 @@ pub(crate) fn reproduce(
     if let Some(jobs) = jobs {
         options.jobs = jobs.max(1);
     }
-    // The console lines go to Python's sys.stdout (through the sink), so that a notebook shows them.
-    let progress = execution.progress.clone();
-    let say = move |line: &str| progress.say(line);
-    session::run_detached(py, &session, || decouple_experiments::reproduce::reproduce(&options, execution, &say))?
+    // The console lines go to Python's sys.stdout through the sink (Progress::say), so that a notebook shows them.
+    session::run_detached(py, &session, || decouple_experiments::reproduce::reproduce(&options, execution))?
         .map_err(|error| convert::engine_error(error.as_ref()))
 }
 

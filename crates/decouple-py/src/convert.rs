@@ -3,7 +3,7 @@
 //! the argument and the expected shape), NumPy arrays out (C-contiguous), and
 //! JSON-shaped data (configs, reports) both ways through Python's `json`.
 
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, Ix2, NdFloat};
 use numpy::{PyArray1, PyArray2, PyReadonlyArrayDyn, PyUntypedArrayMethods as _};
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -15,7 +15,7 @@ pyo3::create_exception!(
     _core,
     DecoupleError,
     PyRuntimeError,
-    "A failure of the engine that is not bad input (I/O, a locked run folder, a stale run, ...)."
+    "A failure of the engine that is neither bad input (ValueError) nor I/O (OSError): a locked or incomplete run folder, a stale run, ..."
 );
 
 /// `obj` as a contiguous array of `T` (float32 and float64 converted once), read-only.
@@ -35,20 +35,15 @@ fn float_array<'py, T: numpy::Element>(obj: &Bound<'py, PyAny>, name: &str, dtyp
     contiguous.extract::<PyReadonlyArrayDyn<'py, T>>().map_err(|error| PyValueError::new_err(format!("{name}: {error}")))
 }
 
-fn check_finite<T: num_like::Finite>(values: &[T], name: &str) -> PyResult<()> {
-    match values.iter().position(|value| !value.finite()) {
+fn check_finite<T: NdFloat>(values: &[T], name: &str) -> PyResult<()> {
+    match values.iter().position(|value| !value.is_finite()) {
         Some(index) => Err(PyValueError::new_err(format!("{name} holds a non-finite value ({}) at flat index {index}", values[index]))),
         None => Ok(()),
     }
 }
 
 /// `obj` as an `n x cols` matrix of `T` (`cols` checked when given), finite.
-fn matrix_of<T: numpy::Element + num_like::Finite + Copy>(
-    obj: &Bound<'_, PyAny>,
-    name: &str,
-    cols: Option<usize>,
-    dtype: &str,
-) -> PyResult<Array2<T>> {
+fn matrix_of<T: numpy::Element + NdFloat>(obj: &Bound<'_, PyAny>, name: &str, cols: Option<usize>, dtype: &str) -> PyResult<Array2<T>> {
     let array = float_array::<T>(obj, name, dtype)?;
     let shape = array.shape().to_vec();
     let expected = cols.map_or("n x m".to_string(), |cols| format!("n x {cols}"));
@@ -65,6 +60,45 @@ fn matrix_of<T: numpy::Element + num_like::Finite + Copy>(
     let values = view.as_slice().expect("ascontiguousarray gives a C-contiguous array");
     check_finite(values, name)?;
     Ok(Array2::from_shape_vec((shape[0], shape[1]), values.to_vec()).expect("the shape of a 2-d array"))
+}
+
+/// `obj` (float32 or float64, any layout) written into `out`, whose shape it must have, finite:
+/// one conversion, no copy besides the one into `out` (a user's gradients, every step).
+pub(crate) fn assign_matrix(obj: &Bound<'_, PyAny>, name: &str, out: &mut Array2<f32>) -> PyResult<()> {
+    let array = float_array::<f32>(obj, name, "float32")?;
+    let view = array.as_array().into_dimensionality::<Ix2>().ok().filter(|view| view.dim() == out.dim()).ok_or_else(|| {
+        PyValueError::new_err(format!("{name}: expected shape ({}, {}), got {:?}", out.nrows(), out.ncols(), array.shape()))
+    })?;
+    check_finite(view.as_slice().expect("ascontiguousarray gives a C-contiguous array"), name)?;
+    out.assign(&view);
+    Ok(())
+}
+
+/// A table (`config`: a mapping, or a kind's name when `kind_name` says so) with keyword `fields` laid over it.
+pub(crate) fn table_with_fields(config: Option<&Bound<'_, PyAny>>, fields: Option<&Bound<'_, PyDict>>, kind_name: bool) -> PyResult<Value> {
+    let mut table = match config {
+        Some(kind) if kind_name && kind.extract::<String>().is_ok() => serde_json::json!({ "kind": kind.extract::<String>()? }),
+        Some(config) if !config.is_none() => to_json(config, "config")?,
+        _ => serde_json::json!({}),
+    };
+    if let Some(fields) = fields {
+        let fields = to_json(fields.as_any(), "fields")?;
+        let (Some(table), Some(fields)) = (table.as_object_mut(), fields.as_object()) else {
+            return Err(PyValueError::new_err("config: expected a mapping (a table of a config file)"));
+        };
+        table.extend(fields.iter().map(|(key, value)| (key.clone(), value.clone())));
+    }
+    Ok(table)
+}
+
+/// A Python part's optional attributes: `n_views` (default 2) and `label` (default `kind`).
+pub(crate) fn part_attributes(part: &Bound<'_, PyAny>, kind: &str) -> PyResult<(usize, String)> {
+    let n_views = match part.getattr("n_views") {
+        Ok(value) => value.extract::<usize>()?,
+        Err(_) => 2,
+    };
+    let label = part.getattr("label").and_then(|label| label.extract::<String>()).unwrap_or_else(|_| kind.to_string());
+    Ok((n_views, label))
 }
 
 /// `obj` as an `n x cols` float32 matrix (`cols` checked when given), finite.
@@ -89,24 +123,6 @@ pub(crate) fn vector(obj: &Bound<'_, PyAny>, name: &str, len: Option<usize>) -> 
     let values = view.as_slice().expect("ascontiguousarray gives a C-contiguous array");
     check_finite(values, name)?;
     Ok(Array1::from(values.to_vec()))
-}
-
-/// Floats whose finiteness can be checked.
-mod num_like {
-    /// `is_finite` for the float types crossing the boundary.
-    pub(crate) trait Finite: std::fmt::Display {
-        fn finite(&self) -> bool;
-    }
-    impl Finite for f32 {
-        fn finite(&self) -> bool {
-            self.is_finite()
-        }
-    }
-    impl Finite for f64 {
-        fn finite(&self) -> bool {
-            self.is_finite()
-        }
-    }
 }
 
 /// A matrix out, C-contiguous.

@@ -10,7 +10,7 @@ use numpy::{PyArray1, PyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::convert::{self, matrix, out1, out2};
 
@@ -98,22 +98,6 @@ impl Batch {
     }
 }
 
-/// The `[data]` table of a config: the mapping and keyword fields overlaid on the default.
-fn data_table(config: Option<&Bound<'_, PyAny>>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Value> {
-    let mut table = match config {
-        Some(config) if !config.is_none() => convert::to_json(config, "config")?,
-        _ => json!({}),
-    };
-    if let Some(fields) = fields {
-        let fields = convert::to_json(fields.as_any(), "fields")?;
-        let (Some(table), Some(fields)) = (table.as_object_mut(), fields.as_object()) else {
-            return Err(PyValueError::new_err("config: expected a mapping (the [data] table of a config file)"));
-        };
-        table.extend(fields.iter().map(|(key, value)| (key.clone(), value.clone())));
-    }
-    Ok(table)
-}
-
 /// The sparse-coding data model `x = M diag(alpha) z + xi`; `seed` draws `M` as a run of that seed does.
 #[pyclass(module = "decouple._core", frozen)]
 pub(crate) struct SparseCodingModel {
@@ -135,7 +119,7 @@ impl SparseCodingModel {
     #[new]
     #[pyo3(signature = (config = None, *, seed = 0, **fields))]
     fn new(config: Option<&Bound<'_, PyAny>>, seed: u64, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let data = data_table(config, fields)?;
+        let data = convert::table_with_fields(config, fields, false)?;
         let registry = decouple_train::Registry::default();
         let resolved =
             decouple_harness::config_file::load_document_with(json!({ "data": data, "seed": seed }), &cwd(), "data", &[], &registry)

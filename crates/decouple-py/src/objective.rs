@@ -37,11 +37,7 @@ impl PyObjective {
         if !bound.is_callable() {
             return Err(PyValueError::new_err(format!("objective `{kind}`: expected a callable f(views) -> (loss, gradients)")));
         }
-        let n_views = match bound.getattr("n_views") {
-            Ok(value) => value.extract::<usize>()?,
-            Err(_) => 2,
-        };
-        let label = bound.getattr("label").and_then(|label| label.extract::<String>()).unwrap_or_else(|_| kind.to_string());
+        let (n_views, label) = crate::convert::part_attributes(bound, kind)?;
         Ok(Self { object, label, n_views, session })
     }
 
@@ -74,9 +70,8 @@ impl PyObjective {
                     buffer.ncols()
                 )));
             }
-            let values = crate::convert::matrix(&array, &format!("the gradient of view {k}"), None)
+            crate::convert::assign_matrix(&array, &format!("the gradient of view {k}"), buffer)
                 .map_err(|_| wrong(format!("the gradient of view {k} is not finite")))?;
-            buffer.assign(&values);
         }
         Ok(loss)
     }

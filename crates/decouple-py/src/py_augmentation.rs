@@ -29,12 +29,7 @@ pub(crate) struct PyAugmentation {
 
 impl PyAugmentation {
     pub(crate) fn new(py: Python<'_>, object: Py<PyAny>, kind: &str, session: Arc<Session>) -> PyResult<Self> {
-        let bound = object.bind(py);
-        let n_views = match bound.getattr("n_views") {
-            Ok(value) => value.extract::<usize>()?,
-            Err(_) => 2,
-        };
-        let label = bound.getattr("label").and_then(|label| label.extract::<String>()).unwrap_or_else(|_| kind.to_string());
+        let (n_views, label) = convert::part_attributes(object.bind(py), kind)?;
         Ok(Self { object, label, n_views, session, parts: AtomicBool::new(true) })
     }
 

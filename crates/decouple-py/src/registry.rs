@@ -46,7 +46,7 @@ pub(crate) fn build(py: Python<'_>, session: &Arc<Session>, extra: &[Registratio
             PartField::Objective => registry
                 .register_objective_with(&registration.kind, registration.defaults.clone(), move |params| {
                     Python::attach(|py| {
-                        let object = if instance { factory.clone_ref(py) } else { call_factory(py, &factory, params)? };
+                        let object = part_object(py, &factory, instance, params)?;
                         crate::objective::PyObjective::new(py, object, &kind, session.clone()).map_err(|error| error.to_string())
                     })
                 })
@@ -54,7 +54,7 @@ pub(crate) fn build(py: Python<'_>, session: &Arc<Session>, extra: &[Registratio
             PartField::Augmentation => registry
                 .register_augmentation_with(&registration.kind, registration.defaults.clone(), move |params| {
                     Python::attach(|py| {
-                        let object = if instance { factory.clone_ref(py) } else { call_factory(py, &factory, params)? };
+                        let object = part_object(py, &factory, instance, params)?;
                         crate::py_augmentation::PyAugmentation::new(py, object, &kind, session.clone()).map_err(|error| error.to_string())
                     })
                 })
@@ -65,8 +65,11 @@ pub(crate) fn build(py: Python<'_>, session: &Arc<Session>, extra: &[Registratio
     Ok(registry)
 }
 
-/// `factory(**params)`; a Python error as its message.
-fn call_factory(py: Python<'_>, factory: &Py<PyAny>, params: &Value) -> Result<Py<PyAny>, String> {
+/// The part itself (`instance`), or `factory(**params)`; a Python error as its message.
+fn part_object(py: Python<'_>, factory: &Py<PyAny>, instance: bool, params: &Value) -> Result<Py<PyAny>, String> {
+    if instance {
+        return Ok(factory.clone_ref(py));
+    }
     let kwargs = crate::convert::to_python(py, params).map_err(|error| error.to_string())?;
     let kwargs = kwargs.bind(py);
     let kwargs = if kwargs.is_none() {

@@ -41,8 +41,7 @@ impl Session {
 fn add_note(py: Python<'_>, error: &PyErr, note: &str) {
     let value = error.value(py);
     if value.call_method1("add_note", (note,)).is_err() {
-        let notes = value.getattr("__notes__").ok().and_then(|notes| notes.extract::<Vec<String>>().ok()).unwrap_or_default();
-        let mut notes = notes;
+        let mut notes = value.getattr("__notes__").ok().and_then(|notes| notes.extract::<Vec<String>>().ok()).unwrap_or_default();
         notes.push(note.to_string());
         let _ = value.setattr("__notes__", notes);
     }
